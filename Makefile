@@ -1,0 +1,39 @@
+# Set-up and checks. Only Python 3.11, make and git are assumed; everything else is installed here.
+PYTHON ?= python3.11
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test lint types pytest bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv>=0.5"
+
+$(BIN)/cdtrack: $(UV) pyproject.toml uv.lock
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/cdtrack
+
+run: install
+	$(BIN)/cdtrack up
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint types pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(TOOLS) $(VENV) .cdtrack

@@ -1,0 +1,89 @@
+"""Runtime settings, read from the environment (prefix CDTRACK_) when asked for, never at import."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a process of cdtrack needs to know about where things live."""
+
+    model_config = SettingsConfigDict(env_prefix="CDTRACK_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".cdtrack"),
+        description="Where the embedded stack keeps its Temporal database, read model and keys.",
+    )
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "cdtrack-operations"
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the read model; SQLite under data_dir when unset.",
+    )
+    codec_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="AES-256 keys for the payload codec, key id -> base64 (JSON in the environment).",
+    )
+    codec_active_key_id: str | None = Field(
+        default=None, description="Key id new payloads are encrypted with; the newest key if unset."
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("codec_keys")
+    @classmethod
+    def _keys_are_aes256(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key_id, key in keys.items():
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except ValueError as error:
+                raise ValueError(f"codec key {key_id!r} is not valid base64") from error
+            if len(raw) != 32:
+                raise ValueError(f"codec key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}")
+        return keys
+
+    @cached_property
+    def read_model_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'readmodel.db').resolve()}"
+
+    def codec_key_ring(self) -> tuple[str, dict[str, bytes]]:
+        """The active key id and every known key, creating a local key file when none is set.
+
+        A key file under data_dir keeps the embedded stack usable without configuration; a
+        deployment sets CDTRACK_CODEC_KEYS instead so the key never sits beside the data.
+        """
+        keys = {k: base64.b64decode(v.get_secret_value()) for k, v in self.codec_keys.items()}
+        if not keys:
+            keys = _local_key_file(self.data_dir / "codec-keys.json")
+        active = self.codec_active_key_id or sorted(keys)[-1]
+        if active not in keys:
+            raise ValueError(f"codec_active_key_id {active!r} names no configured key")
+        return active, keys
+
+
+def _local_key_file(path: Path) -> dict[str, bytes]:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key_id = "local-1"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({key_id: base64.b64encode(secrets.token_bytes(32)).decode()}, out)
+    stored: dict[str, str] = json.loads(path.read_text())
+    return {k: base64.b64decode(v) for k, v in stored.items()}
+
+
+def load_settings() -> Settings:
+    return Settings()
