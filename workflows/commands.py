@@ -1,0 +1,270 @@
+"""What people (and the operation's own timers) ask of an operation: one input model per action."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from workflows.plan import (
+    AgencyId,
+    Authorisation,
+    CountryCode,
+    QuantityUnit,
+    ShortText,
+    Text,
+    UtcDatetime,
+)
+
+
+class ActorRole(StrEnum):
+    COORDINATOR = "coordinator"
+    OFFICER = "officer"
+    SYSTEM = "system"
+
+
+class Actor(BaseModel):
+    """Who asks: an officer of an agency, a coordinator of the centre, or the operation's timers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agency: str
+    officer: str
+    role: ActorRole
+
+
+SYSTEM = Actor(agency="cdtrack", officer="timer", role=ActorRole.SYSTEM)
+
+RequestId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128),
+    Field(description="Client request id; a retried request with the same id is applied once"),
+]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+    request_id: RequestId
+
+
+class RecordAuthorisationInput(Command):
+    kind: Literal["record_authorisation"] = "record_authorisation"
+    authorisation: Authorisation
+
+
+class ConfirmParticipationInput(Command):
+    kind: Literal["confirm_participation"] = "confirm_participation"
+
+
+class LaunchOperationInput(Command):
+    kind: Literal["launch_operation"] = "launch_operation"
+
+
+LegNumber = Annotated[
+    int, Field(ge=1, le=20, description="Position of the leg on the route, from 1")
+]
+
+
+class OfferHandoverInput(Command):
+    kind: Literal["offer_handover"] = "offer_handover"
+    leg: LegNumber
+
+
+class AcknowledgeHandoverInput(Command):
+    kind: Literal["acknowledge_handover"] = "acknowledge_handover"
+    leg: LegNumber
+
+
+class RefuseHandoverInput(Command):
+    kind: Literal["refuse_handover"] = "refuse_handover"
+    leg: LegNumber
+    reasons: Text
+
+
+class CheckpointStatus(StrEnum):
+    ON_SCHEDULE = "on_schedule"
+    DELAYED = "delayed"
+    STATIONARY = "stationary"
+    DEVIATED = "deviated"
+
+
+class ReportCheckpointInput(Command):
+    kind: Literal["report_checkpoint"] = "report_checkpoint"
+    place: ShortText
+    country: CountryCode
+    observed_at: UtcDatetime
+    status: CheckpointStatus = CheckpointStatus.ON_SCHEDULE
+    remarks: Text | None = None
+
+
+class ReportSurveillanceLostInput(Command):
+    kind: Literal["report_surveillance_lost"] = "report_surveillance_lost"
+    last_known_place: ShortText
+    circumstances: Text
+
+
+class ReportSurveillanceRegainedInput(Command):
+    kind: Literal["report_surveillance_regained"] = "report_surveillance_regained"
+    place: ShortText
+
+
+class ReportCompromiseInput(Command):
+    kind: Literal["report_compromise"] = "report_compromise"
+    circumstances: Text
+
+
+class SuspendOperationInput(Command):
+    kind: Literal["suspend_operation"] = "suspend_operation"
+    reason: Text
+
+
+class ResumeOperationInput(Command):
+    kind: Literal["resume_operation"] = "resume_operation"
+
+
+class InterdictionKind(StrEnum):
+    PLANNED = "planned"
+    EARLY = "early"
+    EMERGENCY = "emergency"
+
+
+class OrderInterdictionInput(Command):
+    kind: Literal["order_interdiction"] = "order_interdiction"
+    interdiction: InterdictionKind
+    place: ShortText
+    country: CountryCode
+    reason: Text | None = None
+
+
+class ApproveEmergencyInterdictionInput(Command):
+    kind: Literal["approve_emergency_interdiction"] = "approve_emergency_interdiction"
+    authority: ShortText
+    reference: ShortText
+
+
+class RecordSeizureInput(Command):
+    kind: Literal["record_seizure"] = "record_seizure"
+    substance: ShortText
+    quantity: Annotated[float, Field(gt=0)]
+    unit: QuantityUnit = QuantityUnit.KG
+    place: ShortText
+    country: CountryCode
+
+
+class ArrestRole(StrEnum):
+    COURIER = "courier"
+    RECIPIENT = "recipient"
+    ORGANISER = "organiser"
+    FACILITATOR = "facilitator"
+
+
+class RecordArrestInput(Command):
+    kind: Literal["record_arrest"] = "record_arrest"
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    nationality: CountryCode
+    role: ArrestRole
+    country: CountryCode
+
+
+class ConcludeInterdictionInput(Command):
+    kind: Literal["conclude_interdiction"] = "conclude_interdiction"
+
+
+class SubmitDebriefInput(Command):
+    kind: Literal["submit_debrief"] = "submit_debrief"
+    problems: list[Text] = Field(default_factory=list)
+    lessons: list[Text] = Field(default_factory=list)
+    proposals: list[Text] = Field(default_factory=list)
+
+
+class CloseDebriefInput(Command):
+    kind: Literal["close_debrief"] = "close_debrief"
+
+
+class AbortOperationInput(Command):
+    kind: Literal["abort_operation"] = "abort_operation"
+    reason: Text
+
+
+class DeclareConsignmentLostInput(Command):
+    kind: Literal["declare_consignment_lost"] = "declare_consignment_lost"
+    circumstances: Text
+
+
+# Timer outcomes: the workflow applies them through the same rules, as the system actor.
+
+
+class HandoverDeadlineReached(Command):
+    kind: Literal["handover_deadline_reached"] = "handover_deadline_reached"
+    leg: LegNumber
+    step: Annotated[int, Field(ge=1, le=4)]
+
+
+class CheckpointSilenceReached(Command):
+    kind: Literal["checkpoint_silence_reached"] = "checkpoint_silence_reached"
+    due_at: UtcDatetime
+
+
+class SurveillanceWindowExpired(Command):
+    kind: Literal["surveillance_window_expired"] = "surveillance_window_expired"
+
+
+class DebriefReminderDue(Command):
+    kind: Literal["debrief_reminder_due"] = "debrief_reminder_due"
+    number: Annotated[int, Field(ge=1)]
+
+
+class DebriefDeadlineReached(Command):
+    kind: Literal["debrief_deadline_reached"] = "debrief_deadline_reached"
+
+
+class EmergencyApprovalOverdue(Command):
+    kind: Literal["emergency_approval_overdue"] = "emergency_approval_overdue"
+
+
+AnyCommand = Annotated[
+    RecordAuthorisationInput
+    | ConfirmParticipationInput
+    | LaunchOperationInput
+    | OfferHandoverInput
+    | AcknowledgeHandoverInput
+    | RefuseHandoverInput
+    | ReportCheckpointInput
+    | ReportSurveillanceLostInput
+    | ReportSurveillanceRegainedInput
+    | ReportCompromiseInput
+    | SuspendOperationInput
+    | ResumeOperationInput
+    | OrderInterdictionInput
+    | ApproveEmergencyInterdictionInput
+    | RecordSeizureInput
+    | RecordArrestInput
+    | ConcludeInterdictionInput
+    | SubmitDebriefInput
+    | CloseDebriefInput
+    | AbortOperationInput
+    | DeclareConsignmentLostInput
+    | HandoverDeadlineReached
+    | CheckpointSilenceReached
+    | SurveillanceWindowExpired
+    | DebriefReminderDue
+    | DebriefDeadlineReached
+    | EmergencyApprovalOverdue,
+    Field(discriminator="kind"),
+]
+
+TIMER_KINDS = frozenset(
+    {
+        "handover_deadline_reached",
+        "checkpoint_silence_reached",
+        "surveillance_window_expired",
+        "debrief_reminder_due",
+        "debrief_deadline_reached",
+        "emergency_approval_overdue",
+    }
+)
+
+__all__ = ["AgencyId", "AnyCommand"]

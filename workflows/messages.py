@@ -1,0 +1,49 @@
+"""Inputs and results exchanged between the operation workflow, its starters and its activities."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflows.commands import Actor
+from workflows.plan import OperationPlan
+from workflows.state import OperationState, TimelineEvent
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunOperationInput(Message):
+    """Start of a new operation, or the state carried over by continue-as-new."""
+
+    operation_id: str
+    plan: OperationPlan | None = None
+    created_by: Actor | None = None
+    carried_state: OperationState | None = None
+    history_event_limit: int = Field(
+        default=10_000,
+        ge=100,
+        description="Continue as new once the run's history holds this many events",
+    )
+
+
+class RunOperationResult(Message):
+    operation_id: str
+    phase: str
+    outcome: str | None
+    events: int
+
+
+class ProjectOperationInput(Message):
+    """Events to write to the read model, with the operation as it stands after them.
+
+    `operation.timeline` and `operation.applied` are left empty: the events travel on their own.
+    """
+
+    operation: OperationState
+    events: list[TimelineEvent]
+
+
+class ProjectOperationResult(Message):
+    written: int
+    last_seq: int

@@ -1,0 +1,320 @@
+"""The operation plan: consignment, route, participants, authorisations and contingency rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+# Read once at import so validation inside the workflow sandbox touches no files.
+_ISO_ALPHA2 = frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def _iso_country(code: str) -> str:
+    upper = code.upper()
+    if upper not in _ISO_ALPHA2:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, TJ, AF)")
+    return upper
+
+
+def _utc(moment: datetime) -> datetime:
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError("time must carry a timezone (UTC)")
+    return (moment - offset).replace(tzinfo=UTC)
+
+
+CountryCode = Annotated[str, AfterValidator(_iso_country)]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
+AgencyId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$"),
+    Field(description="Agency identifier, lower-case letters, digits and hyphens, e.g. kz-customs"),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0))]
+NonNegativeDuration = Annotated[timedelta, Field(ge=timedelta(0))]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HandlingCode(StrEnum):
+    """Europol SIENA handling codes."""
+
+    H0 = "H0"
+    H1 = "H1"
+    H2 = "H2"
+    H3 = "H3"
+
+    @property
+    def label(self) -> str:
+        return HANDLING_LABELS[self]
+
+
+HANDLING_LABELS: dict[HandlingCode, str] = {
+    HandlingCode.H0: "Use only to prevent or combat crime",
+    HandlingCode.H1: "Not for use in court without the provider's permission",
+    HandlingCode.H2: "Not to be passed on without the provider's permission",
+    HandlingCode.H3: "Other restrictions apply",
+}
+
+
+class Handling(Frozen):
+    scheme: Literal["SIENA"] = "SIENA"
+    code: HandlingCode = HandlingCode.H0
+    restrictions: ShortText | None = Field(
+        default=None, description="The restriction itself, required for H3"
+    )
+
+    @property
+    def label(self) -> str:
+        return self.code.label
+
+    @model_validator(mode="after")
+    def _h3_names_restriction(self) -> Handling:
+        if self.code is HandlingCode.H3 and not self.restrictions:
+            raise ValueError("handling code H3 needs the restriction spelled out in 'restrictions'")
+        return self
+
+
+class DeliveryType(StrEnum):
+    INTACT = "intact"
+    PARTIALLY_SUBSTITUTED = "partially_substituted"
+    FULLY_SUBSTITUTED = "fully_substituted"
+
+
+class TransportMode(StrEnum):
+    AIR_CARGO = "air_cargo"
+    POSTAL_ITEM = "postal_item"
+    COURIER = "courier"
+    ROAD = "road"
+    RAIL = "rail"
+    SEA_CONTAINER = "sea_container"
+
+
+class QuantityUnit(StrEnum):
+    KG = "kg"
+    G = "g"
+    L = "l"
+    UNITS = "units"
+
+
+class Substance(Frozen):
+    name: ShortText = Field(examples=["heroin", "mephedrone"])
+    quantity: Annotated[float, Field(gt=0, description="Estimated quantity, greater than zero")]
+    unit: QuantityUnit = QuantityUnit.KG
+
+
+class Consignment(Frozen):
+    substances: Annotated[list[Substance], Field(min_length=1)]
+    packaging: ShortText
+    concealment: ShortText | None = None
+    tracker_ids: list[ShortText] = Field(default_factory=list)
+    delivery_type: DeliveryType = DeliveryType.INTACT
+    mode: TransportMode
+
+
+class EscalationDelays(Frozen):
+    """How long after the acknowledgement deadline each escalation step follows the previous one."""
+
+    reminder_after: NonNegativeDuration = timedelta(0)
+    contact_point_after: NonNegativeDuration = timedelta(minutes=10)
+    coordinator_after: NonNegativeDuration = timedelta(minutes=10)
+    contingency_after: NonNegativeDuration = timedelta(minutes=15)
+
+    def steps(self) -> tuple[timedelta, timedelta, timedelta, timedelta]:
+        """Offsets from the deadline of the four steps, cumulative."""
+        first = self.reminder_after
+        second = first + self.contact_point_after
+        third = second + self.coordinator_after
+        return first, second, third, third + self.contingency_after
+
+
+class ParticipantRole(StrEnum):
+    LEAD = "lead"
+    ORIGIN = "origin"
+    TRANSIT = "transit"
+    DESTINATION = "destination"
+    OBSERVER = "observer"
+
+
+class Participant(Frozen):
+    agency: AgencyId
+    country: CountryCode
+    role: ParticipantRole
+    name: ShortText | None = None
+
+
+class Leg(Frozen):
+    from_country: CountryCode
+    to_country: CountryCode
+    crossing_point: ShortText = Field(examples=["Nizhny Panj", "Almaty airport (ALA)"])
+    carrier: ShortText | None = None
+    tracking_number: ShortText | None = Field(
+        default=None, description="Flight number, waybill or postal tracking number"
+    )
+    planned_departure: UtcDatetime
+    planned_arrival: UtcDatetime
+    sending_agency: AgencyId
+    receiving_agency: AgencyId
+    acknowledgement_deadline: PositiveDuration = Field(
+        default=timedelta(minutes=30),
+        description="How long the receiving agency has to acknowledge a handover offer",
+    )
+    escalation: EscalationDelays | None = Field(
+        default=None, description="Overrides the operation's escalation delays for this leg"
+    )
+
+
+class ContingencyAction(StrEnum):
+    INTERDICT = "interdict"
+    ABORT = "abort"
+
+
+class ContingencyRules(Frozen):
+    surveillance_regain_window: PositiveDuration = timedelta(hours=2)
+    on_surveillance_window_expired: ContingencyAction = ContingencyAction.INTERDICT
+    on_compromise: ContingencyAction = ContingencyAction.INTERDICT
+    on_handover_unacknowledged: ContingencyAction = ContingencyAction.INTERDICT
+
+
+class OperationPlan(Frozen):
+    code_name: Annotated[
+        str,
+        StringConstraints(pattern=r"^[A-Z][A-Z0-9-]{2,39}$"),
+        Field(description="Upper-case code name, e.g. NIGHTJAR", examples=["NIGHTJAR"]),
+    ]
+    coordinator_agency: AgencyId = Field(description="The coordination centre steering it")
+    lead_agency: AgencyId
+    consignment: Consignment
+    legs: Annotated[list[Leg], Field(min_length=1, max_length=20)]
+    participants: Annotated[list[Participant], Field(min_length=2, max_length=50)]
+    contingency: ContingencyRules = ContingencyRules()
+    escalation: EscalationDelays = EscalationDelays()
+    checkpoint_interval: PositiveDuration = timedelta(hours=1)
+    debrief_period: PositiveDuration = timedelta(days=14)
+    debrief_reminders_before: list[PositiveDuration] = Field(
+        default_factory=lambda: [timedelta(days=3), timedelta(days=1)],
+        description="Reminders to agencies whose debrief input is missing, before the deadline",
+    )
+    handling: Handling = Handling()
+
+    @model_validator(mode="after")
+    def _route_is_coherent(self) -> OperationPlan:
+        problems = route_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def participant(self, agency: str) -> Participant | None:
+        return next((p for p in self.participants if p.agency == agency), None)
+
+    @property
+    def route_countries(self) -> list[str]:
+        countries = [self.legs[0].from_country]
+        countries.extend(leg.to_country for leg in self.legs)
+        return countries
+
+    def escalation_for(self, leg: Leg) -> EscalationDelays:
+        return leg.escalation or self.escalation
+
+
+def route_problems(plan: OperationPlan) -> list[str]:
+    """Everything wrong with the route, each phrased so the planner knows what to change."""
+    problems: list[str] = []
+    agencies = [p.agency for p in plan.participants]
+    duplicates = sorted({a for a in agencies if agencies.count(a) > 1})
+    if duplicates:
+        problems.append(f"agencies listed twice among participants: {', '.join(duplicates)}")
+    by_agency = {p.agency: p for p in plan.participants}
+    if plan.lead_agency not in by_agency:
+        problems.append(f"lead agency {plan.lead_agency} is not a participant")
+    if plan.coordinator_agency in by_agency:
+        problems.append("the coordinator agency steers the operation and is not a participant")
+    for number, leg in enumerate(plan.legs, start=1):
+        if leg.from_country == leg.to_country:
+            problems.append(
+                f"leg {number} starts and ends in {leg.from_country}: a leg crosses a border"
+            )
+        if leg.planned_arrival < leg.planned_departure:
+            problems.append(f"leg {number} arrives before it departs")
+        for side, agency, country in (
+            ("sending", leg.sending_agency, leg.from_country),
+            ("receiving", leg.receiving_agency, leg.to_country),
+        ):
+            participant = by_agency.get(agency)
+            if participant is None:
+                problems.append(f"leg {number}: {side} agency {agency} is not a participant")
+            elif participant.country != country:
+                problems.append(
+                    f"leg {number}: {side} agency {agency} belongs to {participant.country}, "
+                    f"not {country}"
+                )
+    for number, (leg, following) in enumerate(zip(plan.legs, plan.legs[1:], strict=False), 1):
+        if leg.to_country != following.from_country:
+            problems.append(
+                f"legs {number} and {number + 1} do not chain: leg {number} ends in "
+                f"{leg.to_country} but leg {number + 1} starts in {following.from_country}"
+            )
+        elif leg.receiving_agency != following.sending_agency:
+            problems.append(
+                f"legs {number} and {number + 1} do not chain: {leg.receiving_agency} receives "
+                f"leg {number} but {following.sending_agency} sends leg {number + 1}"
+            )
+        if following.planned_departure < leg.planned_arrival:
+            problems.append(f"leg {number + 1} departs before leg {number} arrives")
+    return problems
+
+
+def schedule_problems(plan: OperationPlan, *, now: datetime) -> list[str]:
+    """Times of the plan that already lie in the past when the operation is created."""
+    return [
+        f"leg {number} departure {leg.planned_departure.isoformat()} is in the past"
+        for number, leg in enumerate(plan.legs, start=1)
+        if leg.planned_departure < now
+    ]
+
+
+class AuthorisationGranted(Frozen):
+    decision: Literal["granted"] = "granted"
+    country: CountryCode
+    authority: ShortText = Field(examples=["Prosecutor General's Office"])
+    reference: ShortText
+    legal_basis: ShortText = Field(examples=["Criminal Procedure Code art. 232"])
+    granted_at: UtcDatetime
+    valid_until: UtcDatetime
+    conditions: Text | None = Field(default=None, description="Limits placed on the operation")
+    substitution_allowed: bool = False
+
+    @model_validator(mode="after")
+    def _valid_after_granted(self) -> AuthorisationGranted:
+        if self.valid_until <= self.granted_at:
+            raise ValueError("valid_until must come after granted_at")
+        return self
+
+
+class AuthorisationRefused(Frozen):
+    decision: Literal["refused"] = "refused"
+    country: CountryCode
+    authority: ShortText
+    reference: ShortText | None = None
+    reasons: Text
+
+
+Authorisation = Annotated[
+    AuthorisationGranted | AuthorisationRefused, Field(discriminator="decision")
+]

@@ -1,0 +1,193 @@
+"""The state of one operation and its timeline, as the lifecycle rules keep them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflows.commands import (
+    Actor,
+    ArrestRole,
+    CheckpointStatus,
+    InterdictionKind,
+    SubmitDebriefInput,
+)
+from workflows.plan import Authorisation, OperationPlan, QuantityUnit
+
+
+class Phase(StrEnum):
+    PLANNING = "planning"
+    EXECUTION = "execution"
+    SUSPENDED = "suspended"
+    INTERDICTION = "interdiction"
+    DEBRIEF = "debrief"
+    CLOSED = "closed"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_PHASES
+
+
+FINAL_PHASES = frozenset({Phase.CLOSED, Phase.ABORTED, Phase.FAILED})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimelineEvent(Model):
+    """One thing that happened to an operation: who, when, what. Numbered from 1, never reused."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: Actor
+    summary: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class HandoverOffer(Model):
+    leg: int
+    offered_at: datetime
+    offered_by: Actor
+    deadline: datetime
+    escalation_step: int = 0
+
+
+class HandoverRecord(Model):
+    """The outcome of one offer, kept for the outcome assessment."""
+
+    leg: int
+    offered_at: datetime
+    deadline: datetime
+    outcome: str  # acknowledged | refused | withdrawn
+    decided_at: datetime
+    escalation_steps: int
+    reasons: str | None = None
+
+
+class Checkpoint(Model):
+    at: datetime
+    place: str
+    country: str
+    status: CheckpointStatus
+
+
+class SurveillanceGap(Model):
+    lost_at: datetime
+    regained_at: datetime | None = None
+    last_known_place: str
+
+
+class Interdiction(Model):
+    kind: InterdictionKind
+    ordered_at: datetime
+    ordered_by: Actor
+    place: str
+    country: str
+    reason: str | None = None
+    approval_due: datetime | None = None
+    approved_at: datetime | None = None
+    approval_overdue: bool = False
+
+
+class Seizure(Model):
+    agency: str
+    substance: str
+    quantity: float
+    unit: QuantityUnit
+    place: str
+    country: str
+    at: datetime
+
+
+class Arrest(Model):
+    agency: str
+    count: int
+    nationality: str
+    role: ArrestRole
+    country: str
+    at: datetime
+
+
+class DebriefInputRecord(Model):
+    agency: str
+    submitted_at: datetime
+    submitted_by: str
+    late: bool
+    content: SubmitDebriefInput
+
+
+class Debrief(Model):
+    opened_at: datetime
+    deadline: datetime
+    reminders_sent: int = 0
+    deadline_passed: bool = False
+    inputs: dict[str, DebriefInputRecord] = Field(default_factory=dict)
+
+
+class ActionResult(Model):
+    """What an accepted action changed: the timeline event it produced and where things stand."""
+
+    request_id: str
+    event: TimelineEvent
+    phase: Phase
+    custodian: str | None
+
+
+class AppliedRequest(Model):
+    """Enough of an accepted request's answer to give it again when the request is retried."""
+
+    command: str
+    seq: int
+    phase: Phase
+    custodian: str | None
+
+
+class OperationState(Model):
+    operation_id: str
+    plan: OperationPlan
+    created_at: datetime
+    created_by: Actor
+    phase: Phase = Phase.PLANNING
+    authorisations: dict[str, Authorisation] = Field(default_factory=dict)
+    confirmations: dict[str, datetime] = Field(default_factory=dict)
+    launched_at: datetime | None = None
+    custodian: str | None = None
+    custody_since: datetime | None = None
+    checkpoint_clock: datetime | None = Field(
+        default=None, description="Since when the custodian's silence is counted"
+    )
+    legs_completed: int = 0
+    handover_offer: HandoverOffer | None = None
+    handovers: list[HandoverRecord] = Field(default_factory=list)
+    checkpoint_count: int = 0
+    last_checkpoint: Checkpoint | None = None
+    checkpoint_alert_due: datetime | None = None
+    surveillance_lost: SurveillanceGap | None = None
+    surveillance_gaps: list[SurveillanceGap] = Field(default_factory=list)
+    suspended_at: datetime | None = None
+    compromised_at: datetime | None = None
+    interdiction: Interdiction | None = None
+    seizures: list[Seizure] = Field(default_factory=list)
+    arrests: list[Arrest] = Field(default_factory=list)
+    debrief: Debrief | None = None
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    applied: dict[str, AppliedRequest] = Field(
+        default_factory=dict, description="Accepted request ids and their answers"
+    )
+
+    @property
+    def next_seq(self) -> int:
+        return self.timeline[-1].seq + 1 if self.timeline else 1
+
+    @property
+    def silence_limit(self) -> timedelta:
+        return self.plan.checkpoint_interval
