@@ -256,6 +256,15 @@ AnyCommand = Annotated[
     Field(discriminator="kind"),
 ]
 
+TimerCommand = (
+    HandoverDeadlineReached
+    | CheckpointSilenceReached
+    | SurveillanceWindowExpired
+    | DebriefReminderDue
+    | DebriefDeadlineReached
+    | EmergencyApprovalOverdue
+)
+
 TIMER_KINDS = frozenset(
     {
         "handover_deadline_reached",

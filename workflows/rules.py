@@ -47,6 +47,7 @@ from workflows.commands import (
     SubmitDebriefInput,
     SurveillanceWindowExpired,
     SuspendOperationInput,
+    TimerCommand,
 )
 from workflows.plan import (
     AuthorisationGranted,
@@ -235,9 +236,9 @@ def _under_surveillance(state: OperationState) -> bool:
     return state.phase in (Phase.EXECUTION, Phase.SUSPENDED)
 
 
-def pending_deadlines(state: OperationState) -> list[tuple[datetime, Command]]:
+def pending_deadlines(state: OperationState) -> list[tuple[datetime, TimerCommand]]:
     """Every timer the state asks for, earliest first, each with the command it fires."""
-    deadlines: list[tuple[datetime, Command]] = []
+    deadlines: list[tuple[datetime, TimerCommand]] = []
     offer = state.handover_offer
     if offer is not None and _under_surveillance(state) and offer.escalation_step < 4:
         leg = leg_at(state.plan, offer.leg)

@@ -1,0 +1,385 @@
+"""ControlledDeliveryWorkflow: one operation, durable from planning to closed, thin over the rules.
+
+Every steering action is an Update whose validator asks the rules, so a refused action never enters
+the history. Timers are whatever `pending_deadlines` asks for; when one fires its command goes
+through the same rules. Every accepted change is projected into the read model before the Update
+answers, so a client that reads after writing sees its write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.commands import (
+        AbortOperationInput,
+        AcknowledgeHandoverInput,
+        AnyCommand,
+        ApproveEmergencyInterdictionInput,
+        CloseDebriefInput,
+        ConcludeInterdictionInput,
+        ConfirmParticipationInput,
+        DeclareConsignmentLostInput,
+        LaunchOperationInput,
+        OfferHandoverInput,
+        OrderInterdictionInput,
+        RecordArrestInput,
+        RecordAuthorisationInput,
+        RecordSeizureInput,
+        RefuseHandoverInput,
+        ReportCheckpointInput,
+        ReportCompromiseInput,
+        ReportSurveillanceLostInput,
+        ReportSurveillanceRegainedInput,
+        ResumeOperationInput,
+        SubmitDebriefInput,
+        SuspendOperationInput,
+    )
+    from workflows.messages import (
+        ProjectOperationInput,
+        ProjectOperationResult,
+        RunOperationInput,
+        RunOperationResult,
+    )
+    from workflows.rules import Accepted, RefusalError, decide, open_operation, pending_deadlines
+    from workflows.rules import previous_answer as answer_already_given
+    from workflows.state import ActionResult, OperationState
+
+PHASE_ATTRIBUTE = SearchAttributeKey.for_keyword("CdtrackPhase")
+REFUSED = "LifecycleRefusal"
+
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+
+
+@workflow.defn(name="ControlledDelivery")
+class ControlledDeliveryWorkflow:
+    @workflow.init
+    def __init__(self, start: RunOperationInput) -> None:
+        if start.carried_state is not None:
+            self._state = start.carried_state
+            self._projected_seq = self._state.timeline[-1].seq
+        else:
+            assert start.plan is not None, "a new operation starts from a plan"
+            assert start.created_by is not None
+            self._state = open_operation(
+                operation_id=start.operation_id,
+                plan=start.plan,
+                created_by=start.created_by,
+                now=workflow.now(),
+            )
+            self._projected_seq = 0
+        self._history_event_limit = start.history_event_limit
+        self._changes = 0
+        self._projection = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, start: RunOperationInput) -> RunOperationResult:
+        await self._project()
+        while not self._state.phase.is_final:
+            if self._continue_as_new_due():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._project()
+                workflow.continue_as_new(
+                    RunOperationInput(
+                        operation_id=self._state.operation_id,
+                        carried_state=self._state,
+                        history_event_limit=self._history_event_limit,
+                    )
+                )
+            await self._wait_for_change_or_deadline()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._project()
+        return RunOperationResult(
+            operation_id=self._state.operation_id,
+            phase=self._state.phase.value,
+            outcome=self._state.outcome,
+            events=self._state.timeline[-1].seq,
+        )
+
+    @workflow.query
+    def state(self) -> OperationState:
+        return self._state
+
+    # --- steering actions ----------------------------------------------------------------------
+
+    @workflow.update
+    async def record_authorisation(self, command: RecordAuthorisationInput) -> ActionResult:
+        return await self._act(command)
+
+    @record_authorisation.validator
+    def _check_record_authorisation(self, command: RecordAuthorisationInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def confirm_participation(self, command: ConfirmParticipationInput) -> ActionResult:
+        return await self._act(command)
+
+    @confirm_participation.validator
+    def _check_confirm_participation(self, command: ConfirmParticipationInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def launch_operation(self, command: LaunchOperationInput) -> ActionResult:
+        return await self._act(command)
+
+    @launch_operation.validator
+    def _check_launch_operation(self, command: LaunchOperationInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def offer_handover(self, command: OfferHandoverInput) -> ActionResult:
+        return await self._act(command)
+
+    @offer_handover.validator
+    def _check_offer_handover(self, command: OfferHandoverInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def acknowledge_handover(self, command: AcknowledgeHandoverInput) -> ActionResult:
+        return await self._act(command)
+
+    @acknowledge_handover.validator
+    def _check_acknowledge_handover(self, command: AcknowledgeHandoverInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def refuse_handover(self, command: RefuseHandoverInput) -> ActionResult:
+        return await self._act(command)
+
+    @refuse_handover.validator
+    def _check_refuse_handover(self, command: RefuseHandoverInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def report_checkpoint(self, command: ReportCheckpointInput) -> ActionResult:
+        return await self._act(command)
+
+    @report_checkpoint.validator
+    def _check_report_checkpoint(self, command: ReportCheckpointInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def report_surveillance_lost(self, command: ReportSurveillanceLostInput) -> ActionResult:
+        return await self._act(command)
+
+    @report_surveillance_lost.validator
+    def _check_report_surveillance_lost(self, command: ReportSurveillanceLostInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def report_surveillance_regained(
+        self, command: ReportSurveillanceRegainedInput
+    ) -> ActionResult:
+        return await self._act(command)
+
+    @report_surveillance_regained.validator
+    def _check_report_surveillance_regained(self, command: ReportSurveillanceRegainedInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def report_compromise(self, command: ReportCompromiseInput) -> ActionResult:
+        return await self._act(command)
+
+    @report_compromise.validator
+    def _check_report_compromise(self, command: ReportCompromiseInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def suspend_operation(self, command: SuspendOperationInput) -> ActionResult:
+        return await self._act(command)
+
+    @suspend_operation.validator
+    def _check_suspend_operation(self, command: SuspendOperationInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def resume_operation(self, command: ResumeOperationInput) -> ActionResult:
+        return await self._act(command)
+
+    @resume_operation.validator
+    def _check_resume_operation(self, command: ResumeOperationInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def order_interdiction(self, command: OrderInterdictionInput) -> ActionResult:
+        return await self._act(command)
+
+    @order_interdiction.validator
+    def _check_order_interdiction(self, command: OrderInterdictionInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def approve_emergency_interdiction(
+        self, command: ApproveEmergencyInterdictionInput
+    ) -> ActionResult:
+        return await self._act(command)
+
+    @approve_emergency_interdiction.validator
+    def _check_approve_emergency_interdiction(
+        self, command: ApproveEmergencyInterdictionInput
+    ) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def record_seizure(self, command: RecordSeizureInput) -> ActionResult:
+        return await self._act(command)
+
+    @record_seizure.validator
+    def _check_record_seizure(self, command: RecordSeizureInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def record_arrest(self, command: RecordArrestInput) -> ActionResult:
+        return await self._act(command)
+
+    @record_arrest.validator
+    def _check_record_arrest(self, command: RecordArrestInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def conclude_interdiction(self, command: ConcludeInterdictionInput) -> ActionResult:
+        return await self._act(command)
+
+    @conclude_interdiction.validator
+    def _check_conclude_interdiction(self, command: ConcludeInterdictionInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def submit_debrief(self, command: SubmitDebriefInput) -> ActionResult:
+        return await self._act(command)
+
+    @submit_debrief.validator
+    def _check_submit_debrief(self, command: SubmitDebriefInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def close_debrief(self, command: CloseDebriefInput) -> ActionResult:
+        return await self._act(command)
+
+    @close_debrief.validator
+    def _check_close_debrief(self, command: CloseDebriefInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def abort_operation(self, command: AbortOperationInput) -> ActionResult:
+        return await self._act(command)
+
+    @abort_operation.validator
+    def _check_abort_operation(self, command: AbortOperationInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def declare_consignment_lost(self, command: DeclareConsignmentLostInput) -> ActionResult:
+        return await self._act(command)
+
+    @declare_consignment_lost.validator
+    def _check_declare_consignment_lost(self, command: DeclareConsignmentLostInput) -> None:
+        self._check(command)
+
+    # --- the machinery -------------------------------------------------------------------------
+
+    def _check(self, command: AnyCommand) -> None:
+        """Refuse before the history records anything; a retried request passes to its answer."""
+        if self._answer_given(command) is not None:
+            return
+        decision = decide(self._state, command, now=workflow.now())
+        if not isinstance(decision, Accepted):
+            raise ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+
+    def _answer_given(self, command: AnyCommand) -> ActionResult | None:
+        try:
+            return answer_already_given(self._state, command, command.kind)
+        except RefusalError as refusal:
+            raise ApplicationError(str(refusal), type=REFUSED, non_retryable=True) from None
+
+    async def _act(self, command: AnyCommand) -> ActionResult:
+        given = self._answer_given(command)
+        if given is not None:
+            # The first attempt may still be writing to the read model; answer after it has.
+            await self._project()
+            return given
+        # Between the validator and here another handler may have changed the state.
+        decision = decide(self._state, command, now=workflow.now())
+        if not isinstance(decision, Accepted):
+            raise ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+        self._commit(decision)
+        await self._project()
+        return decision.answer(command.request_id)
+
+    def _commit(self, decision: Accepted) -> None:
+        phase_before = self._state.phase
+        self._state = decision.state
+        self._changes += 1
+        if self._state.phase is not phase_before:
+            workflow.upsert_search_attributes([PHASE_ATTRIBUTE.value_set(self._state.phase.value)])
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        deadlines = pending_deadlines(self._state)
+        seen = self._changes
+        if deadlines:
+            due, _ = deadlines[0]
+            wait = due - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._changes != seen, timeout=wait)
+                    return
+                except TimeoutError:
+                    pass
+            await self._fire_earliest_deadline()
+        else:
+            await workflow.wait_condition(
+                lambda: self._changes != seen or self._continue_as_new_due()
+            )
+
+    async def _fire_earliest_deadline(self) -> None:
+        # Recomputed: an action may have answered the deadline while the timer was firing.
+        deadlines = pending_deadlines(self._state)
+        if not deadlines or deadlines[0][0] > workflow.now():
+            return
+        _, timer = deadlines[0]
+        command = timer.model_copy(update={"request_id": f"timer-{self._state.next_seq}"})
+        decision = decide(self._state, command, now=workflow.now())
+        if isinstance(decision, Accepted):
+            self._commit(decision)
+            await self._project()
+        else:
+            workflow.logger.error("deadline refused by the rules: %s", decision.reason)
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._history_event_limit
+        )
+
+    async def _project(self) -> None:
+        """Write every event not yet in the read model, with the operation as it stands now."""
+        async with self._projection:
+            events = [e for e in self._state.timeline if e.seq > self._projected_seq]
+            if not events:
+                return
+            snapshot = self._state.model_copy(update={"timeline": [], "applied": {}})
+            try:
+                result: ProjectOperationResult = await workflow.execute_local_activity(
+                    "project_operation",
+                    ProjectOperationInput(operation=snapshot, events=events),
+                    result_type=ProjectOperationResult,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=timedelta(minutes=10),
+                    retry_policy=PROJECTION_RETRY,
+                )
+            except ActivityError:
+                # The operation itself is safe in its history; the next change projects these
+                # events again, together with its own.
+                workflow.logger.exception("read model projection failed; will retry on next change")
+                return
+            self._projected_seq = max(self._projected_seq, result.last_seq)

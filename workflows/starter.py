@@ -1,0 +1,90 @@
+"""Client side of an operation: start one, act on it, read it, by operation id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+
+from workflows.commands import Actor, AnyCommand
+from workflows.messages import RunOperationInput, RunOperationResult
+from workflows.operation import REFUSED, ControlledDeliveryWorkflow
+from workflows.plan import OperationPlan, schedule_problems
+from workflows.state import ActionResult, OperationState
+
+
+class PlanRejectedError(ValueError):
+    """The plan cannot start an operation; each problem is phrased for the planner."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class ActionRefusedError(Exception):
+    """The lifecycle refused an action; the message is the rules' reason."""
+
+
+def workflow_id(operation_id: str) -> str:
+    # Only an opaque id reaches the Temporal server in plaintext, never a code name.
+    return f"operation-{operation_id}"
+
+
+async def start_operation(
+    client: Client,
+    *,
+    plan: OperationPlan,
+    created_by: Actor,
+    task_queue: str,
+    now: datetime,
+    operation_id: str | None = None,
+    history_event_limit: int | None = None,
+) -> str:
+    """Start the workflow of a new operation and return its id."""
+    problems = schedule_problems(plan, now=now)
+    if problems:
+        raise PlanRejectedError(problems)
+    operation_id = operation_id or str(uuid.uuid4())
+    start = RunOperationInput(operation_id=operation_id, plan=plan, created_by=created_by)
+    if history_event_limit is not None:
+        start = start.model_copy(update={"history_event_limit": history_event_limit})
+    await client.start_workflow(
+        ControlledDeliveryWorkflow.run,
+        start,
+        id=workflow_id(operation_id),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+    return operation_id
+
+
+def operation_handle(
+    client: Client, operation_id: str
+) -> WorkflowHandle[ControlledDeliveryWorkflow, RunOperationResult]:
+    return client.get_workflow_handle_for(ControlledDeliveryWorkflow.run, workflow_id(operation_id))
+
+
+async def act(client: Client, *, operation_id: str, command: AnyCommand) -> ActionResult:
+    """Send one steering action; its Update is named after the command's kind."""
+    handle = operation_handle(client, operation_id)
+    try:
+        result: ActionResult = await handle.execute_update(
+            command.kind,
+            command,
+            id=f"{command.kind}-{command.request_id}",
+            result_type=ActionResult,
+        )
+    except WorkflowUpdateFailedError as failure:
+        cause = failure.cause
+        if isinstance(cause, ApplicationError) and cause.type == REFUSED:
+            raise ActionRefusedError(cause.message) from None
+        raise
+    return result
+
+
+async def read_state(client: Client, *, operation_id: str) -> OperationState:
+    return await operation_handle(client, operation_id).query(ControlledDeliveryWorkflow.state)
