@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     codec_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
-        description="AES-256 keys for the payload codec, key id -> base64 (JSON in the environment).",
+        description="AES-256 payload codec keys, key id -> base64 (JSON in the environment).",
     )
     codec_active_key_id: str | None = Field(
         default=None, description="Key id new payloads are encrypted with; the newest key if unset."
