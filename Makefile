@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint types pytest bench clean
+.PHONY: install run test lint types pytest bench clean record-histories
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,3 +37,7 @@ bench: install
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .cdtrack
+
+# Re-record the workflow histories the replay test replays (after a deliberate, versioned change).
+record-histories: install
+	CDTRACK_RECORD_HISTORIES=1 $(BIN)/pytest -q tests/workflows/test_operation_workflow.py
