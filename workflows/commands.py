@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workflows.plan import (
-    AgencyId,
     Authorisation,
     CountryCode,
     QuantityUnit,
@@ -275,5 +274,3 @@ TIMER_KINDS = frozenset(
         "emergency_approval_overdue",
     }
 )
-
-__all__ = ["AgencyId", "AnyCommand"]

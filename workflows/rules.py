@@ -245,16 +245,21 @@ def pending_deadlines(state: OperationState) -> list[tuple[datetime, TimerComman
         step = offer.escalation_step + 1
         due = offer.deadline + state.plan.escalation_for(leg).steps()[step - 1]
         deadlines.append(
-            (due, HandoverDeadlineReached(actor=SYSTEM, request_id="", leg=offer.leg, step=step))
+            (
+                due,
+                HandoverDeadlineReached(actor=SYSTEM, request_id="timer", leg=offer.leg, step=step),
+            )
         )
     if state.phase is Phase.EXECUTION and state.surveillance_lost is None:
         clock = state.checkpoint_clock
         assert clock is not None, "an operation under execution always has a checkpoint clock"
         due = state.checkpoint_alert_due or clock + state.plan.checkpoint_interval
-        deadlines.append((due, CheckpointSilenceReached(actor=SYSTEM, request_id="", due_at=due)))
+        deadlines.append(
+            (due, CheckpointSilenceReached(actor=SYSTEM, request_id="timer", due_at=due))
+        )
     if state.surveillance_lost is not None and _under_surveillance(state):
         due = state.surveillance_lost.lost_at + state.plan.contingency.surveillance_regain_window
-        deadlines.append((due, SurveillanceWindowExpired(actor=SYSTEM, request_id="")))
+        deadlines.append((due, SurveillanceWindowExpired(actor=SYSTEM, request_id="timer")))
     debrief = state.debrief
     if state.phase is Phase.DEBRIEF and debrief is not None and missing_debrief_inputs(state):
         reminders = _debrief_reminder_times(state, debrief)
@@ -263,12 +268,12 @@ def pending_deadlines(state: OperationState) -> list[tuple[datetime, TimerComman
             deadlines.append(
                 (
                     reminders[number - 1],
-                    DebriefReminderDue(actor=SYSTEM, request_id="", number=number),
+                    DebriefReminderDue(actor=SYSTEM, request_id="timer", number=number),
                 )
             )
         if not debrief.deadline_passed:
             deadlines.append(
-                (debrief.deadline, DebriefDeadlineReached(actor=SYSTEM, request_id=""))
+                (debrief.deadline, DebriefDeadlineReached(actor=SYSTEM, request_id="timer"))
             )
     interdiction = state.interdiction
     if (
@@ -279,7 +284,7 @@ def pending_deadlines(state: OperationState) -> list[tuple[datetime, TimerComman
         and state.phase in (Phase.INTERDICTION, Phase.DEBRIEF)
     ):
         deadlines.append(
-            (interdiction.approval_due, EmergencyApprovalOverdue(actor=SYSTEM, request_id=""))
+            (interdiction.approval_due, EmergencyApprovalOverdue(actor=SYSTEM, request_id="timer"))
         )
     deadlines.sort(key=lambda deadline: deadline[0])
     return deadlines
