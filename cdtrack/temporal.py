@@ -1,0 +1,34 @@
+"""Connection to Temporal with the product's data converter (pydantic payloads, encrypted)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Final
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+from cdtrack.codec import EncryptionCodec
+from cdtrack.settings import Settings
+
+# Search attributes are stored unencrypted and are visible to anyone who can list workflows,
+# so only non-sensitive values belong here: never names, routes, seizures or informants.
+PHASE_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("CdtrackPhase")
+SEARCH_ATTRIBUTES: Final[list[SearchAttributeKey[str]]] = [PHASE_ATTRIBUTE]
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    active, keys = settings.codec_key_ring()
+    return dataclasses.replace(
+        pydantic_data_converter, payload_codec=EncryptionCodec(active_key_id=active, keys=keys)
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )

@@ -1,0 +1,121 @@
+"""SQLAlchemy 2 tables of the read model: operations, participants, legs and timeline events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every database; SQLite keeps no zone, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: Document, list[str]: Document}
+
+
+class OperationRow(Base):
+    __tablename__ = "operations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code_name: Mapped[str] = mapped_column(String(40))
+    phase: Mapped[str] = mapped_column(String(20), index=True)
+    lead_agency: Mapped[str] = mapped_column(String(64))
+    coordinator_agency: Mapped[str] = mapped_column(String(64), index=True)
+    handling_code: Mapped[str] = mapped_column(String(2))
+    handling_label: Mapped[str] = mapped_column(String(200))
+    custodian: Mapped[str | None] = mapped_column(String(64))
+    delivery_type: Mapped[str] = mapped_column(String(32))
+    transport_mode: Mapped[str] = mapped_column(String(32))
+    substances: Mapped[list[str]]
+    countries: Mapped[list[str]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    launched_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+
+class ParticipantRow(Base):
+    __tablename__ = "operation_participants"
+
+    operation_id: Mapped[str] = mapped_column(
+        ForeignKey("operations.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    role: Mapped[str] = mapped_column(String(20))
+    confirmed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_operation_participants_agency", "agency"),)
+
+
+class LegRow(Base):
+    __tablename__ = "operation_legs"
+
+    operation_id: Mapped[str] = mapped_column(
+        ForeignKey("operations.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_country: Mapped[str] = mapped_column(String(2))
+    to_country: Mapped[str] = mapped_column(String(2))
+    crossing_point: Mapped[str] = mapped_column(String(200))
+    carrier: Mapped[str | None] = mapped_column(String(200))
+    tracking_number: Mapped[str | None] = mapped_column(String(200))
+    planned_departure: Mapped[datetime]
+    planned_arrival: Mapped[datetime]
+    sending_agency: Mapped[str] = mapped_column(String(64))
+    receiving_agency: Mapped[str] = mapped_column(String(64))
+    acknowledgement_deadline_seconds: Mapped[int] = mapped_column(Integer)
+    offered_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+
+
+class TimelineEventRow(Base):
+    __tablename__ = "timeline_events"
+
+    operation_id: Mapped[str] = mapped_column(
+        ForeignKey("operations.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(64))
+    actor_agency: Mapped[str] = mapped_column(String(64))
+    actor_officer: Mapped[str] = mapped_column(String(128))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]]

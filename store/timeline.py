@@ -1,0 +1,154 @@
+"""Writes operations and their timelines into the read model, idempotently, and reads them back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
+from workflows.commands import Actor, ActorRole
+from workflows.state import OperationState, TimelineEvent
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def project_operation(
+    session: Session, *, operation: OperationState, events: list[TimelineEvent]
+) -> int:
+    """Bring the read model up to `operation`; returns how many events were new.
+
+    Events are keyed by (operation, seq) so a retried projection writes nothing twice, and the
+    operation's row only moves forward: an older snapshot arriving late changes nothing.
+    """
+    last_seq = max((event.seq for event in events), default=0)
+    row = session.get(OperationRow, operation.operation_id, with_for_update=True)
+    if row is None or row.last_seq <= last_seq:
+        _write_operation(session, operation=operation, last_seq=last_seq, row=row)
+    written = 0
+    if events:
+        statement = (
+            _insert(session, TimelineEventRow)
+            .values([_event_values(operation.operation_id, event) for event in events])
+            .on_conflict_do_nothing(index_elements=["operation_id", "seq"])
+        )
+        written = cast(CursorResult[Any], session.execute(statement)).rowcount or 0
+    return written
+
+
+def _write_operation(
+    session: Session, *, operation: OperationState, last_seq: int, row: OperationRow | None
+) -> None:
+    plan = operation.plan
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "code_name": plan.code_name,
+        "phase": operation.phase.value,
+        "lead_agency": plan.lead_agency,
+        "coordinator_agency": plan.coordinator_agency,
+        "handling_code": plan.handling.code.value,
+        "handling_label": plan.handling.label,
+        "custodian": operation.custodian,
+        "delivery_type": plan.consignment.delivery_type.value,
+        "transport_mode": plan.consignment.mode.value,
+        "substances": sorted({s.name.lower() for s in plan.consignment.substances}),
+        "countries": list(dict.fromkeys(plan.route_countries)),
+        "created_at": operation.created_at,
+        "launched_at": operation.launched_at,
+        "ended_at": operation.ended_at,
+        "outcome": operation.outcome,
+        "last_seq": max(last_seq, row.last_seq if row else 0),
+        "updated_at": now,
+    }
+    if row is None:
+        session.add(OperationRow(id=operation.operation_id, **values))
+        session.flush()
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+    # Participants and legs are small: rewrite them whole rather than diff them.
+    session.execute(
+        delete(ParticipantRow).where(ParticipantRow.operation_id == operation.operation_id)
+    )
+    session.execute(delete(LegRow).where(LegRow.operation_id == operation.operation_id))
+    session.add_all(
+        ParticipantRow(
+            operation_id=operation.operation_id,
+            agency=p.agency,
+            country=p.country,
+            role=p.role.value,
+            confirmed_at=operation.confirmations.get(p.agency),
+        )
+        for p in plan.participants
+    )
+    offered = {h.leg: h.offered_at for h in operation.handovers}
+    acknowledged = {h.leg: h.decided_at for h in operation.handovers if h.outcome == "acknowledged"}
+    if operation.handover_offer is not None:
+        offered[operation.handover_offer.leg] = operation.handover_offer.offered_at
+    session.add_all(
+        LegRow(
+            operation_id=operation.operation_id,
+            position=position,
+            from_country=leg.from_country,
+            to_country=leg.to_country,
+            crossing_point=leg.crossing_point,
+            carrier=leg.carrier,
+            tracking_number=leg.tracking_number,
+            planned_departure=leg.planned_departure,
+            planned_arrival=leg.planned_arrival,
+            sending_agency=leg.sending_agency,
+            receiving_agency=leg.receiving_agency,
+            acknowledgement_deadline_seconds=int(leg.acknowledgement_deadline.total_seconds()),
+            offered_at=offered.get(position),
+            acknowledged_at=acknowledged.get(position),
+        )
+        for position, leg in enumerate(plan.legs, start=1)
+    )
+
+
+def _event_values(operation_id: str, event: TimelineEvent) -> dict[str, Any]:
+    return {
+        "operation_id": operation_id,
+        "seq": event.seq,
+        "at": event.at,
+        "kind": event.kind,
+        "actor_agency": event.actor.agency,
+        "actor_officer": event.actor.officer,
+        "actor_role": event.actor.role.value,
+        "summary": event.summary,
+        "detail": event.detail,
+    }
+
+
+def timeline(
+    session: Session, *, operation_id: str, after_seq: int = 0, limit: int | None = None
+) -> list[TimelineEvent]:
+    query = (
+        select(TimelineEventRow)
+        .where(TimelineEventRow.operation_id == operation_id, TimelineEventRow.seq > after_seq)
+        .order_by(TimelineEventRow.seq)
+        .limit(limit)
+    )
+    return [
+        TimelineEvent(
+            seq=row.seq,
+            at=row.at,
+            kind=row.kind,
+            actor=Actor(
+                agency=row.actor_agency, officer=row.actor_officer, role=ActorRole(row.actor_role)
+            ),
+            summary=row.summary,
+            detail=row.detail,
+        )
+        for row in session.scalars(query)
+    ]
+
+
+def get_operation(session: Session, *, operation_id: str) -> OperationRow | None:
+    return session.get(OperationRow, operation_id)
