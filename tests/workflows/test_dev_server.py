@@ -50,8 +50,8 @@ async def test_full_operation_on_dev_server_with_postgres_read_model(
         await operation.launch(now=now)
         await operation.run_to_closed()
         result = await operation_handle(dev_server_env.client, operation.operation_id).result()
+        state = await operation.state()
     assert result.phase == "closed"
-    state = await operation.state()
     with postgres_session_maker() as session:
         projected = read_model_timeline(session, operation_id=operation.operation_id)
     assert projected == state.timeline
