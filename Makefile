@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint types pytest bench clean record-histories
+.PHONY: install run test lint types pytest clean record-histories
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,9 +31,6 @@ pytest: install
 	$(BIN)/pytest -q
 
 test: lint types pytest
-
-bench: install
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .cdtrack
