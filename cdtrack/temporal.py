@@ -12,10 +12,8 @@ from temporalio.converter import DataConverter
 
 from cdtrack.codec import EncryptionCodec
 from cdtrack.settings import Settings
+from workflows.operation import PHASE_ATTRIBUTE
 
-# Search attributes are stored unencrypted and are visible to anyone who can list workflows,
-# so only non-sensitive values belong here: never names, routes, seizures or informants.
-PHASE_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("CdtrackPhase")
 SEARCH_ATTRIBUTES: Final[list[SearchAttributeKey[str]]] = [PHASE_ATTRIBUTE]
 
 

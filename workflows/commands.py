@@ -183,6 +183,12 @@ class CloseDebriefInput(Command):
     kind: Literal["close_debrief"] = "close_debrief"
 
 
+class RemoveParticipantInput(Command):
+    kind: Literal["remove_participant"] = "remove_participant"
+    agency: str
+    reason: Text
+
+
 class AbortOperationInput(Command):
     kind: Literal["abort_operation"] = "abort_operation"
     reason: Text
@@ -244,6 +250,7 @@ AnyCommand = Annotated[
     | ConcludeInterdictionInput
     | SubmitDebriefInput
     | CloseDebriefInput
+    | RemoveParticipantInput
     | AbortOperationInput
     | DeclareConsignmentLostInput
     | HandoverDeadlineReached

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         RecordAuthorisationInput,
         RecordSeizureInput,
         RefuseHandoverInput,
+        RemoveParticipantInput,
         ReportCheckpointInput,
         ReportCompromiseInput,
         ReportSurveillanceLostInput,
@@ -50,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules import previous_answer as answer_already_given
     from workflows.state import ActionResult, OperationState
 
+# Search attributes are stored unencrypted and are visible to anyone who can list workflows,
+# so only non-sensitive values belong here: never names, routes, seizures or informants.
 PHASE_ATTRIBUTE = SearchAttributeKey.for_keyword("CdtrackPhase")
 REFUSED = "LifecycleRefusal"
 
@@ -268,6 +271,20 @@ class ControlledDeliveryWorkflow:
     @close_debrief.validator
     def _check_close_debrief(self, command: CloseDebriefInput) -> None:
         self._check(command)
+
+    @workflow.update
+    async def remove_participant(self, command: RemoveParticipantInput) -> ActionResult:
+        return await self._act(command)
+
+    @remove_participant.validator
+    def _check_remove_participant(self, command: RemoveParticipantInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def synchronise(self) -> int:
+        """Returns once every event so far is in the read model: read-your-writes for clients."""
+        await self._project()
+        return self._projected_seq
 
     @workflow.update
     async def abort_operation(self, command: AbortOperationInput) -> ActionResult:

@@ -39,6 +39,7 @@ from workflows.commands import (
     RecordAuthorisationInput,
     RecordSeizureInput,
     RefuseHandoverInput,
+    RemoveParticipantInput,
     ReportCheckpointInput,
     ReportCompromiseInput,
     ReportSurveillanceLostInput,
@@ -810,6 +811,34 @@ def _close_debrief(state: OperationState, command: CloseDebriefInput, now: datet
     return Happened("debrief.closed", f"Debrief closed{note}", {"missing_inputs": missing})
 
 
+def _remove_participant(
+    state: OperationState, command: RemoveParticipantInput, now: datetime
+) -> Happened:
+    plan = state.plan
+    agency = command.agency
+    if plan.participant(agency) is None:
+        raise RefusalError(f"{agency} is not a participant")
+    legs = [
+        str(number)
+        for number, leg in enumerate(plan.legs, start=1)
+        if agency in (leg.sending_agency, leg.receiving_agency)
+    ]
+    if legs:
+        raise RefusalError(
+            f"{agency} sends or receives leg {', '.join(legs)} and stays on the route"
+        )
+    if agency == plan.lead_agency:
+        raise RefusalError(f"{agency} is the lead agency")
+    remaining = [p for p in plan.participants if p.agency != agency]
+    state.plan = plan.model_copy(update={"participants": remaining})
+    state.confirmations.pop(agency, None)
+    return Happened(
+        "participant.removed",
+        f"{agency} no longer takes part: {command.reason}",
+        {"agency": agency, "reason": command.reason},
+    )
+
+
 def _abort(state: OperationState, command: AbortOperationInput, now: datetime) -> Happened:
     _end(state, phase=Phase.ABORTED, outcome=f"aborted: {command.reason}", now=now)
     return Happened(
@@ -1007,6 +1036,7 @@ RULES: Final[Mapping[str, Rule]] = {
     "conclude_interdiction": Rule(_phases(_I), _coordinator, _conclude_interdiction),
     "submit_debrief": Rule(_phases(_D), _participant, _submit_debrief),
     "close_debrief": Rule(_phases(_D), _coordinator, _close_debrief),
+    "remove_participant": Rule(_phases(_P, _E, _S, _I, _D), _coordinator, _remove_participant),
     "abort_operation": Rule(_phases(_P, _E, _S), _coordinator, _abort),
     "declare_consignment_lost": Rule(_phases(_E, _S, _I), _coordinator, _declare_lost),
     "handover_deadline_reached": Rule(_phases(_E, _S), _system, _handover_deadline),

@@ -86,5 +86,11 @@ async def act(client: Client, *, operation_id: str, command: AnyCommand) -> Acti
     return result
 
 
+async def synchronise(client: Client, *, operation_id: str) -> None:
+    """Wait until the read model holds every event of the operation so far."""
+    handle = operation_handle(client, operation_id)
+    await handle.execute_update(ControlledDeliveryWorkflow.synchronise)
+
+
 async def read_state(client: Client, *, operation_id: str) -> OperationState:
     return await operation_handle(client, operation_id).query(ControlledDeliveryWorkflow.state)
