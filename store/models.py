@@ -62,6 +62,9 @@ class OperationRow(Base):
     transport_mode: Mapped[str] = mapped_column(String(32))
     substances: Mapped[list[str]]
     countries: Mapped[list[str]]
+    # "|AF|TJ|KZ|": filterable with LIKE on every database, JSON containment is not portable.
+    countries_key: Mapped[str] = mapped_column(String(400))
+    substances_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
     launched_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]

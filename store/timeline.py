@@ -47,6 +47,8 @@ def _write_operation(
 ) -> None:
     plan = operation.plan
     now = datetime.now(UTC)
+    substances = sorted({s.name.lower() for s in plan.consignment.substances})
+    countries = list(dict.fromkeys(plan.route_countries))
     values: dict[str, Any] = {
         "code_name": plan.code_name,
         "phase": operation.phase.value,
@@ -57,8 +59,10 @@ def _write_operation(
         "custodian": operation.custodian,
         "delivery_type": plan.consignment.delivery_type.value,
         "transport_mode": plan.consignment.mode.value,
-        "substances": sorted({s.name.lower() for s in plan.consignment.substances}),
-        "countries": list(dict.fromkeys(plan.route_countries)),
+        "substances": substances,
+        "countries": countries,
+        "countries_key": list_key(countries),
+        "substances_key": list_key(substances),
         "created_at": operation.created_at,
         "launched_at": operation.launched_at,
         "ended_at": operation.ended_at,
@@ -110,6 +114,11 @@ def _write_operation(
         )
         for position, leg in enumerate(plan.legs, start=1)
     )
+
+
+def list_key(values: list[str]) -> str:
+    """"|a|b|": a list that `LIKE '%|a|%'` can search on any database."""
+    return "|" + "|".join(values) + "|"
 
 
 def _event_values(operation_id: str, event: TimelineEvent) -> dict[str, Any]:

@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("transport_mode", sa.String(32), nullable=False),
         sa.Column("substances", Document, nullable=False),
         sa.Column("countries", Document, nullable=False),
+        sa.Column("countries_key", sa.String(400), nullable=False),
+        sa.Column("substances_key", sa.Text, nullable=False),
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("launched_at", UtcDateTime),
         sa.Column("ended_at", UtcDateTime),
