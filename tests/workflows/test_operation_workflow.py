@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -41,11 +41,10 @@ def sqlite_session_maker(sqlite_url: str) -> sessionmaker[Session]:
 
 @dataclass
 class Harness:
-    """The time-skipping server, a worker on a fresh task queue, and the operations started."""
+    """The time-skipping server and a worker on a fresh task queue."""
 
     env: WorkflowEnvironment
     task_queue: str
-    started: list[str] = field(default_factory=list)
 
     @property
     def client(self) -> Client:
@@ -329,7 +328,6 @@ async def test_thousands_of_checkpoints_continue_as_new_and_lose_nothing(
         now=now,
         history_event_limit=300,
     )
-    env.started.append(operation.operation_id)
     handle = operation_handle(env.client, operation.operation_id)
     first_run = (await handle.describe()).run_id
     await operation.launch(now=now)
