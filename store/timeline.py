@@ -117,7 +117,7 @@ def _write_operation(
 
 
 def list_key(values: list[str]) -> str:
-    """"|a|b|": a list that `LIKE '%|a|%'` can search on any database."""
+    """A list as "|a|b|", which `LIKE '%|a|%'` can search on any database."""
     return "|" + "|".join(values) + "|"
 
 
