@@ -17,7 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from cdtrack import stack
 from cdtrack.settings import Settings
-from cdtrack.temporal import PHASE_ATTRIBUTE, connect, data_converter
+from cdtrack.temporal import connect, data_converter
+from workflows.operation import PHASE_ATTRIBUTE
 
 pytestmark = pytest.mark.devserver
 
