@@ -25,6 +25,11 @@ class RunOperationInput(Message):
         ge=100,
         description="Continue as new once the run's history holds this many events",
     )
+    checkpoints_carried: int = Field(
+        default=500,
+        ge=10,
+        description="Checkpoint reports carried to the next run; older ones stay in the read model",
+    )
 
 
 class RunOperationResult(Message):

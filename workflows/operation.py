@@ -47,7 +47,14 @@ with workflow.unsafe.imports_passed_through():
         RunOperationInput,
         RunOperationResult,
     )
-    from workflows.rules import Accepted, RefusalError, decide, open_operation, pending_deadlines
+    from workflows.rules import (
+        Accepted,
+        RefusalError,
+        compact_checkpoints,
+        decide,
+        open_operation,
+        pending_deadlines,
+    )
     from workflows.rules import previous_answer as answer_already_given
     from workflows.state import ActionResult, OperationState
 
@@ -81,6 +88,7 @@ class ControlledDeliveryWorkflow:
             )
             self._projected_seq = 0
         self._history_event_limit = start.history_event_limit
+        self._checkpoints_carried = start.checkpoints_carried
         self._changes = 0
         self._projection = asyncio.Lock()
 
@@ -94,8 +102,11 @@ class ControlledDeliveryWorkflow:
                 workflow.continue_as_new(
                     RunOperationInput(
                         operation_id=self._state.operation_id,
-                        carried_state=self._state,
+                        carried_state=compact_checkpoints(
+                            self._state, keep=self._checkpoints_carried
+                        ),
                         history_event_limit=self._history_event_limit,
+                        checkpoints_carried=self._checkpoints_carried,
                     )
                 )
             await self._wait_for_change_or_deadline()

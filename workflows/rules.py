@@ -1108,6 +1108,25 @@ def previous_answer(state: OperationState, command: Command, kind: str) -> Actio
     )
 
 
+def compact_checkpoints(state: OperationState, *, keep: int) -> OperationState:
+    """The state without all but the latest `keep` checkpoint reports.
+
+    Thousands of checkpoints would outgrow what one run can carry into the next; the dropped
+    reports are already in the read model, and nothing the rules decide depends on them.
+    """
+    checkpoints = [e.seq for e in state.timeline if e.kind == "checkpoint.reported"]
+    dropped = set(checkpoints[: max(len(checkpoints) - keep, 0)])
+    if not dropped:
+        return state
+    return state.model_copy(
+        update={
+            "timeline": [e for e in state.timeline if e.seq not in dropped],
+            "applied": {k: a for k, a in state.applied.items() if a.seq not in dropped},
+            "compacted_checkpoints": state.compacted_checkpoints + len(dropped),
+        }
+    )
+
+
 def open_operation(
     *, operation_id: str, plan: OperationPlan, created_by: Actor, now: datetime
 ) -> OperationState:

@@ -42,6 +42,7 @@ async def start_operation(
     now: datetime,
     operation_id: str | None = None,
     history_event_limit: int | None = None,
+    checkpoints_carried: int | None = None,
 ) -> str:
     """Start the workflow of a new operation and return its id."""
     problems = schedule_problems(plan, now=now)
@@ -49,8 +50,11 @@ async def start_operation(
         raise PlanRejectedError(problems)
     operation_id = operation_id or str(uuid.uuid4())
     start = RunOperationInput(operation_id=operation_id, plan=plan, created_by=created_by)
-    if history_event_limit is not None:
-        start = start.model_copy(update={"history_event_limit": history_event_limit})
+    limits = {
+        "history_event_limit": history_event_limit,
+        "checkpoints_carried": checkpoints_carried,
+    }
+    start = start.model_copy(update={k: v for k, v in limits.items() if v is not None})
     await client.start_workflow(
         ControlledDeliveryWorkflow.run,
         start,

@@ -180,6 +180,10 @@ class OperationState(Model):
     ended_at: datetime | None = None
     outcome: str | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    compacted_checkpoints: int = Field(
+        default=0,
+        description="Older checkpoint reports kept only in the read model, to bound the state",
+    )
     applied: dict[str, AppliedRequest] = Field(
         default_factory=dict, description="Accepted request ids and their answers"
     )

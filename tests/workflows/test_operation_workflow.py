@@ -327,6 +327,7 @@ async def test_thousands_of_checkpoints_continue_as_new_and_lose_nothing(
         task_queue=env.task_queue,
         now=now,
         history_event_limit=300,
+        checkpoints_carried=40,
     )
     handle = operation_handle(env.client, operation.operation_id)
     first_run = (await handle.describe()).run_id
@@ -340,7 +341,11 @@ async def test_thousands_of_checkpoints_continue_as_new_and_lose_nothing(
     state = await operation.state()
     assert state.checkpoint_count == 150
     assert state.custodian == operation.agency_of("TJ")
-    assert [e.seq for e in state.timeline] == list(range(1, len(state.timeline) + 1))
+    assert state.compacted_checkpoints > 0, "older checkpoints left the carried state"
     with sqlite_session_maker() as session:
         projected = read_model_timeline(session, operation_id=operation.operation_id)
-    assert projected == state.timeline
+    assert [e.seq for e in projected] == list(range(1, state.next_seq)), "the read model has all"
+    assert len(projected) == len(state.timeline) + state.compacted_checkpoints
+    assert sum(e.kind == "checkpoint.reported" for e in projected) == 150
+    kept = {e.seq: e for e in projected}
+    assert all(kept[e.seq] == e for e in state.timeline)
