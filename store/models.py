@@ -122,3 +122,7 @@ class TimelineEventRow(Base):
     actor_role: Mapped[str] = mapped_column(String(20))
     summary: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]]
+
+
+# Registers the identity tables on Base.metadata for whoever imports only this module (Alembic).
+import store.identity  # noqa: E402, F401
