@@ -9,7 +9,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer (`iss`) of the identity provider's tokens; no OIDC if unset.",
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="Audience (`aud`) the identity provider's tokens must name."
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None, description="Where the identity provider publishes its signing keys (JWKS)."
+    )
 
     @field_validator("codec_keys")
     @classmethod
@@ -52,6 +62,18 @@ class Settings(BaseSettings):
             if len(raw) != 32:
                 raise ValueError(f"codec key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}")
         return keys
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url]
+        # Half a configuration would silently accept no identity-provider token at all.
+        if any(given) and not all(given):
+            raise ValueError("OIDC needs oidc_issuer, oidc_audience and oidc_jwks_url together")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_jwks_url is not None
 
     @cached_property
     def read_model_url(self) -> str:
