@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,8 +37,9 @@ def project_operation(
             _insert(session, TimelineEventRow)
             .values([_event_values(operation.operation_id, event) for event in events])
             .on_conflict_do_nothing(index_elements=["operation_id", "seq"])
+            .returning(TimelineEventRow.seq)
         )
-        written = cast(CursorResult[Any], session.execute(statement)).rowcount or 0
+        written = len(session.execute(statement).all())
     return written
 
 
