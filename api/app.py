@@ -1,0 +1,78 @@
+"""The HTTP API's app factory: one Temporal client and one database engine per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any, Final
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from temporalio.client import Client
+
+from api.auth import jwks_client
+from api.problems import document_problems, install_problem_handlers, problem_responses
+from api.routes import agencies, health, operations, users
+from cdtrack.settings import Settings
+from cdtrack.temporal import connect
+from store.session import create_engine_for, session_factory
+
+API_PREFIX: Final = "/api/v1"
+TITLE: Final = "cdtrack"
+DESCRIPTION: Final = """\
+Workflow engine for international controlled deliveries: a consignment passes through several
+countries under surveillance, handed from agency to agency, each operation a durable workflow.
+
+Authenticate with `Authorization: Bearer <token>`: an API token issued by an administrator
+(`cdtrack token create` for the first one) or a token of the configured identity provider.
+Operations are need-to-know: one the caller may not see is answered with 404, never 403.
+Every error is an RFC 9457 problem (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
+    """The API for these settings; `temporal_client` lets tests bring a client of their own."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine_for(settings.read_model_url)
+        try:
+            app.state.settings = settings
+            app.state.sessions = session_factory(engine)
+            app.state.jwks = jwks_client(settings)
+            # A Temporal client holds no resource to release: its connection goes with it.
+            app.state.temporal = temporal_client or await connect(settings)
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title=TITLE,
+        description=DESCRIPTION,
+        version=version("cdtrack"),
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX, responses=problem_responses(422, 500))
+    api.include_router(agencies.router)
+    api.include_router(users.router)
+    api.include_router(operations.router)
+    # The access log's router (audit) is mounted here, beside the others, once it exists.
+    app.include_router(api)
+    app.include_router(health.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = document_problems(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

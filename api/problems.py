@@ -1,0 +1,197 @@
+"""RFC 9457 problem details: the one shape every error of the API takes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON: Final = "application/problem+json"
+INVALID_REQUEST: Final = "urn:cdtrack:problem:invalid-request"
+MALFORMED_BODY: Final = "urn:cdtrack:problem:malformed-body"
+INTERNAL_ERROR: Final = "urn:cdtrack:problem:internal-error"
+
+logger = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where the value is: body.legs[0].country, query.limit, ...")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        default="about:blank", description="URI naming the kind of problem; about:blank if none"
+    )
+    title: str = Field(description="Short summary of the kind of problem")
+    status: int = Field(description="The HTTP status code")
+    detail: str | None = Field(default=None, description="What went wrong with this request")
+    instance: str | None = Field(default=None, description="This occurrence, as logged")
+    errors: list[FieldError] | None = Field(
+        default=None, description="For invalid requests: each field at fault and what to change"
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses a route answers; `document_problems` adds the schema."""
+    return {status: {"description": _phrase(status)} for status in statuses}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make every 4xx/5xx response of an OpenAPI schema a problem+json Problem."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem.pop("$defs", {}))
+    components["Problem"] = problem
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if code[:1] in ("4", "5"):
+                    response["content"] = content
+    return schema
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem; the title is the kind of problem, the detail this case."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type: str = "about:blank",
+        errors: Sequence[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.problem = Problem(
+            type=type,
+            title=title,
+            status=status,
+            detail=detail,
+            errors=list(errors) if errors is not None else None,
+        )
+        self.headers = dict(headers or {})
+
+
+def problem_response(problem: Problem, *, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        jsonable_encoder(problem, exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def field_path(location: Sequence[int | str]) -> str:
+    """`("body", "legs", 0, "country")` -> `body.legs[0].country`."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error.get("msg", "is not valid"))
+    # pydantic prefixes a validator's own sentence with its error class; people need the sentence.
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def _on_validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    raw = list(error.errors())
+    malformed = [e for e in raw if e.get("type") == "json_invalid"]
+    if malformed:
+        reason = malformed[0].get("ctx", {}).get("error", "it cannot be parsed")
+        position = malformed[0]["loc"][-1] if len(malformed[0]["loc"]) > 1 else None
+        where = f" at character {position}" if isinstance(position, int) else ""
+        problem = Problem(
+            type=MALFORMED_BODY,
+            title="Malformed request body",
+            status=HTTPStatus.UNPROCESSABLE_ENTITY,
+            detail=f"The request body is not valid JSON{where}: {reason}",
+            errors=[FieldError(field="body", message=f"not valid JSON{where}: {reason}")],
+        )
+        return problem_response(problem)
+    errors = [FieldError(field=field_path(e.get("loc", ())), message=_message(e)) for e in raw]
+    problem = Problem(
+        type=INVALID_REQUEST,
+        title="Invalid request",
+        status=HTTPStatus.UNPROCESSABLE_ENTITY,
+        detail=f"{len(errors)} field{'s' if len(errors) != 1 else ''} to correct: "
+        + "; ".join(f"{e.field}: {e.message}" for e in errors),
+        errors=errors,
+    )
+    return problem_response(problem)
+
+
+def _on_http_exception(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    phrase = _phrase(error.status_code)
+    detail = error.detail if isinstance(error.detail, str) else str(error.detail)
+    problem = Problem(
+        title=phrase, status=error.status_code, detail=detail if detail != phrase else None
+    )
+    return problem_response(problem, headers=error.headers)
+
+
+def _on_problem(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ProblemError)
+    return problem_response(error.problem, headers=error.headers)
+
+
+def _on_anything_else(request: Request, error: Exception) -> JSONResponse:
+    # The caller gets an occurrence id to quote; the trace stays in the log, never in the answer.
+    occurrence = f"urn:uuid:{uuid.uuid4()}"
+    logger.error(
+        "unhandled error on %s %s (%s)",
+        request.method,
+        request.url.path,
+        occurrence,
+        exc_info=error,
+    )
+    problem = Problem(
+        type=INTERNAL_ERROR,
+        title="Internal Server Error",
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+        detail="The server failed to complete the request; the failure has been logged.",
+        instance=occurrence,
+    )
+    return problem_response(problem)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(Exception, _on_anything_else)

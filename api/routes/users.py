@@ -1,0 +1,159 @@
+"""Users of the agencies and their API tokens, managed by administrators; and the caller itself."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.orm import Session
+
+from api.deps import AdminPrincipal, CurrentPrincipal, SessionDep
+from api.problems import FieldError, ProblemError, problem_responses
+from api.schemas.agencies import (
+    PrincipalRead,
+    TokenCreate,
+    TokenIssued,
+    TokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from store.identity import (
+    AlreadyExistsError,
+    UnknownAgencyError,
+    UserRow,
+    create_user,
+    get_user,
+    issue_token,
+    list_tokens,
+    list_users,
+    revoke_token,
+    update_user,
+)
+
+router = APIRouter(tags=["users"], responses=problem_responses(401))
+ADMIN_ONLY = problem_responses(403)
+ADMIN_ONLY_404 = problem_responses(403, 404)
+
+
+@router.get("/me", summary="Who the caller is, as this request sees it")
+def me(principal: CurrentPrincipal) -> PrincipalRead:
+    return PrincipalRead(
+        user_id=principal.user_id,
+        name=principal.name,
+        role=principal.role,
+        agency=principal.agency,
+    )
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a user of an agency, with a role",
+    responses={**ADMIN_ONLY, **problem_responses(409)},
+)
+def register_user(
+    body: UserCreate,
+    _admin: AdminPrincipal,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+) -> UserRead:
+    try:
+        row = create_user(
+            session, user_id=body.id, name=body.name, role=body.role.value, agency_id=body.agency_id
+        )
+    except UnknownAgencyError as unknown:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            str(unknown),
+            errors=[FieldError(field="body.agency_id", message=f"{unknown}; register it first")],
+        ) from None
+    except AlreadyExistsError as duplicate:
+        raise ProblemError(409, "User already registered", str(duplicate)) from None
+    response.headers["Location"] = str(request.url_for("user", user_id=row.id))
+    return UserRead.model_validate(row)
+
+
+@router.get("/users", summary="Registered users, of one agency or all", responses=ADMIN_ONLY)
+def users(
+    _admin: AdminPrincipal, session: SessionDep, agency_id: str | None = None
+) -> list[UserRead]:
+    return [UserRead.model_validate(row) for row in list_users(session, agency_id=agency_id)]
+
+
+@router.get("/users/{user_id}", summary="One user", responses=ADMIN_ONLY_404)
+def user(user_id: str, _admin: AdminPrincipal, session: SessionDep) -> UserRead:
+    return UserRead.model_validate(_existing_user(session, user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    summary="Rename, change the role of, deactivate or reactivate a user",
+    description="Deactivation takes effect on the user's next request: every token is refused.",
+    responses={**ADMIN_ONLY, **problem_responses(404, 409)},
+)
+def change_user(
+    user_id: str, body: UserUpdate, admin: AdminPrincipal, session: SessionDep
+) -> UserRead:
+    if user_id == admin.user_id and (body.active is False or body.role not in (None, admin.role)):
+        # Otherwise the last administrator could lock everyone out of user management.
+        raise ProblemError(
+            409, "Conflict", "Administrators cannot demote or deactivate themselves."
+        )
+    row = update_user(
+        session,
+        user_id=user_id,
+        name=body.name,
+        role=body.role.value if body.role else None,
+        active=body.active,
+    )
+    if row is None:
+        raise _no_user(user_id)
+    return UserRead.model_validate(row)
+
+
+@router.post(
+    "/users/{user_id}/tokens",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue an API token to a user; the token is in this answer only",
+    responses=ADMIN_ONLY_404,
+)
+def issue_user_token(
+    user_id: str, body: TokenCreate, _admin: AdminPrincipal, session: SessionDep
+) -> TokenIssued:
+    _existing_user(session, user_id)
+    issued = issue_token(session, user_id=user_id, label=body.label)
+    return TokenIssued(**TokenRead.model_validate(issued.row).model_dump(), token=issued.token)
+
+
+@router.get(
+    "/users/{user_id}/tokens",
+    summary="A user's API tokens (never their secrets)",
+    responses=ADMIN_ONLY_404,
+)
+def user_tokens(user_id: str, _admin: AdminPrincipal, session: SessionDep) -> list[TokenRead]:
+    _existing_user(session, user_id)
+    return [TokenRead.model_validate(row) for row in list_tokens(session, user_id=user_id)]
+
+
+@router.post(
+    "/tokens/{token_id}/revoke",
+    summary="Revoke an API token; refused from the next request on",
+    responses=ADMIN_ONLY_404,
+)
+def revoke(token_id: str, _admin: AdminPrincipal, session: SessionDep) -> TokenRead:
+    row = revoke_token(session, token_id=token_id)
+    if row is None:
+        raise ProblemError(404, "Not Found", f"No API token {token_id!r} exists.")
+    return TokenRead.model_validate(row)
+
+
+def _no_user(user_id: str) -> ProblemError:
+    return ProblemError(404, "Not Found", f"No user {user_id!r} is registered.")
+
+
+def _existing_user(session: Session, user_id: str) -> UserRow:
+    row = get_user(session, user_id=user_id)
+    if row is None:
+        raise _no_user(user_id)
+    return row

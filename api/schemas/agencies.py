@@ -1,0 +1,180 @@
+"""Agency directory schemas: agencies, their users, the users' API tokens, and the caller."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from api.principal import Role
+from store.identity import AgencyKind
+from workflows.plan import CountryCode
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _shaped(pattern: str, explanation: str) -> AfterValidator:
+    """A pattern check whose refusal tells a person what to type, not the regular expression."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(explanation)
+        return value
+
+    return AfterValidator(check)
+
+
+# The same rule as workflows.plan.AgencyId, which operation plans use.
+AgencySlug = Annotated[
+    str,
+    _shaped(
+        r"[a-z0-9][a-z0-9-]{1,62}",
+        "use 2 to 63 lower-case letters, digits and hyphens, e.g. kz-customs",
+    ),
+    Field(description="Agency identifier, lower-case letters, digits and hyphens, e.g. kz-customs"),
+]
+UserId = Annotated[
+    str,
+    _shaped(
+        r"[A-Za-z0-9][A-Za-z0-9._@|:-]{0,127}",
+        "use up to 128 letters, digits and . _ @ | : -, starting with a letter or digit",
+    ),
+    Field(
+        description="For people signing in through the identity provider, its subject (`sub`); "
+        "letters, digits and . _ @ | : -"
+    ),
+]
+# Only the shape is checked: whether a mailbox exists is learnt by writing to it.
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    _shaped(r"[^@\s]+@[^@\s]+\.[^@\s]+", "not an e-mail address, e.g. duty@agency.example"),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True),
+    _shaped(r"\+?[0-9 ()-]{5,40}", "use digits, spaces, ( ) and -, with + for the country code"),
+]
+
+
+class Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AgencyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "kz-police",
+                    "country": "KZ",
+                    "kind": "police",
+                    "name": "Ministry of Internal Affairs of Kazakhstan, Counter-Narcotics",
+                    "contact_email": "duty@police.example.kz",
+                    "contact_phone": "+7 717 000 0000",
+                    "national_contact_point": True,
+                }
+            ]
+        },
+    )
+
+    id: AgencySlug
+    country: CountryCode = Field(description="ISO 3166-1 alpha-2 code of the agency's country")
+    kind: AgencyKind
+    name: Name
+    contact_email: Email | None = None
+    contact_phone: Phone | None = None
+    national_contact_point: bool = Field(
+        default=False,
+        description="Whether this agency is its country's national contact point, the one "
+        "escalations reach when a handover acknowledgement is overdue",
+    )
+
+
+class AgencyRead(Read):
+    id: str
+    country: str
+    kind: AgencyKind
+    name: str
+    contact_email: str | None
+    contact_phone: str | None
+    national_contact_point: bool
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "a.nurlanov",
+                    "name": "Aidos Nurlanov",
+                    "role": "officer",
+                    "agency_id": "kz-police",
+                }
+            ]
+        },
+    )
+
+    id: UserId | None = Field(default=None, description="Generated when omitted")
+    name: Name
+    role: Role
+    agency_id: AgencySlug
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"active": False}, {"role": "coordinator"}]},
+    )
+
+    name: Name | None = None
+    role: Role | None = None
+    active: bool | None = Field(
+        default=None, description="false deactivates the user: every token is refused at once"
+    )
+
+
+class UserRead(Read):
+    id: str
+    name: str
+    role: Role
+    agency_id: str
+    active: bool
+    created_at: datetime
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"label": "duty laptop, Almaty"}]}
+    )
+
+    label: Name | None = Field(default=None, description="What the token is for, to recognise it")
+
+
+class TokenRead(Read):
+    id: str
+    user_id: str
+    label: str | None
+    token_prefix: str = Field(description="The part after cdt_, to recognise the token")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(TokenRead):
+    token: str = Field(
+        description="Send as `Authorization: Bearer <token>`; shown once, only its hash is kept"
+    )
+
+
+class PrincipalRead(BaseModel):
+    user_id: str
+    name: str
+    role: Role
+    agency: str
