@@ -1,20 +1,28 @@
-"""The `cdtrack` command: the embedded stack, its parts one by one, and read model migrations."""
+"""The `cdtrack` command: the embedded stack, its parts one by one, migrations and API tokens."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Annotated
 
 import structlog
 import typer
 
+from api.principal import Role
 from cdtrack import stack
-from cdtrack.settings import load_settings
+from cdtrack.settings import Settings, load_settings
 
 app = typer.Typer(
     help="Workflow engine for international controlled deliveries.", no_args_is_help=True
 )
+token_app = typer.Typer(help="API tokens for the HTTP API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+CENTRE_ID = "caricc"
+CENTRE_NAME = "Central Asian Regional Information and Coordination Centre"
+CENTRE_COUNTRY = "KZ"
 
 
 @app.callback()
@@ -70,3 +78,95 @@ def server(
 ) -> None:
     """Run only the embedded Temporal dev server, in the foreground (tests, debugging)."""
     asyncio.run(stack.serve_dev_server(load_settings(), ui=ui, on_ready=_announce))
+
+
+@app.command()
+def api(
+    migrate: Annotated[
+        bool, typer.Option(help="Bring the read model's schema up to date first.")
+    ] = True,
+) -> None:
+    """Run only the HTTP API, on the host and port the settings name."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = load_settings()
+    if migrate:
+        stack.migrate_read_model(settings)
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+
+
+@token_app.command("create")
+def create_token(
+    name: Annotated[str, typer.Option(help="The person or service the token is for.")],
+    role: Annotated[Role, typer.Option(help="The user's role.")],
+    agency: Annotated[
+        str, typer.Option(help=f"The user's agency; {CENTRE_ID!r} is registered if missing.")
+    ] = CENTRE_ID,
+    user_id: Annotated[
+        str | None, typer.Option(help="The user's id; from the name when omitted.")
+    ] = None,
+) -> None:
+    """Issue an API token, registering the user first if needed; the token is printed once.
+
+    This is how the first administrator gets in; everyone after is managed through the API.
+    """
+    settings = load_settings()
+    stack.migrate_read_model(settings)
+    user = user_id or _slug(name)
+    try:
+        token = _issue_token(settings, name=name, role=role, agency=agency, user_id=user)
+    except _RefusedError as refusal:
+        typer.echo(f"error: {refusal}", err=True)
+        raise typer.Exit(1) from None
+    # Only the token goes to stdout, so `TOKEN=$(cdtrack token create ...)` captures it alone.
+    typer.echo(f"API token for {name} ({user}, {role.value}, {agency}); shown this once:", err=True)
+    typer.echo(token)
+    typer.echo("Send it with every request as:  Authorization: Bearer <the token>", err=True)
+    typer.echo(f"Check it with:  GET {settings.public_base_url}/api/v1/me", err=True)
+
+
+class _RefusedError(Exception):
+    pass
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "user"
+
+
+def _issue_token(settings: Settings, *, name: str, role: Role, agency: str, user_id: str) -> str:
+    from store import identity
+    from store.session import create_engine_for, session_factory
+
+    engine = create_engine_for(settings.read_model_url)
+    try:
+        with session_factory(engine).begin() as session:
+            if identity.get_agency(session, agency_id=agency) is None:
+                if agency != CENTRE_ID:
+                    raise _RefusedError(
+                        f"no agency {agency!r} is registered: register it with "
+                        f"POST /api/v1/agencies, or leave --agency out for the centre"
+                    )
+                identity.create_agency(
+                    session,
+                    agency_id=CENTRE_ID,
+                    country=CENTRE_COUNTRY,
+                    kind=identity.AgencyKind.COORDINATION_CENTRE,
+                    name=CENTRE_NAME,
+                    national_contact_point=False,
+                )
+            user = identity.get_user(session, user_id=user_id)
+            if user is None:
+                identity.create_user(
+                    session, user_id=user_id, name=name, role=role.value, agency_id=agency
+                )
+            elif (user.agency_id, user.role, user.active) != (agency, role.value, True):
+                raise _RefusedError(
+                    f"user {user_id!r} exists as {user.role} of {user.agency_id}"
+                    f"{'' if user.active else ', deactivated'}; choose another --user-id"
+                )
+            issued = identity.issue_token(session, user_id=user_id, label="cdtrack token create")
+            return issued.token
+    finally:
+        engine.dispose()
