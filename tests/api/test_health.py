@@ -1,0 +1,64 @@
+"""Health against a real Temporal server (the time-skipping one) and the real database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api.conftest import AppFactory
+from tests.temporal_env import binary, converter_for_tests
+
+
+@pytest.fixture
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=converter_for_tests(),
+    )
+    async with env:
+        yield env
+
+
+async def _health(app: FastAPI) -> httpx.Response:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://cdtrack") as client:
+            return await client.get("/health")
+
+
+async def test_up_when_temporal_and_database_answer(
+    app_factory: AppFactory, temporal_env: WorkflowEnvironment
+) -> None:
+    response = await _health(app_factory(temporal_client=temporal_env.client))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok", "checks": {"temporal": "up", "database": "up"}}
+
+
+async def test_temporal_down_is_a_503_naming_it(app_factory: AppFactory) -> None:
+    # Nothing listens on port 9; a lazy client only finds out when asked.
+    unreachable = await Client.connect("127.0.0.1:9", lazy=True)
+    response = await _health(app_factory(temporal_client=unreachable))
+    problem: dict[str, Any] = response.json()
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["checks"] == {"temporal": "down", "database": "up"}
+    assert problem["detail"] == "Temporal is unreachable"
+
+
+async def test_database_down_is_a_503_naming_it(
+    app_factory: AppFactory, temporal_env: WorkflowEnvironment
+) -> None:
+    app = app_factory(
+        temporal_client=temporal_env.client,
+        database_url="postgresql+psycopg://postgres@127.0.0.1:9/absent?connect_timeout=1",
+    )
+    response = await _health(app)
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"temporal": "up", "database": "down"}
+    assert "127.0.0.1" not in response.text

@@ -1,0 +1,119 @@
+"""Every error is an RFC 9457 problem, and none carries a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.problems import ProblemError
+from tests.api.conftest import AppFactory
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["type"]
+    return problem
+
+
+def test_unknown_route_and_unknown_agency(api: TestClient, admin_headers: dict[str, str]) -> None:
+    _problem(api.get("/api/v1/nothing-here"), 404)
+    problem = _problem(api.get("/api/v1/agencies/nowhere", headers=admin_headers), 404)
+    assert problem["detail"] == "No agency 'nowhere' is registered."
+
+
+def test_wrong_method(api: TestClient) -> None:
+    _problem(api.put("/api/v1/agencies"), 405)
+
+
+def test_validation_errors_name_each_field(api: TestClient, admin_headers: dict[str, str]) -> None:
+    response = api.post("/api/v1/users", json={"role": "chief"}, headers=admin_headers)
+    problem = _problem(response, 422)
+    fields = {e["field"]: e["message"] for e in problem["errors"]}
+    assert set(fields) == {"body.name", "body.role", "body.agency_id"}
+    assert fields["body.name"] == "Field required"
+    assert "officer" in fields["body.role"]
+    assert "body.role" in problem["detail"]
+
+
+def test_query_parameter_errors_name_the_parameter(
+    api: TestClient, admin_headers: dict[str, str]
+) -> None:
+    response = api.get("/api/v1/agencies", params={"country": "Atlantis"}, headers=admin_headers)
+    assert [e["field"] for e in _problem(response, 422)["errors"]] == ["query.country"]
+
+
+@pytest.mark.parametrize("body", ['{"id": "kz-customs", ', "not json at all", '{"a": 1}}'])
+def test_malformed_json_is_a_clear_422(
+    api: TestClient, admin_headers: dict[str, str], body: str
+) -> None:
+    response = api.post(
+        "/api/v1/agencies",
+        content=body,
+        headers={**admin_headers, "Content-Type": "application/json"},
+    )
+    problem = _problem(response, 422)
+    assert "not valid JSON" in problem["detail"]
+    assert problem["errors"][0]["field"] == "body"
+
+
+def test_problem_error_keeps_its_members(app_factory: AppFactory) -> None:
+    app = app_factory()
+
+    @app.get("/refused")
+    def refused() -> None:
+        raise ProblemError(409, "Handover already acknowledged", "Leg 2 was acknowledged at 14:02")
+
+    with TestClient(app) as client:
+        problem = _problem(client.get("/refused"), 409)
+    assert problem == {
+        "type": "about:blank",
+        "title": "Handover already acknowledged",
+        "status": 409,
+        "detail": "Leg 2 was acknowledged at 14:02",
+    }
+
+
+def test_unexpected_failure_is_a_500_without_stack_trace(
+    app_factory: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_factory()
+
+    @app.get("/broken")
+    def broken() -> None:
+        raise RuntimeError("connection string postgresql://secret@db")
+
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.ERROR, logger="api.problems"),
+    ):
+        response = client.get("/broken")
+    problem = _problem(response, 500)
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+    assert "RuntimeError" not in response.text
+    assert problem["instance"].startswith("urn:uuid:")
+    # The log keeps what the answer leaves out, under the occurrence id the caller was given.
+    logged = [r for r in caplog.records if r.name == "api.problems"]
+    assert logged
+    assert problem["instance"] in logged[0].getMessage()
+    assert logged[0].exc_info is not None
+
+
+def test_openapi_documents_errors_as_problems(api: TestClient) -> None:
+    schema = api.get("/openapi.json").json()
+    assert schema["info"]["title"] == "cdtrack"
+    assert schema["info"]["description"]
+    post = schema["paths"]["/api/v1/agencies"]["post"]["responses"]
+    for status in ("401", "403", "409", "422"):
+        assert post[status]["content"][PROBLEM_JSON]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
