@@ -1,10 +1,11 @@
-"""Shared fixtures: migrated read-model databases on SQLite and on PostgreSQL."""
+"""Shared fixtures: read-model databases (SQLite, PostgreSQL), Temporal servers, a thread pool."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
 
 from store.migrate import upgrade
 from store.session import create_engine_for, session_factory
+from tests.temporal_env import binary, converter_for_tests
+from workflows.operation import PHASE_ATTRIBUTE
 
 POSTGRES_URL = os.environ.get(
     "CDTRACK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -62,3 +68,45 @@ def session_maker(read_model_url: str) -> Iterator[sessionmaker[Session]]:
     engine = create_engine_for(read_model_url)
     yield session_factory(engine)
     engine.dispose()
+
+
+# One server per test: a server shared across tests stalls skipping time once an earlier test's
+# worker has gone, so each test gets a clean clock.
+@pytest.fixture
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"),
+        data_converter=converter_for_tests(),
+    )
+    async with env:
+        # The test server knows no custom search attribute until told, like a fresh cluster.
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    PHASE_ATTRIBUTE.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                },
+            )
+        )
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        data_converter=converter_for_tests(),
+        search_attributes=[PHASE_ATTRIBUTE],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
+    )
+    async with env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def activity_executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        yield executor
