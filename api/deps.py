@@ -48,7 +48,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# Scope "function": the commit happens before the answer is sent, so a success is never
+# reported for a write the database then refuses, and the caller's next request sees it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_principal(
