@@ -53,9 +53,23 @@ def _announce(server: stack.DevServer) -> None:
 def up(
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
 ) -> None:
-    """Run the embedded stack (Temporal dev server, read model, worker) until Ctrl-C."""
+    """Run the embedded stack (Temporal dev server, read model, worker, API) until Ctrl-C."""
+    from api.server import serve_api
+
     settings = load_settings()
-    asyncio.run(stack.serve_embedded(settings, with_api=False, ui=ui, on_ready=_announce))
+
+    def announce(server: stack.DevServer) -> None:
+        _announce(server)
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        typer.echo(f"API       {api}/api/v1")
+        typer.echo(f"API docs  {api}/docs")
+        typer.echo("First token (another terminal):")
+        typer.echo('          .venv/bin/cdtrack token create --name "Ops admin" --role admin')
+        typer.echo("Sample operation through the API:  .venv/bin/cdtrack demo")
+
+    asyncio.run(
+        stack.serve_embedded(settings, with_api=True, api=serve_api, ui=ui, on_ready=announce)
+    )
 
 
 @app.command()
@@ -95,6 +109,40 @@ def api(
     if migrate:
         stack.migrate_read_model(settings)
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+
+
+@app.command()
+def demo() -> None:
+    """Walk a sample operation (Afghanistan -> Tajikistan -> Kazakhstan) through the running API."""
+    import secrets
+
+    import httpx
+
+    from cdtrack.walkthrough import Walkthrough, WalkthroughError, enrol_cast
+
+    settings = load_settings()
+    stack.migrate_read_model(settings)
+    suffix = secrets.token_hex(3)
+    admin = _issue_token(
+        settings,
+        name="Demo administrator",
+        role=Role.ADMIN,
+        agency=CENTRE_ID,
+        user_id=f"demo-admin-{suffix}",
+    )
+    base_url = f"http://{settings.api_host}:{settings.api_port}"
+    typer.echo(f"Sample operation through {base_url}/api/v1")
+    try:
+        with httpx.Client(base_url=base_url, timeout=60) as http:
+            cast = enrol_cast(http, admin_token=admin, suffix=suffix)
+            typer.echo(
+                "Agencies af-cnpa (AF), tj-dca (TJ), kz-police (KZ) and their officers ready"
+            )
+            Walkthrough(http, cast, say=typer.echo).run(code_name=f"DEMO-{suffix.upper()}")
+    except (httpx.HTTPError, WalkthroughError) as failure:
+        typer.echo(f"demo stopped: {failure}", err=True)
+        typer.echo("Is the stack running? Start it with `make run`.", err=True)
+        raise typer.Exit(1) from None
 
 
 @token_app.command("create")

@@ -1,0 +1,105 @@
+"""A live stack for HTTP tests: the API under uvicorn on a real port, a worker, the dev server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.principal import Role
+from cdtrack.settings import Settings
+from cdtrack.walkthrough import SAMPLE_AGENCIES, Cast
+from store.session import create_engine_for, session_factory
+from tests.api.conftest import issue_token
+from tests.temporal_env import settings_for_tests
+from tests.workflows.conftest import make_worker
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The API on a real socket, in its own thread and event loop, as a deployment runs it."""
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{settings.api_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@dataclass
+class LiveStack:
+    base_url: str
+    settings: Settings
+    sessions: sessionmaker[Session]
+    cast: Cast
+
+    def token(self, *, agency: str, role: Role, name: str, country: str = "KZ") -> str:
+        return issue_token(self.sessions, agency=agency, role=role, name=name, country=country)
+
+
+@pytest.fixture
+async def live_stack(
+    dev_server_env: WorkflowEnvironment,
+    postgres_url: str,
+    tmp_path: Path,
+    activity_executor: ThreadPoolExecutor,
+) -> AsyncIterator[LiveStack]:
+    task_queue = f"operations-{uuid.uuid4().hex}"
+    settings = settings_for_tests(
+        database_url=postgres_url,
+        data_dir=tmp_path,
+        temporal_address=dev_server_env.client.service_client.config.target_host,
+        task_queue=task_queue,
+        api_port=free_port(),
+    )
+    engine = create_engine_for(postgres_url)
+    sessions = session_factory(engine)
+    coordinator = issue_token(
+        sessions, agency="caricc", role=Role.COORDINATOR, name="Liaison officer", country="KZ"
+    )
+    officers = {
+        agency["id"]: issue_token(
+            sessions,
+            agency=agency["id"],
+            role=Role.OFFICER,
+            name=f"Duty officer {agency['id']}",
+            country=agency["country"],
+        )
+        for agency in SAMPLE_AGENCIES
+    }
+    worker = make_worker(dev_server_env, sessions, activity_executor, task_queue)
+    try:
+        async with worker:
+            with serving(settings) as base_url:
+                yield LiveStack(base_url, settings, sessions, Cast(coordinator, officers))
+    finally:
+        engine.dispose()

@@ -1,0 +1,156 @@
+"""Operations over real HTTP, on PostgreSQL and the Temporal dev server: what users see and do."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from api.principal import Role
+from cdtrack.walkthrough import JUSTIFICATION, Walkthrough, sample_plan
+from tests.api.live import LiveStack, live_stack
+
+__all__ = ["live_stack"]
+
+
+def headers(token: str, *, key: str | None = None, justify: bool = True) -> dict[str, str]:
+    sent = {"Authorization": f"Bearer {token}"}
+    if justify:
+        sent["X-Justification"] = JUSTIFICATION
+    if key:
+        sent["Idempotency-Key"] = key
+    return sent
+
+
+async def test_three_countries_walk_an_operation_to_closed_over_http(live_stack: LiveStack) -> None:
+    said = await asyncio.to_thread(_walk_to_closed, live_stack)
+    assert said[-1].endswith("is closed")
+
+
+def _walk_to_closed(live_stack: LiveStack) -> list[str]:
+    said: list[str] = []
+    with httpx.Client(base_url=live_stack.base_url, timeout=60) as http:
+        walk = Walkthrough(http, live_stack.cast, say=said.append)
+        operation_id = walk.run()
+
+        coordinator = headers(live_stack.cast.coordinator)
+        state = http.get(f"/api/v1/operations/{operation_id}", headers=coordinator).json()
+        assert state["state"]["phase"] == "closed"
+        assert state["state"]["custodian"] == "kz-police"
+        assert [s["quantity"] for s in state["state"]["seizures"]] == [12.5]
+
+        events = http.get(
+            f"/api/v1/operations/{operation_id}/timeline", headers=coordinator
+        ).json()["events"]
+        kinds = [event["kind"] for event in events]
+        assert kinds[0] == "operation.created"
+        assert kinds.count("handover.acknowledged") == 2
+        assert kinds.count("debrief.input_submitted") == 3
+        assert kinds[-1] == "debrief.closed"
+        assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+
+        listed = http.get("/api/v1/operations", headers=coordinator).json()
+        assert [item["id"] for item in listed["items"]] == [operation_id]
+        assert listed["items"][0]["phase"] == "closed"
+    return said
+
+
+def _created(live_stack: LiveStack, http: httpx.Client) -> str:
+    plan = sample_plan(coordinator_agency="caricc", now=datetime.now(UTC), code_name="KESTREL")
+    response = http.post(
+        "/api/v1/operations", json=plan, headers=headers(live_stack.cast.coordinator)
+    )
+    assert response.status_code == 201, response.text
+    operation_id: str = response.json()["operation_id"]
+    return operation_id
+
+
+async def test_need_to_know_wrong_state_bad_input_and_retries(live_stack: LiveStack) -> None:
+    # Blocking HTTP runs off the event loop, where the worker needs to keep working.
+    await asyncio.to_thread(_need_to_know_wrong_state_bad_input_and_retries, live_stack)
+
+
+def _need_to_know_wrong_state_bad_input_and_retries(live_stack: LiveStack) -> None:
+    outsider = live_stack.token(
+        agency="nl-police", role=Role.OFFICER, name="Dutch officer", country="NL"
+    )
+    kz = live_stack.cast.officers["kz-police"]
+    with httpx.Client(base_url=live_stack.base_url, timeout=60) as http:
+        operation_id = _created(live_stack, http)
+        path = f"/api/v1/operations/{operation_id}"
+
+        # Created, then read at once by the same client: it is there.
+        assert http.get(path, headers=headers(kz)).status_code == 200
+        assert operation_id in [
+            item["id"]
+            for item in http.get("/api/v1/operations", headers=headers(kz)).json()["items"]
+        ]
+
+        # A non-participant learns nothing, not even that the operation exists.
+        for url in (path, f"{path}/timeline"):
+            response = http.get(url, headers=headers(outsider))
+            assert response.status_code == 404
+            assert response.headers["content-type"].startswith("application/problem+json")
+        unknown = http.get("/api/v1/operations/no-such-operation", headers=headers(outsider))
+        assert (
+            unknown.json()["detail"] == http.get(path, headers=headers(outsider)).json()["detail"]
+        )
+        ack = http.post(f"{path}/acknowledge-handover", json={"leg": 1}, headers=headers(outsider))
+        assert ack.status_code == 404
+        assert http.get("/api/v1/operations", headers=headers(outsider)).json()["items"] == []
+
+        # Reads of operational data need a justification.
+        unjustified = http.get(path, headers=headers(kz, justify=False))
+        assert unjustified.status_code == 428
+        assert "X-Justification" in unjustified.json()["detail"]
+
+        # A wrong-state action is refused with the lifecycle's reason, and changes nothing.
+        refused = http.post(f"{path}/acknowledge-handover", json={"leg": 1}, headers=headers(kz))
+        assert refused.status_code == 409
+        assert "cannot acknowledge handover while the operation is planning" in refused.text
+
+        # Invalid input names the field.
+        bad = http.post(f"{path}/offer-handover", json={"leg": 0}, headers=headers(kz))
+        assert bad.status_code == 422
+        assert any("leg" in error["field"] for error in bad.json()["errors"])
+
+        # A retried request with the same Idempotency-Key is applied once and answers the same.
+        confirm = f"{path}/confirm-participation"
+        first = http.post(confirm, json={}, headers=headers(kz, key="confirm-kz-1"))
+        again = http.post(confirm, json={}, headers=headers(kz, key="confirm-kz-1"))
+        assert first.status_code == again.status_code == 200
+        assert first.json() == again.json()
+        events: list[dict[str, Any]] = http.get(f"{path}/timeline", headers=headers(kz)).json()[
+            "events"
+        ]
+        assert [e["kind"] for e in events].count("participation.confirmed") == 1
+
+        # The coordinator removes an agency: it loses sight of the operation at once.
+        removal = http.post(
+            f"{path}/remove-participant",
+            json={"agency": "kz-police", "reason": "no longer needed"},
+            headers=headers(live_stack.cast.coordinator),
+        )
+        assert removal.status_code == 409, "an agency on the route stays"
+
+        # The launch gate names what is missing.
+        launch = http.post(
+            f"{path}/launch-operation", json={}, headers=headers(live_stack.cast.coordinator)
+        )
+        assert launch.status_code == 409
+        assert "no authorisation recorded for AF" in launch.json()["detail"]
+        state = http.get(path, headers=headers(live_stack.cast.coordinator)).json()
+        assert "no authorisation recorded for AF" in state["launch_blockers"]
+
+        past = sample_plan(
+            coordinator_agency="caricc",
+            now=datetime.now(UTC) - timedelta(days=5),
+            code_name="OSPREY",
+        )
+        rejected = http.post(
+            "/api/v1/operations", json=past, headers=headers(live_stack.cast.coordinator)
+        )
+        assert rejected.status_code == 422
+        assert "is in the past" in rejected.json()["detail"]
