@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+audit_app = typer.Typer(help="The access log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 CENTRE_ID = "caricc"
 CENTRE_NAME = "Central Asian Regional Information and Coordination Centre"
@@ -218,3 +220,23 @@ def _issue_token(settings: Settings, *, name: str, role: Role, agency: str, user
             return issued.token
     finally:
         engine.dispose()
+
+
+@audit_app.command("verify")
+def verify_audit() -> None:
+    """Walk the access log's hash chain; exit 1 naming the first entry that does not hold."""
+    from store.access_log import verify_chain
+    from store.session import create_engine_for, session_factory
+
+    settings = load_settings()
+    engine = create_engine_for(settings.read_model_url)
+    try:
+        with session_factory(engine)() as session:
+            report = verify_chain(session)
+    finally:
+        engine.dispose()
+    if report.intact:
+        typer.echo(f"access log intact: {report.entries} entries")
+        return
+    typer.echo(f"access log broken at entry {report.broken_at}: {report.problem}", err=True)
+    raise typer.Exit(1)
