@@ -1,0 +1,1 @@
+"""Tests of the operation workflow, its lifecycle rules and the plan they enforce."""
