@@ -55,7 +55,10 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     )
     install_problem_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX, responses=problem_responses(422, 500))
+    api = APIRouter(
+        prefix=API_PREFIX,
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 428, 500, 503),
+    )
     api.include_router(agencies.router)
     api.include_router(users.router)
     api.include_router(operations.router)

@@ -13,7 +13,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON: Final = "application/problem+json"
 INVALID_REQUEST: Final = "urn:cdtrack:problem:invalid-request"
@@ -148,14 +150,40 @@ def _on_validation_error(_request: Request, error: Exception) -> JSONResponse:
     return problem_response(problem)
 
 
-def _on_http_exception(_request: Request, error: Exception) -> JSONResponse:
+def _on_http_exception(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     phrase = _phrase(error.status_code)
     detail = error.detail if isinstance(error.detail, str) else str(error.detail)
     problem = Problem(
         title=phrase, status=error.status_code, detail=detail if detail != phrase else None
     )
-    return problem_response(problem, headers=error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(problem, headers=headers)
+
+
+def _on_unstorable_data(_request: Request, error: Exception) -> JSONResponse:
+    # Validation should have caught it; if a value still does not fit the database, the caller
+    # hears which kind of input to change, and nothing was stored.
+    logger.warning("database refused a value", exc_info=error)
+    problem = Problem(
+        title="Unprocessable Content",
+        status=422,
+        detail="A value does not fit what can be stored (too long, out of range or with control "
+        "characters); correct the input and send it again.",
+    )
+    return problem_response(problem)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path; Starlette names only the first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods - {"HEAD"})
 
 
 def _on_problem(_request: Request, error: Exception) -> JSONResponse:
@@ -194,4 +222,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(DataError, _on_unstorable_data)
     app.add_exception_handler(Exception, _on_anything_else)

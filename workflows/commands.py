@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workflows.plan import (
+    AgencyId,
     Authorisation,
     CountryCode,
     QuantityUnit,
@@ -147,7 +148,7 @@ class ApproveEmergencyInterdictionInput(Command):
 class RecordSeizureInput(Command):
     kind: Literal["record_seizure"] = "record_seizure"
     substance: ShortText
-    quantity: Annotated[float, Field(gt=0)]
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     unit: QuantityUnit = QuantityUnit.KG
     place: ShortText
     country: CountryCode
@@ -185,7 +186,7 @@ class CloseDebriefInput(Command):
 
 class RemoveParticipantInput(Command):
     kind: Literal["remove_participant"] = "remove_participant"
-    agency: str
+    agency: AgencyId
     reason: Text
 
 

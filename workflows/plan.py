@@ -11,9 +11,11 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -35,17 +37,58 @@ def _utc(moment: datetime) -> datetime:
     return (moment - offset).replace(tzinfo=UTC)
 
 
-CountryCode = Annotated[str, AfterValidator(_iso_country)]
+CountryCode = Annotated[
+    str,
+    AfterValidator(_iso_country),
+    Field(json_schema_extra={"enum": sorted(_ISO_ALPHA2)}, examples=["KZ"]),
+]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 AgencyId = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$"),
     Field(description="Agency identifier, lower-case letters, digits and hyphens, e.g. kz-customs"),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0))]
-NonNegativeDuration = Annotated[timedelta, Field(ge=timedelta(0))]
+# No NUL or other C0 control characters (a database cannot store NUL); Text keeps line breaks.
+Text = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f]+$"
+    ),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$"
+    ),
+]
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a duration is ISO 8601 (e.g. PT30M) or seconds, not true/false")
+    return value
+
+
+# JSON carries durations as ISO 8601 ("PT30M") or as seconds; the schema says both.
+PositiveDuration = Annotated[
+    timedelta,
+    BeforeValidator(_not_a_bool),
+    Field(gt=timedelta(0)),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "duration"},
+                {"type": "number", "exclusiveMinimum": 0},
+            ]
+        }
+    ),
+]
+NonNegativeDuration = Annotated[
+    timedelta,
+    BeforeValidator(_not_a_bool),
+    Field(ge=timedelta(0)),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "duration"}, {"type": "number", "minimum": 0}]}
+    ),
+]
 
 
 class Frozen(BaseModel):
@@ -115,7 +158,9 @@ class QuantityUnit(StrEnum):
 
 class Substance(Frozen):
     name: ShortText = Field(examples=["heroin", "mephedrone"])
-    quantity: Annotated[float, Field(gt=0, description="Estimated quantity, greater than zero")]
+    quantity: Annotated[
+        float, Field(gt=0, allow_inf_nan=False, description="Estimated quantity, above zero")
+    ]
     unit: QuantityUnit = QuantityUnit.KG
 
 

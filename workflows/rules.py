@@ -989,7 +989,12 @@ def _emergency_overdue(
     state: OperationState, command: EmergencyApprovalOverdue, now: datetime
 ) -> Happened:
     interdiction = state.interdiction
-    if interdiction is None or interdiction.approval_due is None or interdiction.approved_at:
+    if (
+        interdiction is None
+        or interdiction.approval_due is None
+        or interdiction.approved_at
+        or interdiction.approval_overdue
+    ):
         raise RefusalError("no retroactive approval is awaited")
     interdiction.approval_overdue = True
     return Happened(

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, status
-from pydantic import BaseModel, ValidationError
+from fastapi import Path as PathParam
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowFailureError
@@ -50,6 +51,7 @@ from workflows.state import ActionResult, Phase
 router = APIRouter(prefix="/operations", tags=["operations"])
 
 NOT_FOUND = "No operation with this id is visible to you"
+OperationId = Annotated[str, PathParam(min_length=1, max_length=64, description="Operation id")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -157,6 +159,18 @@ def _contains(column: Any, value: str) -> Any:
     return column.like(f"%|{escaped}|%", escape="\\")
 
 
+def _iso_only(value: object) -> object:
+    # Without this, a bare number would be taken for a Unix timestamp.
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("give an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+    if isinstance(value, str) and not value[:4].isdigit():
+        raise ValueError("give an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+    if isinstance(value, str) and "-" not in value:
+        raise ValueError("give an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z")
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 SortKey = Literal["created_at", "-created_at", "code_name", "-code_name"]
 
 
@@ -167,9 +181,11 @@ async def list_operations(
     justification: Justification,
     phase: Phase | None = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
-    substance: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    substance: Annotated[
+        str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+    ] = None,
+    created_from: IsoDatetime | None = None,
+    created_to: IsoDatetime | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     sort: SortKey = "-created_at",
@@ -214,7 +230,7 @@ async def list_operations(
 
 @router.get("/{operation_id}", response_model=OperationRead, summary="The live state")
 async def get_operation(
-    operation_id: str,
+    operation_id: OperationId,
     principal: CurrentPrincipal,
     session: SessionDep,
     client: TemporalDep,
@@ -241,11 +257,11 @@ async def get_operation(
 
 @router.get("/{operation_id}/timeline", response_model=TimelinePage, summary="The timeline")
 async def get_timeline(
-    operation_id: str,
+    operation_id: OperationId,
     principal: CurrentPrincipal,
     session: SessionDep,
     justification: Justification,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> TimelinePage:
     _visible(session, principal=principal, action="timeline.read", operation_id=operation_id)
@@ -273,7 +289,7 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
     path_name = kind.replace("_", "-")
 
     async def steer(
-        operation_id: str,
+        operation_id: OperationId,
         body: BaseModel,
         principal: CurrentPrincipal,
         session: SessionDep,
