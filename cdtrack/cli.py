@@ -35,6 +35,8 @@ def _configure_logging(
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     # Alembic announces every autogenerate plugin it loads; only the migrations themselves matter.
     logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
+    # One line per HTTP request would drown the demo's own account of the operation.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
 
 

@@ -61,6 +61,8 @@ ShortText = Annotated[
         strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$"
     ),
 ]
+
+
 def _not_a_bool(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("a duration is ISO 8601 (e.g. PT30M) or seconds, not true/false")

@@ -89,6 +89,15 @@ def _visible(
     return row
 
 
+def _release(session: Session) -> None:
+    """End the request's transaction before waiting on the workflow.
+
+    The workflow writes its events to the read model before it answers; a transaction held open
+    here (on SQLite, any write, even a token's last use) would make it wait for us, and us for it.
+    """
+    session.commit()
+
+
 def _request_id(principal: Principal, key: str | None) -> str:
     # Keys are per caller: two officers who happen to pick the same key do not collide.
     return f"{principal.user_id}:{key}" if key else uuid.uuid4().hex
@@ -127,6 +136,7 @@ async def create_operation(
         if idempotency_key
         else str(uuid.uuid4())
     )
+    _release(session)
     try:
         await start_operation(
             client,
@@ -237,6 +247,7 @@ async def get_operation(
     justification: Justification,
 ) -> OperationRead:
     _visible(session, principal=principal, action="operation.read", operation_id=operation_id)
+    _release(session)
     state = await read_state(client, operation_id=operation_id)
     append_access(
         session,
@@ -310,6 +321,7 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
             )
         except ValidationError as invalid:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(invalid)) from None
+        _release(session)
         try:
             result = await act(client, operation_id=operation_id, command=command)  # type: ignore[arg-type]
         except ActionRefusedError as refusal:

@@ -67,21 +67,28 @@ class LiveStack:
 
 
 @pytest.fixture
+def live_database_url(request: pytest.FixtureRequest) -> str:
+    """The live stack's read model: PostgreSQL as in production, or ("sqlite") the embedded one."""
+    url: str = request.getfixturevalue(f"{getattr(request, 'param', 'postgres')}_url")
+    return url
+
+
+@pytest.fixture
 async def live_stack(
     dev_server_env: WorkflowEnvironment,
-    postgres_url: str,
+    live_database_url: str,
     tmp_path: Path,
     activity_executor: ThreadPoolExecutor,
 ) -> AsyncIterator[LiveStack]:
     task_queue = f"operations-{uuid.uuid4().hex}"
     settings = settings_for_tests(
-        database_url=postgres_url,
+        database_url=live_database_url,
         data_dir=tmp_path,
         temporal_address=dev_server_env.client.service_client.config.target_host,
         task_queue=task_queue,
         api_port=free_port(),
     )
-    engine = create_engine_for(postgres_url)
+    engine = create_engine_for(live_database_url)
     sessions = session_factory(engine)
     coordinator = issue_token(
         sessions, agency="caricc", role=Role.COORDINATOR, name="Liaison officer", country="KZ"

@@ -16,9 +16,9 @@ import httpx
 from api.principal import Role
 from api.schemas.operations import ACTIONS
 from cdtrack.walkthrough import JUSTIFICATION, sample_plan
-from tests.api.live import LiveStack, live_stack
+from tests.api.live import LiveStack, live_database_url, live_stack
 
-__all__ = ["live_stack"]
+__all__ = ["live_database_url", "live_stack"]
 
 PERSONAS = (
     "anonymous",

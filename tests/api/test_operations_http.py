@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from api.principal import Role
 from cdtrack.walkthrough import JUSTIFICATION, Walkthrough, sample_plan
-from tests.api.live import LiveStack, live_stack
+from tests.api.live import LiveStack, live_database_url, live_stack
 
-__all__ = ["live_stack"]
+__all__ = ["live_database_url", "live_stack"]
 
 
 def headers(token: str, *, key: str | None = None, justify: bool = True) -> dict[str, str]:
@@ -25,6 +26,14 @@ def headers(token: str, *, key: str | None = None, justify: bool = True) -> dict
 
 
 async def test_three_countries_walk_an_operation_to_closed_over_http(live_stack: LiveStack) -> None:
+    said = await asyncio.to_thread(_walk_to_closed, live_stack)
+    assert said[-1].endswith("is closed")
+
+
+@pytest.mark.parametrize("live_database_url", ["sqlite"], indirect=True)
+async def test_the_same_walk_on_the_embedded_sqlite_read_model(live_stack: LiveStack) -> None:
+    # SQLite has one writer: a request that held its transaction across a workflow Update would
+    # wait for the workflow's own projection forever.
     said = await asyncio.to_thread(_walk_to_closed, live_stack)
     assert said[-1].endswith("is closed")
 

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from cdtrack.walkthrough import JUSTIFICATION
-from tests.api.live import LiveStack, live_stack
+from tests.api.live import LiveStack, live_database_url, live_stack
 
-__all__ = ["live_stack"]
+__all__ = ["live_database_url", "live_stack"]
 
 
 async def test_no_generated_request_breaks_the_api(live_stack: LiveStack, tmp_path: Path) -> None:
