@@ -3,35 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from workflows.commands import (
-    AbortOperationInput,
-    AcknowledgeHandoverInput,
-    ApproveEmergencyInterdictionInput,
-    CloseDebriefInput,
-    Command,
-    ConcludeInterdictionInput,
-    ConfirmParticipationInput,
-    DeclareConsignmentLostInput,
-    LaunchOperationInput,
-    OfferHandoverInput,
-    OrderInterdictionInput,
-    RecordArrestInput,
-    RecordAuthorisationInput,
-    RecordSeizureInput,
-    RefuseHandoverInput,
-    RemoveParticipantInput,
-    ReportCheckpointInput,
-    ReportCompromiseInput,
-    ReportSurveillanceLostInput,
-    ReportSurveillanceRegainedInput,
-    ResumeOperationInput,
-    SubmitDebriefInput,
-    SuspendOperationInput,
-)
+from workflows.commands import TIMER_KINDS, AnyCommand, Command
 from workflows.plan import OperationPlan
 from workflows.state import OperationState, Phase, TimelineEvent
 
@@ -79,30 +55,11 @@ PLAN_EXAMPLE: dict[str, Any] = {
     "handling": {"scheme": "SIENA", "code": "H2"},
 }
 
-# The steering actions, by the path segment and Update name they share.
+# The steering actions, by the Update name they share with the workflow (timers are its own).
 ACTIONS: dict[str, type[Command]] = {
-    "record_authorisation": RecordAuthorisationInput,
-    "confirm_participation": ConfirmParticipationInput,
-    "launch_operation": LaunchOperationInput,
-    "offer_handover": OfferHandoverInput,
-    "acknowledge_handover": AcknowledgeHandoverInput,
-    "refuse_handover": RefuseHandoverInput,
-    "report_checkpoint": ReportCheckpointInput,
-    "report_surveillance_lost": ReportSurveillanceLostInput,
-    "report_surveillance_regained": ReportSurveillanceRegainedInput,
-    "report_compromise": ReportCompromiseInput,
-    "suspend_operation": SuspendOperationInput,
-    "resume_operation": ResumeOperationInput,
-    "order_interdiction": OrderInterdictionInput,
-    "approve_emergency_interdiction": ApproveEmergencyInterdictionInput,
-    "record_seizure": RecordSeizureInput,
-    "record_arrest": RecordArrestInput,
-    "conclude_interdiction": ConcludeInterdictionInput,
-    "submit_debrief": SubmitDebriefInput,
-    "close_debrief": CloseDebriefInput,
-    "remove_participant": RemoveParticipantInput,
-    "abort_operation": AbortOperationInput,
-    "declare_consignment_lost": DeclareConsignmentLostInput,
+    kind: member
+    for member in get_args(get_args(AnyCommand)[0])
+    if (kind := member.model_fields["kind"].default) not in TIMER_KINDS
 }
 
 ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
