@@ -6,10 +6,13 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.notifications import NotificationActivities
 from activities.projection import ReadModelActivities
+from cdtrack.codec import SecretBox
 from cdtrack.settings import Settings
 from workflows.operation import ControlledDeliveryWorkflow
 
@@ -21,14 +24,28 @@ def build_worker(
     *,
     task_queue: str,
     read_model: ReadModelActivities,
+    notifications: NotificationActivities,
     activity_executor: ThreadPoolExecutor,
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ControlledDeliveryWorkflow],
-        activities=[read_model.project_operation],
+        activities=[read_model.project_operation, notifications.notify_agencies],
         activity_executor=activity_executor,
+    )
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    active, keys = settings.codec_key_ring()
+    return SecretBox(active_key_id=active, keys=keys)
+
+
+def notification_activities(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> NotificationActivities:
+    return NotificationActivities(
+        sessions, box=secret_box(settings), public_base_url=settings.public_base_url
     )
 
 
@@ -39,13 +56,15 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
 
     client = await connect(settings)
     engine = create_engine_for(settings.read_model_url)
-    read_model = ReadModelActivities(session_factory(engine))
+    sessions = session_factory(engine)
+    read_model = ReadModelActivities(sessions)
     try:
         with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
             worker = build_worker(
                 client,
                 task_queue=settings.task_queue,
                 read_model=read_model,
+                notifications=notification_activities(settings, sessions),
                 activity_executor=executor,
             )
             async with worker:

@@ -124,6 +124,7 @@ class TimelineEventRow(Base):
     detail: Mapped[dict[str, Any]]
 
 
-# Registers the identity tables on Base.metadata for whoever imports only this module (Alembic).
+# Registers the other tables on Base.metadata for whoever imports only this module (Alembic).
 import store.access_log  # noqa: E402
-import store.identity  # noqa: E402, F401
+import store.identity  # noqa: E402
+import store.notifications  # noqa: E402, F401

@@ -5,12 +5,21 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.commands import Actor
+from workflows.notices import Notice
 from workflows.plan import OperationPlan
 from workflows.state import OperationState, TimelineEvent
 
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class DeliveryPolicy(Message):
+    """How persistently a notice is pressed on a failing target before the chain moves on."""
+
+    attempts: int = Field(default=5, ge=1, le=20)
+    first_retry_seconds: float = Field(default=10.0, gt=0, le=3600)
+    maximum_retry_seconds: float = Field(default=300.0, gt=0, le=3600)
 
 
 class RunOperationInput(Message):
@@ -30,6 +39,7 @@ class RunOperationInput(Message):
         ge=10,
         description="Checkpoint reports carried to the next run; older ones stay in the read model",
     )
+    delivery: DeliveryPolicy = DeliveryPolicy()
 
 
 class RunOperationResult(Message):
@@ -52,3 +62,19 @@ class ProjectOperationInput(Message):
 class ProjectOperationResult(Message):
     written: int
     last_seq: int
+
+
+class NotifyAgenciesInput(Message):
+    """One notice to deliver; `max_attempts` lets the last attempt answer instead of failing."""
+
+    notice: Notice
+    max_attempts: int
+
+
+class NotifyAgenciesResult(Message):
+    delivered: int
+    already_delivered: int = 0
+    unreachable: list[str] = Field(
+        default_factory=list, description="Recipients none of whose targets could be reached"
+    )
+    moot: bool = False

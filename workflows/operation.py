@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from workflows.commands import (
@@ -42,11 +43,14 @@ with workflow.unsafe.imports_passed_through():
         SuspendOperationInput,
     )
     from workflows.messages import (
+        NotifyAgenciesInput,
+        NotifyAgenciesResult,
         ProjectOperationInput,
         ProjectOperationResult,
         RunOperationInput,
         RunOperationResult,
     )
+    from workflows.notices import Notice, delivery_failed, notices_for
     from workflows.rules import (
         Accepted,
         RefusalError,
@@ -68,6 +72,8 @@ PROJECTION_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
 )
+# Operations started before agencies were notified replay without notices.
+NOTIFICATIONS_PATCH = "notify-agencies"
 
 
 @workflow.defn(name="ControlledDelivery")
@@ -89,15 +95,20 @@ class ControlledDeliveryWorkflow:
             self._projected_seq = 0
         self._history_event_limit = start.history_event_limit
         self._checkpoints_carried = start.checkpoints_carried
+        self._delivery = start.delivery
         self._changes = 0
         self._projection = asyncio.Lock()
+        self._deliveries: dict[str, tuple[Notice, asyncio.Task[None]]] = {}
 
     @workflow.run
     async def run(self, start: RunOperationInput) -> RunOperationResult:
+        if start.carried_state is None and workflow.patched(NOTIFICATIONS_PATCH):
+            for notice in notices_for(self._state, self._state.timeline[0]):
+                self._dispatch(notice)
         await self._project()
         while not self._state.phase.is_final:
             if self._continue_as_new_due():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._settle()
                 await self._project()
                 workflow.continue_as_new(
                     RunOperationInput(
@@ -107,10 +118,11 @@ class ControlledDeliveryWorkflow:
                         ),
                         history_event_limit=self._history_event_limit,
                         checkpoints_carried=self._checkpoints_carried,
+                        delivery=self._delivery,
                     )
                 )
             await self._wait_for_change_or_deadline()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._settle()
         await self._project()
         return RunOperationResult(
             operation_id=self._state.operation_id,
@@ -349,6 +361,63 @@ class ControlledDeliveryWorkflow:
         self._changes += 1
         if self._state.phase is not phase_before:
             workflow.upsert_search_attributes([PHASE_ATTRIBUTE.value_set(self._state.phase.value)])
+        if workflow.patched(NOTIFICATIONS_PATCH):
+            event = self._state.timeline[-1]
+            self._stop_moot_deliveries(event.kind)
+            for notice in notices_for(self._state, event):
+                self._dispatch(notice)
+
+    async def _settle(self) -> None:
+        """Before the run ends or continues as new: every handler and every delivery finished."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._deliveries
+        )
+
+    def _dispatch(self, notice: Notice) -> None:
+        if notice.key not in self._deliveries:
+            task = asyncio.create_task(self._deliver(notice))
+            self._deliveries[notice.key] = (notice, task)
+
+    def _stop_moot_deliveries(self, kind: str) -> None:
+        """An acknowledgement (say) stops its reminders at once, even mid-retry."""
+        for notice, task in list(self._deliveries.values()):
+            if kind in notice.void_after:
+                task.cancel()
+
+    async def _deliver(self, notice: Notice) -> None:
+        """Deliver a notice; whoever could not be reached is reported to the chain's next step."""
+        policy = self._delivery
+        unreachable: list[str]
+        try:
+            result: NotifyAgenciesResult = await workflow.execute_activity(
+                "notify_agencies",
+                NotifyAgenciesInput(notice=notice, max_attempts=policy.attempts),
+                result_type=NotifyAgenciesResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                # A moot notice is left to its activity, which checks the read model before every
+                # send and stands down; the workflow stops waiting for it at once.
+                cancellation_type=ActivityCancellationType.ABANDON,
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=policy.first_retry_seconds),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=policy.maximum_retry_seconds),
+                    maximum_attempts=policy.attempts,
+                ),
+            )
+            unreachable = [] if result.moot else result.unreachable
+        except asyncio.CancelledError:
+            return  # made moot by what happened since; see _stop_moot_deliveries
+        except ActivityError as error:
+            if isinstance(error.cause, CancelledError):
+                return
+            workflow.logger.exception("notice %s could not be delivered", notice.key)
+            unreachable = [recipient.label for recipient in notice.recipients]
+        finally:
+            del self._deliveries[notice.key]
+        for label in unreachable:
+            follow_up = delivery_failed(notice, unreachable=label)
+            if follow_up is not None:
+                self._dispatch(follow_up)
 
     async def _wait_for_change_or_deadline(self) -> None:
         deadlines = pending_deadlines(self._state)

@@ -10,7 +10,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from workflows.commands import Actor, AnyCommand
-from workflows.messages import RunOperationInput, RunOperationResult
+from workflows.messages import DeliveryPolicy, RunOperationInput, RunOperationResult
 from workflows.operation import REFUSED, ControlledDeliveryWorkflow
 from workflows.plan import OperationPlan, schedule_problems
 from workflows.state import ActionResult, OperationState
@@ -43,6 +43,7 @@ async def start_operation(
     operation_id: str | None = None,
     history_event_limit: int | None = None,
     checkpoints_carried: int | None = None,
+    delivery: DeliveryPolicy | None = None,
 ) -> str:
     """Start the workflow of a new operation and return its id."""
     problems = schedule_problems(plan, now=now)
@@ -53,6 +54,7 @@ async def start_operation(
     limits = {
         "history_event_limit": history_event_limit,
         "checkpoints_carried": checkpoints_carried,
+        "delivery": delivery,
     }
     start = start.model_copy(update={k: v for k, v in limits.items() if v is not None})
     await client.start_workflow(

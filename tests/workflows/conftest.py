@@ -12,7 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.projection import ReadModelActivities
-from cdtrack.worker import build_worker
+from cdtrack.worker import build_worker, notification_activities
+from tests.temporal_env import settings_for_tests
 from workflows.starter import operation_handle
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -32,10 +33,14 @@ def make_worker(
     session_maker: sessionmaker[Session],
     executor: ThreadPoolExecutor,
     task_queue: str,
+    *,
+    public_base_url: str = "http://127.0.0.1:8000",
 ) -> Worker:
+    settings = settings_for_tests(public_base_url=public_base_url)
     return build_worker(
         env.client,
         task_queue=task_queue,
         read_model=ReadModelActivities(session_maker),
+        notifications=notification_activities(settings, session_maker),
         activity_executor=executor,
     )

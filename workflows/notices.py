@@ -1,0 +1,279 @@
+"""Who must be told what, for each timeline event: pure, so the audience can be tested exhaustively.
+
+A notice names the action and its deadline, never what the consignment is, where it goes or who is
+involved: it travels over chat and e-mail, outside the operation's protection. Every recipient is
+the operation's coordinator, a participant, or (for a missed acknowledgement only) the national
+contact point of the receiving country, as the escalation chain prescribes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from workflows.state import OperationState, Phase, TimelineEvent
+
+
+class NoticeAction(StrEnum):
+    AUTHORISATION_NEEDED = "authorisation_needed"
+    CONFIRMATION_NEEDED = "confirmation_needed"
+    ACKNOWLEDGEMENT_DUE = "acknowledgement_due"
+    ACKNOWLEDGEMENT_OVERDUE = "acknowledgement_overdue"
+    ACKNOWLEDGEMENT_ESCALATED = "acknowledgement_escalated"
+    CHECKPOINT_SILENCE = "checkpoint_silence"
+    SURVEILLANCE_LOST = "surveillance_lost"
+    COMPROMISE = "compromise"
+    INTERDICTION_ORDERED = "interdiction_ordered"
+    OPERATION_ABORTED = "operation_aborted"
+    DEBRIEF_INPUT_DUE = "debrief_input_due"
+    DEBRIEF_REPORT_READY = "debrief_report_ready"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+class Purpose(StrEnum):
+    """Which of an agency's targets a notice goes to."""
+
+    ACTION_REQUIRED = "action_required"
+    ESCALATION = "escalation"
+    DIGEST = "digest"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Recipient(Model):
+    """An agency, or the national contact point of a country (looked up when delivering)."""
+
+    agency: str | None = None
+    contact_point_of: str | None = None
+    purpose: Purpose
+
+    @property
+    def label(self) -> str:
+        return self.agency or f"national contact point of {self.contact_point_of}"
+
+
+class Notice(Model):
+    """One logical notification: delivered once to each target of each recipient."""
+
+    key: str
+    operation_id: str
+    code_name: str
+    seq: int
+    action: NoticeAction
+    deadline: datetime | None = None
+    recipients: tuple[Recipient, ...]
+    fallback: Recipient | None = None
+    """Who is told when a recipient cannot be reached: the next step of the chain."""
+    void_after: tuple[str, ...] = ()
+    """Event kinds after which the notice is moot and must not be sent any more."""
+    undelivered_agency: str | None = None
+    """For a DELIVERY_FAILED notice: the recipient that could not be reached."""
+    undelivered_action: NoticeAction | None = None
+
+    @property
+    def link_path(self) -> str:
+        return f"/operations/{self.operation_id}"
+
+
+# An offer is answered (or made moot) by any of these; its reminders must stop at once.
+OFFER_CLOSED: Final = (
+    "handover.acknowledged",
+    "handover.refused",
+    "handover.contingency_applied",
+    "interdiction.ordered",
+    "operation.compromised",
+    "surveillance.window_expired",
+    "operation.aborted",
+    "operation.failed",
+)
+OPERATION_ENDED: Final = ("operation.aborted", "operation.failed", "debrief.closed")
+
+
+def _agency(agency: str, purpose: Purpose) -> Recipient:
+    return Recipient(agency=agency, purpose=purpose)
+
+
+def participants(state: OperationState, purpose: Purpose) -> tuple[Recipient, ...]:
+    return tuple(_agency(p.agency, purpose) for p in state.plan.participants)
+
+
+def everyone(state: OperationState, purpose: Purpose) -> tuple[Recipient, ...]:
+    """The coordinator and every participant, once each."""
+    agencies = [state.plan.coordinator_agency, *(p.agency for p in state.plan.participants)]
+    return tuple(_agency(agency, purpose) for agency in dict.fromkeys(agencies))
+
+
+def _moment(event: TimelineEvent, key: str) -> datetime | None:
+    value = event.detail.get(key)
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+class _Notices:
+    """The notices of one event, numbered in the order they are added."""
+
+    def __init__(self, state: OperationState, event: TimelineEvent) -> None:
+        self.state = state
+        self.event = event
+        self.coordinator = _agency(state.plan.coordinator_agency, Purpose.ESCALATION)
+        self.found: list[Notice] = []
+
+    def add(
+        self,
+        action: NoticeAction,
+        recipients: tuple[Recipient, ...],
+        *,
+        deadline: datetime | None = None,
+        fallback: Recipient | Literal["coordinator"] | None = "coordinator",
+        void_after: tuple[str, ...] = OPERATION_ENDED,
+    ) -> None:
+        if not recipients:
+            return
+        self.found.append(
+            Notice(
+                key=f"{self.state.operation_id}/{self.event.seq}/{len(self.found) + 1}",
+                operation_id=self.state.operation_id,
+                code_name=self.state.plan.code_name,
+                seq=self.event.seq,
+                action=action,
+                deadline=deadline,
+                recipients=recipients,
+                fallback=self.coordinator if fallback == "coordinator" else fallback,
+                void_after=void_after,
+            )
+        )
+
+
+def notices_for(state: OperationState, event: TimelineEvent) -> list[Notice]:
+    """The notices one event calls for, given the operation as it stands after the event."""
+    plan = state.plan
+    notices = _Notices(state, event)
+    add = notices.add
+    kind = event.kind
+    if kind == "operation.created":
+        route = set(plan.route_countries)
+        add(
+            NoticeAction.AUTHORISATION_NEEDED,
+            tuple(
+                _agency(p.agency, Purpose.ACTION_REQUIRED)
+                for p in plan.participants
+                if p.country in route and p.country not in state.authorisations
+            ),
+        )
+        add(
+            NoticeAction.CONFIRMATION_NEEDED,
+            tuple(
+                _agency(p.agency, Purpose.ACTION_REQUIRED)
+                for p in plan.participants
+                if p.agency not in state.confirmations
+            ),
+        )
+    elif kind == "handover.offered":
+        leg = plan.legs[int(event.detail["leg"]) - 1]
+        add(
+            NoticeAction.ACKNOWLEDGEMENT_DUE,
+            (_agency(leg.receiving_agency, Purpose.ACTION_REQUIRED),),
+            deadline=_moment(event, "deadline"),
+            fallback=Recipient(contact_point_of=leg.to_country, purpose=Purpose.ESCALATION),
+            void_after=OFFER_CLOSED,
+        )
+    elif kind in ("handover.acknowledgement_overdue", "handover.escalated"):
+        _escalation(notices)
+    elif kind == "checkpoint.overdue" and state.custodian is not None:
+        add(
+            NoticeAction.CHECKPOINT_SILENCE,
+            tuple(
+                _agency(agency, Purpose.ESCALATION)
+                for agency in dict.fromkeys([state.custodian, plan.coordinator_agency])
+            ),
+            void_after=(*OPERATION_ENDED, "checkpoint.reported", "surveillance.lost"),
+        )
+    elif kind == "surveillance.lost":
+        add(
+            NoticeAction.SURVEILLANCE_LOST,
+            everyone(state, Purpose.ESCALATION),
+            deadline=_moment(event, "window_ends"),
+            void_after=(*OPERATION_ENDED, "surveillance.regained"),
+        )
+    elif kind == "operation.compromised":
+        add(NoticeAction.COMPROMISE, everyone(state, Purpose.ESCALATION))
+    elif kind == "interdiction.concluded":
+        add(
+            NoticeAction.DEBRIEF_INPUT_DUE,
+            participants(state, Purpose.ACTION_REQUIRED),
+            deadline=_moment(event, "debrief_deadline"),
+        )
+    elif kind == "debrief.reminder" and state.debrief is not None:
+        missing = [str(agency) for agency in event.detail.get("missing_inputs", [])]
+        add(
+            NoticeAction.DEBRIEF_INPUT_DUE,
+            tuple(_agency(agency, Purpose.ACTION_REQUIRED) for agency in missing),
+            deadline=state.debrief.deadline,
+        )
+    elif kind == "debrief.assessed":
+        add(
+            NoticeAction.DEBRIEF_REPORT_READY,
+            everyone(state, Purpose.DIGEST),
+            fallback=None,
+            void_after=(),
+        )
+    if kind in CONSEQUENTIAL:
+        # A contingency rule or an order ended the journey: everyone learns how.
+        if state.phase is Phase.INTERDICTION:
+            add(NoticeAction.INTERDICTION_ORDERED, everyone(state, Purpose.ESCALATION))
+        elif state.phase is Phase.ABORTED:
+            add(NoticeAction.OPERATION_ABORTED, everyone(state, Purpose.ESCALATION), void_after=())
+    return notices.found
+
+
+CONSEQUENTIAL: Final = (
+    "operation.compromised",
+    "handover.contingency_applied",
+    "surveillance.window_expired",
+    "interdiction.ordered",
+)
+
+
+def _escalation(notices: _Notices) -> None:
+    state, event = notices.state, notices.event
+    offer = state.handover_offer
+    leg_number = int(event.detail["leg"])
+    leg = state.plan.legs[leg_number - 1]
+    deadline = offer.deadline if offer is not None and offer.leg == leg_number else None
+    contact_point = Recipient(contact_point_of=leg.to_country, purpose=Purpose.ESCALATION)
+    step = event.detail.get("escalation")
+    if step == "reminder":
+        recipient = _agency(leg.receiving_agency, Purpose.ESCALATION)
+        action, fallback = NoticeAction.ACKNOWLEDGEMENT_OVERDUE, contact_point
+    elif step == "contact_point":
+        recipient, action = contact_point, NoticeAction.ACKNOWLEDGEMENT_ESCALATED
+        fallback = notices.coordinator
+    elif step == "coordinator":
+        recipient, action = notices.coordinator, NoticeAction.ACKNOWLEDGEMENT_ESCALATED
+        fallback = None
+    else:
+        return
+    notices.add(action, (recipient,), deadline=deadline, fallback=fallback, void_after=OFFER_CLOSED)
+
+
+def delivery_failed(notice: Notice, *, unreachable: str) -> Notice | None:
+    """The notice that tells the next step of the chain that `unreachable` was not reached."""
+    if notice.fallback is None:
+        return None
+    return Notice(
+        key=f"{notice.key}/undelivered/{unreachable}",
+        operation_id=notice.operation_id,
+        code_name=notice.code_name,
+        seq=notice.seq,
+        action=NoticeAction.DELIVERY_FAILED,
+        deadline=notice.deadline,
+        recipients=(notice.fallback,),
+        fallback=None,
+        void_after=notice.void_after,
+        undelivered_agency=unreachable,
+        undelivered_action=notice.action,
+    )
