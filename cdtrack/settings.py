@@ -12,6 +12,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cdtrack.codec import SecretBox
+from workflows.messages import DeliveryPolicy
+
 
 class Settings(BaseSettings):
     """Everything a process of cdtrack needs to know about where things live."""
@@ -40,6 +43,12 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    notify_attempts: int = Field(
+        default=5, ge=1, le=20, description="Delivery attempts per target before the chain moves on"
+    )
+    notify_first_retry_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Wait before the second attempt; doubles after"
+    )
     oidc_issuer: str | None = Field(
         default=None,
         description="Issuer (`iss`) of the identity provider's tokens; no OIDC if unset.",
@@ -70,6 +79,16 @@ class Settings(BaseSettings):
         if any(given) and not all(given):
             raise ValueError("OIDC needs oidc_issuer, oidc_audience and oidc_jwks_url together")
         return self
+
+    def secret_box(self) -> SecretBox:
+        """Seals secrets kept in the read model (notification URLs) with the codec key ring."""
+        active, keys = self.codec_key_ring()
+        return SecretBox(active_key_id=active, keys=keys)
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            attempts=self.notify_attempts, first_retry_seconds=self.notify_first_retry_seconds
+        )
 
     @property
     def oidc_enabled(self) -> bool:

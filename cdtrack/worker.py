@@ -12,7 +12,6 @@ from temporalio.worker import Worker
 
 from activities.notifications import NotificationActivities
 from activities.projection import ReadModelActivities
-from cdtrack.codec import SecretBox
 from cdtrack.settings import Settings
 from workflows.operation import ControlledDeliveryWorkflow
 
@@ -36,16 +35,11 @@ def build_worker(
     )
 
 
-def secret_box(settings: Settings) -> SecretBox:
-    active, keys = settings.codec_key_ring()
-    return SecretBox(active_key_id=active, keys=keys)
-
-
 def notification_activities(
     settings: Settings, sessions: sessionmaker[Session]
 ) -> NotificationActivities:
     return NotificationActivities(
-        sessions, box=secret_box(settings), public_base_url=settings.public_base_url
+        sessions, box=settings.secret_box(), public_base_url=settings.public_base_url
     )
 
 

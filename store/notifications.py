@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cdtrack.codec import SecretBox
-from store.identity import AgencyRow
+from store import identity
 from store.models import Base
 from workflows.notices import Purpose
 
@@ -132,9 +132,12 @@ def targets_for(
 
 def national_contact_point(session: Session, *, country: str) -> str | None:
     statement = (
-        select(AgencyRow.id)
-        .where(AgencyRow.country == country, AgencyRow.national_contact_point.is_(True))
-        .order_by(AgencyRow.id)
+        select(identity.AgencyRow.id)
+        .where(
+            identity.AgencyRow.country == country,
+            identity.AgencyRow.national_contact_point.is_(True),
+        )
+        .order_by(identity.AgencyRow.id)
         .limit(1)
     )
     return session.scalar(statement)

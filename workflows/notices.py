@@ -92,6 +92,7 @@ OFFER_CLOSED: Final = (
     "operation.failed",
 )
 OPERATION_ENDED: Final = ("operation.aborted", "operation.failed", "debrief.closed")
+PLANNING_OVER: Final = ("operation.launched", *OPERATION_ENDED)
 
 
 def _agency(agency: str, purpose: Purpose) -> Recipient:
@@ -163,6 +164,7 @@ def notices_for(state: OperationState, event: TimelineEvent) -> list[Notice]:
                 for p in plan.participants
                 if p.country in route and p.country not in state.authorisations
             ),
+            void_after=PLANNING_OVER,
         )
         add(
             NoticeAction.CONFIRMATION_NEEDED,
@@ -171,6 +173,7 @@ def notices_for(state: OperationState, event: TimelineEvent) -> list[Notice]:
                 for p in plan.participants
                 if p.agency not in state.confirmations
             ),
+            void_after=PLANNING_OVER,
         )
     elif kind == "handover.offered":
         leg = plan.legs[int(event.detail["leg"]) - 1]

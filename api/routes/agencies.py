@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
-from api.deps import AdminPrincipal, CurrentPrincipal, SessionDep
+from api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from api.principal import Principal, Role
 from api.problems import ProblemError, problem_responses
-from api.schemas.agencies import AgencyCreate, AgencyRead
+from api.schemas.agencies import AgencyCreate, AgencyRead, TargetCreate, TargetRead, masked_url
+from store.access_log import AccessCategory, append_access
 from store.identity import AgencyKind, AlreadyExistsError, create_agency, get_agency, list_agencies
+from store.notifications import UnknownTargetError, add_target, list_targets, retire_target
 from workflows.plan import CountryCode
 
 router = APIRouter(prefix="/agencies", tags=["agencies"], responses=problem_responses(401))
@@ -65,3 +69,88 @@ def agency(agency_id: str, _caller: CurrentPrincipal, session: SessionDep) -> Ag
     if row is None:
         raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
     return AgencyRead.model_validate(row)
+
+
+def _own_agency_or_admin(principal: Principal, agency_id: str) -> None:
+    if principal.role is not Role.ADMIN and principal.agency != agency_id:
+        raise ProblemError(
+            403, "Forbidden", "Only administrators and the agency's own people see its targets."
+        )
+
+
+def _registered(session: Session, agency_id: str) -> None:
+    if get_agency(session, agency_id=agency_id) is None:
+        raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
+
+
+@router.post(
+    "/{agency_id}/targets",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a notification target (an apprise URL) to an agency",
+    responses=problem_responses(403, 404),
+)
+def add_notification_target(
+    agency_id: str,
+    body: TargetCreate,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TargetRead:
+    _registered(session, agency_id)
+    row = add_target(
+        session,
+        box=settings.secret_box(),
+        agency_id=agency_id,
+        url=body.url,
+        url_hint=masked_url(body.url),
+        purpose=body.purpose,
+        language=body.language,
+        label=body.label,
+    )
+    append_access(
+        session,
+        principal=admin,
+        action="notification_target.add",
+        category=AccessCategory.COLLECTION,
+        operation_id=None,
+        justification=None,
+        detail={"agency": agency_id, "target": row.id, "purpose": row.purpose},
+    )
+    return TargetRead.model_validate(row)
+
+
+@router.get(
+    "/{agency_id}/targets",
+    summary="An agency's notification targets, credentials masked",
+    responses=problem_responses(403, 404),
+)
+def notification_targets(
+    agency_id: str, principal: CurrentPrincipal, session: SessionDep
+) -> list[TargetRead]:
+    _own_agency_or_admin(principal, agency_id)
+    _registered(session, agency_id)
+    return [TargetRead.model_validate(row) for row in list_targets(session, agency_id=agency_id)]
+
+
+@router.delete(
+    "/{agency_id}/targets/{target_id}",
+    summary="Retire a notification target: nothing more is sent to it; its deliveries stay logged",
+    responses=problem_responses(403, 404),
+)
+def retire_notification_target(
+    agency_id: str, target_id: str, admin: AdminPrincipal, session: SessionDep
+) -> TargetRead:
+    try:
+        row = retire_target(session, agency_id=agency_id, target_id=target_id)
+    except UnknownTargetError as unknown:
+        raise ProblemError(404, "Not Found", f"{unknown}.") from None
+    append_access(
+        session,
+        principal=admin,
+        action="notification_target.retire",
+        category=AccessCategory.ALTERATION,
+        operation_id=None,
+        justification=None,
+        detail={"agency": agency_id, "target": target_id},
+    )
+    return TargetRead.model_validate(row)

@@ -24,6 +24,7 @@ from api.principal import Principal, Role
 from api.schemas.operations import (
     ACTION_BODIES,
     ACTIONS,
+    DeliveryRead,
     OperationCreate,
     OperationCreated,
     OperationPage,
@@ -35,6 +36,7 @@ from api.visibility import visible_operation, visible_to
 from store.access_log import AccessCategory, append_access
 from store.identity import AgencyRow
 from store.models import OperationRow
+from store.notifications import list_deliveries
 from store.timeline import timeline
 from workflows.plan import OperationPlan
 from workflows.rules import launch_blockers
@@ -145,6 +147,7 @@ async def create_operation(
             task_queue=settings.task_queue,
             now=datetime.now(UTC),
             operation_id=operation_id,
+            delivery=settings.delivery_policy(),
         )
     except PlanRejectedError as rejected:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(rejected)) from None
@@ -293,6 +296,31 @@ async def get_timeline(
         events=events,
         next_after_seq=events[-1].seq if more and events else None,
     )
+
+
+@router.get(
+    "/{operation_id}/deliveries",
+    response_model=list[DeliveryRead],
+    summary="Every notice delivery attempt for the operation, and its outcome",
+)
+async def get_deliveries(
+    operation_id: OperationId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    justification: Justification,
+) -> list[DeliveryRead]:
+    _visible(session, principal=principal, action="deliveries.read", operation_id=operation_id)
+    rows = list_deliveries(session, operation_id=operation_id)
+    append_access(
+        session,
+        principal=principal,
+        action="deliveries.read",
+        category=AccessCategory.CONSULTATION,
+        operation_id=operation_id,
+        justification=justification,
+        detail={"returned": len(rows)},
+    )
+    return [DeliveryRead.model_validate(row) for row in rows]
 
 
 def _action_route(kind: str, body_model: type[BaseModel]) -> None:

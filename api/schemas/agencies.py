@@ -6,10 +6,13 @@ import re
 from datetime import datetime
 from typing import Annotated
 
+import apprise
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.principal import Role
 from store.identity import AgencyKind
+from store.notifications import Language
+from workflows.notices import Purpose
 from workflows.plan import CountryCode
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -178,3 +181,64 @@ class PrincipalRead(BaseModel):
     name: str
     role: Role
     agency: str
+
+
+def _apprise_url(url: str) -> str:
+    if apprise.Apprise.instantiate(url) is None:
+        raise ValueError(
+            "not a notification URL apprise can deliver to; use one of its schemes, e.g. "
+            "mailtos://user:password@mail.example.org, tgram://bot-token/chat-id, "
+            "matrixs://user:token@matrix.example.org/#room or json://host/path"
+        )
+    return url
+
+
+def masked_url(url: str) -> str:
+    """The URL with its credentials masked, as apprise shows it, for recognising a target."""
+    plugin = apprise.Apprise.instantiate(url)
+    return str(plugin.url(privacy=True)) if plugin is not None else "(unreadable URL)"  # type: ignore[no-untyped-call]
+
+
+NotificationUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=6, max_length=2000),
+    AfterValidator(_apprise_url),
+    Field(description="An apprise URL; it holds credentials, so it is sealed and never shown"),
+]
+
+
+class TargetCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "tgram://123456789:bot-token/-1001234567890",
+                    "purpose": "action_required",
+                    "language": "ru",
+                    "label": "Duty room Telegram group",
+                }
+            ]
+        },
+    )
+
+    url: NotificationUrl
+    purpose: Purpose = Field(
+        description="action_required: acknowledgements, confirmations, debrief input; "
+        "escalation: reminders, overdue acknowledgements, alerts (falls back to action_required "
+        "targets when an agency has none); digest: reports ready and other news"
+    )
+    language: Language = Field(description="Language of the messages: en or ru")
+    label: Name | None = None
+
+
+class TargetRead(Read):
+    id: str
+    agency_id: str
+    purpose: Purpose
+    language: Language
+    label: str | None
+    url_hint: str = Field(description="The URL with its credentials masked")
+    active: bool
+    created_at: datetime
+    retired_at: datetime | None

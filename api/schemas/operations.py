@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from store.notifications import DeliveryStatus
 from workflows.commands import TIMER_KINDS, AnyCommand, Command
+from workflows.notices import NoticeAction
 from workflows.plan import OperationPlan
 from workflows.state import OperationState, Phase, TimelineEvent
 
@@ -192,3 +194,20 @@ class TimelinePage(BaseModel):
     operation_id: str
     events: list[TimelineEvent]
     next_after_seq: int | None
+
+
+class DeliveryRead(BaseModel):
+    """One attempt to deliver a notice to one target, as the delivery log holds it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    seq: int = Field(description="The timeline event that called for the notice")
+    action: NoticeAction
+    agency_id: str
+    target_id: str | None = Field(description="None when the agency had no target to deliver to")
+    language: str | None
+    attempt: int
+    status: DeliveryStatus
+    error: str | None
