@@ -39,6 +39,7 @@ class Rule(Enum):
     LIST = "everyone lists, each sees only what they may"
     READ = "who may see the operation reads it; others get 404"
     ACT = "who may see the operation acts, within the lifecycle; others get 404"
+    OWN_AGENCY = "administrators and the agency's own people"
 
 
 OPERATION = "/api/v1/operations/{operation_id}"
@@ -48,6 +49,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/agencies"): Rule.AUTHENTICATED,
     ("GET", "/api/v1/agencies/{agency_id}"): Rule.AUTHENTICATED,
     ("POST", "/api/v1/agencies"): Rule.ADMIN,
+    ("POST", "/api/v1/agencies/{agency_id}/targets"): Rule.ADMIN,
+    ("GET", "/api/v1/agencies/{agency_id}/targets"): Rule.OWN_AGENCY,
+    ("DELETE", "/api/v1/agencies/{agency_id}/targets/{target_id}"): Rule.ADMIN,
     ("GET", "/api/v1/users"): Rule.ADMIN,
     ("POST", "/api/v1/users"): Rule.ADMIN,
     ("GET", "/api/v1/users/{user_id}"): Rule.ADMIN,
@@ -61,6 +65,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/operations"): Rule.LIST,
     ("GET", OPERATION): Rule.READ,
     ("GET", f"{OPERATION}/timeline"): Rule.READ,
+    ("GET", f"{OPERATION}/deliveries"): Rule.READ,
     **{("POST", f"{OPERATION}/{kind.replace('_', '-')}"): Rule.ACT for kind in ACTIONS},
 }
 
@@ -72,6 +77,9 @@ def expected(rule: Rule, persona: str) -> set[int]:
         return {200, 503} if rule is Rule.PUBLIC else {401}
     if rule in (Rule.PUBLIC, Rule.AUTHENTICATED, Rule.LIST):
         return {200, 404, 503}
+    if rule is Rule.OWN_AGENCY:
+        # The routes are called for af-cnpa, the participant persona's agency.
+        return {200} if persona in ("admin", "participant") else {403}
     if rule is Rule.ADMIN:
         return {200, 201, 204, 404, 409, 422} if persona == "admin" else {403}
     if rule is Rule.CREATE:
@@ -133,6 +141,7 @@ def _matrix_walk(live_stack: LiveStack) -> list[str]:
             "agency_id": "af-cnpa",
             "user_id": "no-such-user",
             "token_id": "no-such-token",
+            "target_id": "no-such-target",
         }
         # Those who may not see the operation go first: their attempts must change nothing.
         for (method, path), operation in routes.items():

@@ -105,7 +105,7 @@ async def stage(
 
 
 def _matches(messages: list[str], expected: list[str]) -> list[str]:
-    """Each message matched to the expected phrase it carries, sorted (notices travel in parallel)."""
+    """Each message matched to the phrase it carries, sorted: notices travel in parallel."""
     return sorted(next((p for p in expected if p in m), f"UNEXPECTED: {m}") for m in messages)
 
 

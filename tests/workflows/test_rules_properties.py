@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 
 from tests.factories import sample_plan
 from workflows.commands import SYSTEM, TIMER_KINDS, Actor, ActorRole, AnyCommand, InterdictionKind
+from workflows.notices import notices_for
 from workflows.plan import AuthorisationGranted, OperationPlan
 from workflows.rules import (
     PHASE_MOVES,
@@ -426,6 +427,15 @@ def check_invariants(state: OperationState) -> None:
         assert state.handover_offer.leg == state.legs_completed + 1
     deadlines = pending_deadlines(state)
     assert [due for due, _ in deadlines] == sorted(due for due, _ in deadlines)
+    # Need-to-know: an event's notices reach the coordinator and participants, and a missed
+    # acknowledgement the contact point of a country on the route; nobody else.
+    allowed = {state.plan.coordinator_agency, *(p.agency for p in state.plan.participants)}
+    for notice in notices_for(state, state.timeline[-1]):
+        for recipient in notice.recipients:
+            if recipient.agency is None:
+                assert recipient.contact_point_of in state.plan.route_countries
+            else:
+                assert recipient.agency in allowed, f"{notice.action} to {recipient.agency}"
 
 
 @settings(

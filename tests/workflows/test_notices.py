@@ -1,0 +1,151 @@
+# ruff: noqa: RUF001
+"""Who is told what: the audience of each event, and the words in both languages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from activities.notice_text import TEXTS, render
+from store.notifications import Language
+from tests.workflows.test_rules import (
+    AF,
+    KZ,
+    LAUNCH,
+    TJ,
+    accept,
+    acknowledge,
+    handed_to_tajikistan,
+    launched,
+    offer,
+    planned,
+)
+from workflows.commands import SYSTEM, HandoverDeadlineReached
+from workflows.notices import (
+    Notice,
+    NoticeAction,
+    Purpose,
+    Recipient,
+    delivery_failed,
+    notices_for,
+)
+from workflows.state import OperationState
+
+
+def _last(state: OperationState) -> list[Notice]:
+    return notices_for(state, state.timeline[-1])
+
+
+def _audience(notice: Notice) -> list[str]:
+    return [r.agency or f"NCP {r.contact_point_of}" for r in notice.recipients]
+
+
+def test_a_new_operation_asks_each_country_to_authorise_and_each_agency_to_confirm() -> None:
+    authorise, confirm = _last(planned())
+    assert authorise.action is NoticeAction.AUTHORISATION_NEEDED
+    assert _audience(authorise) == ["af-cnpa", "tj-dca", "kz-police"]
+    assert confirm.action is NoticeAction.CONFIRMATION_NEEDED
+    assert _audience(confirm) == ["af-cnpa", "tj-dca", "kz-police"]
+    assert "operation.launched" in authorise.void_after
+
+
+def test_a_handover_offer_tells_only_the_receiving_agency_with_its_deadline() -> None:
+    state = accept(launched(), offer(AF), LAUNCH + timedelta(hours=1))
+    [notice] = _last(state)
+    assert notice.action is NoticeAction.ACKNOWLEDGEMENT_DUE
+    assert _audience(notice) == ["tj-dca"]
+    assert state.handover_offer is not None
+    assert notice.deadline == state.handover_offer.deadline
+    # If tj-dca cannot be reached, its national contact point is told.
+    assert notice.fallback == Recipient(contact_point_of="TJ", purpose=Purpose.ESCALATION)
+    assert "handover.acknowledged" in notice.void_after
+
+
+@pytest.mark.parametrize(
+    ("step", "action", "audience", "fallback"),
+    [
+        (1, NoticeAction.ACKNOWLEDGEMENT_OVERDUE, ["tj-dca"], "TJ"),
+        (2, NoticeAction.ACKNOWLEDGEMENT_ESCALATED, ["NCP TJ"], "caricc"),
+        (3, NoticeAction.ACKNOWLEDGEMENT_ESCALATED, ["caricc"], None),
+    ],
+)
+def test_each_escalation_step_reaches_the_next_in_the_chain(
+    step: int, action: NoticeAction, audience: list[str], fallback: str | None
+) -> None:
+    state = accept(launched(), offer(AF), LAUNCH)
+    for number in range(1, step + 1):
+        timer = HandoverDeadlineReached(actor=SYSTEM, request_id=f"t{number}", leg=1, step=number)
+        state = accept(state, timer, LAUNCH + timedelta(minutes=30 + 10 * number))
+    [notice] = _last(state)
+    assert notice.action is action
+    assert _audience(notice) == audience
+    told = notice.fallback
+    assert (told.agency or told.contact_point_of if told else None) == fallback
+
+
+def test_the_contingency_step_tells_everyone_the_interdiction_was_ordered() -> None:
+    state = accept(launched(), offer(AF), LAUNCH)
+    for number in range(1, 5):
+        timer = HandoverDeadlineReached(actor=SYSTEM, request_id=f"t{number}", leg=1, step=number)
+        state = accept(state, timer, LAUNCH + timedelta(hours=number))
+    [notice] = _last(state)
+    assert notice.action is NoticeAction.INTERDICTION_ORDERED
+    assert _audience(notice) == ["caricc", "af-cnpa", "tj-dca", "kz-police"]
+
+
+def test_an_acknowledgement_and_a_checkpoint_tell_nobody() -> None:
+    state = accept(handed_to_tajikistan(), offer(TJ, leg=2), LAUNCH + timedelta(hours=5))
+    state = accept(state, acknowledge(KZ, leg=2), LAUNCH + timedelta(hours=5, minutes=1))
+    assert _last(state) == []
+
+
+def test_a_failed_delivery_is_passed_to_the_fallback_and_no_further() -> None:
+    state = accept(launched(), offer(AF), LAUNCH)
+    [notice] = _last(state)
+    told = delivery_failed(notice, unreachable="tj-dca")
+    assert told is not None
+    assert told.action is NoticeAction.DELIVERY_FAILED
+    assert _audience(told) == ["NCP TJ"]
+    assert told.undelivered_agency == "tj-dca"
+    assert delivery_failed(told, unreachable="tj-ncp") is None
+    assert told.key != notice.key
+
+
+DEADLINE = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("action", list(NoticeAction))
+@pytest.mark.parametrize("language", list(Language))
+def test_every_notice_has_words_in_both_languages_with_nothing_left_unfilled(
+    action: NoticeAction, language: Language
+) -> None:
+    notice = Notice(
+        key="op/1/1",
+        operation_id="op",
+        code_name="NIGHTJAR",
+        seq=1,
+        action=action,
+        deadline=DEADLINE,
+        recipients=(Recipient(agency="kz-police", purpose=Purpose.ACTION_REQUIRED),),
+        undelivered_agency="tj-dca" if action is NoticeAction.DELIVERY_FAILED else None,
+        undelivered_action=NoticeAction.ACKNOWLEDGEMENT_DUE
+        if action is NoticeAction.DELIVERY_FAILED
+        else None,
+    )
+    text = render(notice, language=language, link="https://cdtrack.example.org/op")
+    assert "NIGHTJAR" in text.title
+    assert "NIGHTJAR" in text.body
+    assert text.body.endswith("\nhttps://cdtrack.example.org/op")
+    assert not re.search(r"[{}]", text.body)
+    cyrillic = bool(re.search(r"[а-яА-Я]", text.body))
+    assert cyrillic is (language is Language.RUSSIAN)
+    if "{deadline}" in TEXTS[language][action]:
+        assert "14:30 UTC" in text.body
+
+
+def test_the_russian_words_are_a_translation_not_a_copy() -> None:
+    assert set(TEXTS[Language.RUSSIAN]) == set(TEXTS[Language.ENGLISH]) == set(NoticeAction)
+    for action in NoticeAction:
+        assert TEXTS[Language.RUSSIAN][action] != TEXTS[Language.ENGLISH][action]
