@@ -52,7 +52,9 @@ class BenchOptions:
     report_events: int = 5_000
     live_operations: int = 1_000
     live_concurrency: int = 16
-    deadline_after: timedelta = timedelta(minutes=3)
+    deadline_after: timedelta = timedelta(minutes=2)
+    deadline_spread: timedelta = timedelta(minutes=2)
+    deadline_grace: timedelta = timedelta(seconds=20)
     skip: frozenset[Measure] = frozenset()
     profile: bool = False
 
@@ -65,7 +67,9 @@ QUICK = BenchOptions(
     report_events=200,
     live_operations=10,
     live_concurrency=5,
-    deadline_after=timedelta(seconds=15),
+    deadline_after=timedelta(seconds=5),
+    deadline_spread=timedelta(seconds=5),
+    deadline_grace=timedelta(seconds=5),
 )
 
 
@@ -142,6 +146,8 @@ async def measure(stack: BenchStack, options: BenchOptions) -> Results:
             operations=options.live_operations,
             concurrency=options.live_concurrency,
             deadline_after=options.deadline_after,
+            deadline_spread=options.deadline_spread,
+            grace=options.deadline_grace,
             say=say,
         )
     return results
@@ -201,8 +207,11 @@ def main(
         int, typer.Option(help="Operations being started at once in the scale run.")
     ] = 16,
     deadline_after: Annotated[
-        int, typer.Option(help="Seconds from launch to each live operation's deadline.")
-    ] = 180,
+        int, typer.Option(help="Seconds from launch to the earliest live operation's deadline.")
+    ] = 120,
+    deadline_spread: Annotated[
+        int, typer.Option(help="Live operations' deadlines spread over this many seconds more.")
+    ] = 120,
     skip: Annotated[list[Measure] | None, typer.Option(help="Leave a measurement out.")] = None,
     quick: Annotated[bool, typer.Option(help="A small smoke run (about a minute).")] = False,
     profile: Annotated[
@@ -236,6 +245,7 @@ def main(
         live_operations=live_operations,
         live_concurrency=live_concurrency,
         deadline_after=timedelta(seconds=deadline_after),
+        deadline_spread=timedelta(seconds=deadline_spread),
     )
     if quick:
         options = QUICK

@@ -1,8 +1,9 @@
-"""Sampling profiles of the bench's worker and API processes (py-spy), taken during one phase.
+"""Sampling profiles of the bench's worker and API processes (py-spy), taken during some phases.
 
-py-spy samples every thread without touching the target's code, so the API's thread-pool
-database work shows up beside its event loop. A profiled run perturbs its own figures: use it to
-find the cost, and a run without it for the table.
+py-spy samples the target from outside without touching its code. It samples whichever thread
+holds the GIL (`--gil`), so the profile says where Python spends CPU, in the event loop or in a
+thread pool alike, and time spent waiting does not drown it. A profiled run perturbs its own
+figures: use it to find the cost, and a run without it for the table.
 """
 
 from __future__ import annotations
