@@ -46,7 +46,7 @@ class Measure(StrEnum):
 @dataclass(frozen=True)
 class BenchOptions:
     operations: int = 40
-    concurrency: int = 8
+    concurrency: int = 4
     listing_operations: int = 10_000
     listing_repeats: int = 30
     report_events: int = 5_000
@@ -194,7 +194,7 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
 @app.command()
 def main(
     operations: Annotated[int, typer.Option(help="Operations walked through HTTP (N).")] = 40,
-    concurrency: Annotated[int, typer.Option(help="Operations in flight at once (C).")] = 8,
+    concurrency: Annotated[int, typer.Option(help="Operations in flight at once (C).")] = 4,
     listing_operations: Annotated[
         int, typer.Option(help="Operations seeded into the read model for listing.")
     ] = 10_000,
