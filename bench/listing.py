@@ -47,6 +47,8 @@ class ListingRun:
     operations_seeded: int
     seed_seconds: float
     latencies: dict[str, list[float]] = field(default_factory=dict)
+    # The API's floor for a read: an authenticated GET /me, no operational data, no access log.
+    me_latencies: list[float] = field(default_factory=list)
 
     @property
     def all_latencies(self) -> list[float]:
@@ -102,6 +104,10 @@ def run_listing(
     result = ListingRun(operations, seed_seconds)
     who = {"coordinator": cast.coordinator, "officer": cast.officers["tj-dca"]}
     with httpx.Client(base_url=base_url, timeout=60) as http:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            http.get("/api/v1/me", headers={"Authorization": f"Bearer {cast.coordinator}"})
+            result.me_latencies.append(time.perf_counter() - started)
         for role, token in who.items():
             headers = {"Authorization": f"Bearer {token}", "X-Justification": JUSTIFICATION}
             for name, params in QUERIES.items():

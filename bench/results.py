@@ -175,7 +175,9 @@ def summary_rows(
                 "4. Listing and filtering via HTTP",
                 f"p50 {ms(percentile(samples, 0.5))}, p95 {ms(p95)}",
                 f"{listing.operations_seeded} operations seeded in {listing.seed_seconds:.0f} s; "
-                f"{len(samples)} requests, {len(listing.latencies)} kinds",
+                f"{len(samples)} requests, {len(listing.latencies)} kinds; "
+                f"API floor GET /me p50 {ms(percentile(listing.me_latencies, 0.5))}, "
+                f"p95 {ms(percentile(listing.me_latencies, 0.95))}",
                 "",
                 "p95 < 50 ms",
                 _verdict(p95 < 0.050),
