@@ -116,7 +116,9 @@ def test_projection_activity_retried_writes_nothing_twice(
     assert first.last_seq == retried.last_seq == final.timeline[-1].seq
 
 
-def _participants_and_legs(session: Session) -> tuple[list[tuple[object, ...]], list[object]]:
+def _participants_and_legs(
+    session: Session,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     participants = session.execute(
         select(ParticipantRow.agency, ParticipantRow.confirmed_at).order_by(ParticipantRow.agency)
     ).all()
