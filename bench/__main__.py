@@ -59,6 +59,7 @@ class BenchOptions:
     profile: bool = False
 
 
+DEFAULTS = BenchOptions()
 QUICK = BenchOptions(
     operations=4,
     concurrency=2,
@@ -193,27 +194,37 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
 
 @app.command()
 def main(
-    operations: Annotated[int, typer.Option(help="Operations walked through HTTP (N).")] = 40,
-    concurrency: Annotated[int, typer.Option(help="Operations in flight at once (C).")] = 4,
+    operations: Annotated[
+        int, typer.Option(help="Operations walked through HTTP (N).")
+    ] = DEFAULTS.operations,
+    concurrency: Annotated[
+        int, typer.Option(help="Operations in flight at once (C).")
+    ] = DEFAULTS.concurrency,
     listing_operations: Annotated[
         int, typer.Option(help="Operations seeded into the read model for listing.")
-    ] = 10_000,
-    listing_repeats: Annotated[int, typer.Option(help="Requests per listing query.")] = 30,
-    report_events: Annotated[int, typer.Option(help="Timeline events in the report.")] = 5_000,
+    ] = DEFAULTS.listing_operations,
+    listing_repeats: Annotated[
+        int, typer.Option(help="Requests per listing query.")
+    ] = DEFAULTS.listing_repeats,
+    report_events: Annotated[
+        int, typer.Option(help="Timeline events in the report.")
+    ] = DEFAULTS.report_events,
     live_operations: Annotated[
         int, typer.Option(help="Live operations with a pending deadline on one worker.")
-    ] = 1_000,
+    ] = DEFAULTS.live_operations,
     live_concurrency: Annotated[
         int, typer.Option(help="Operations being started at once in the scale run.")
-    ] = 16,
+    ] = DEFAULTS.live_concurrency,
     deadline_after: Annotated[
         int, typer.Option(help="Seconds from launch to the earliest live operation's deadline.")
-    ] = 120,
+    ] = int(DEFAULTS.deadline_after.total_seconds()),
     deadline_spread: Annotated[
         int, typer.Option(help="Live operations' deadlines spread over this many seconds more.")
-    ] = 120,
+    ] = int(DEFAULTS.deadline_spread.total_seconds()),
     skip: Annotated[list[Measure] | None, typer.Option(help="Leave a measurement out.")] = None,
-    quick: Annotated[bool, typer.Option(help="A small smoke run (about a minute).")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="A small smoke run (about a minute); replaces every size above.")
+    ] = False,
     profile: Annotated[
         bool,
         typer.Option(

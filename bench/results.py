@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import subprocess
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -15,7 +16,6 @@ from bench.lifecycle import LifecycleRun
 from bench.listing import ListingRun
 from bench.report import ReportRun
 from bench.scale import ON_TIME, ScaleRun, deadline_window
-from bench.stack import describe_subprocess_run
 
 GIB = 1024**3
 MIB = 1024**2
@@ -34,6 +34,16 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+def first_output_line(command: list[str]) -> str:
+    """The first line a command prints, or "" when it cannot run."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return ""
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def machine_description(*, read_model: str, temporal_binary: str) -> list[str]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -44,7 +54,7 @@ def machine_description(*, read_model: str, temporal_binary: str) -> list[str]:
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    temporal = describe_subprocess_run([temporal_binary, "--version"])
+    temporal = first_output_line([temporal_binary, "--version"])
     return [
         f"CPU: {cpu}, {os.cpu_count()} logical cores; "
         f"memory {psutil.virtual_memory().total / GIB:.1f} GiB",

@@ -10,7 +10,6 @@ import asyncio
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -232,14 +231,3 @@ def _read_model_url(postgres_url: str | None) -> Iterator[str | None]:
         return
     with scratch_postgres(postgres_url) as url:
         yield url
-
-
-def describe_subprocess_run(command: list[str]) -> str:
-    """First line a command prints, or '' when it cannot run (used for the machine description)."""
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
-    except OSError:
-        return ""
-    return (
-        (done.stdout or done.stderr).strip().splitlines()[0] if done.stdout or done.stderr else ""
-    )
