@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint types pytest clean record-histories
+.PHONY: install run test lint types pytest clean record-histories bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,3 +38,8 @@ clean:
 # Re-record the workflow histories the replay test replays (after a deliberate, versioned change).
 record-histories: install
 	CDTRACK_RECORD_HISTORIES=1 $(BIN)/pytest -q tests/workflows/test_operation_workflow.py
+
+# What an operation costs against the Temporal floor, on an embedded stack of its own (about ten
+# minutes). BENCH_ARGS="--quick" for a smoke run; "--postgres-url URL" for a PostgreSQL read model.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)

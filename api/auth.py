@@ -11,7 +11,8 @@ Two kinds of bearer credential are accepted:
   may do. Role, agency and name come from the users table, never from the token's claims, so an
   administrator's change applies on the next request and the provider cannot grant roles.
 
-Either way the user is read from the database on every request; nothing is cached.
+Either way the token and the user are read from the database on every request; only the
+outcome of the deliberately slow argon2 check of a token's secret is remembered in memory.
 """
 
 from __future__ import annotations

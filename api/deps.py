@@ -62,12 +62,17 @@ def current_principal(
     # A plain function: FastAPI runs it in a worker thread, where the blocking database look-up
     # and the occasional key set fetch cannot stall the event loop.
     jwks: jwt.PyJWKClient | None = request.app.state.jwks
-    return authenticate(
+    principal = authenticate(
         session,
         credential=credentials.credentials if credentials else None,
         settings=settings,
         jwks=jwks,
     )
+    # Recording the token's use may have taken a write lock (on SQLite, the database's); release
+    # it here, in this thread, before the route runs on the event loop where a request blocked
+    # on that lock would stall every other request, including this one.
+    session.commit()
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

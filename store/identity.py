@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import string
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +31,42 @@ LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
 # The secret carries 256 random bits, so the hash only has to keep a leaked table from yielding
 # usable tokens; OWASP's minimum argon2id profile does that without costing 64 MiB per request.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+class _VerifiedSecrets:
+    """Secrets this process has already checked against a token's argon2 hash, as SHA-256.
+
+    argon2 costs tens of milliseconds of CPU on purpose; paying it on every request of a token
+    that was verified a moment ago buys nothing. The memo is keyed by the stored hash, so a token
+    re-issued under the same prefix is verified afresh, and the token row and its user are still
+    read on every request: revocation and deactivation apply at once. Only memory holds it, and a
+    SHA-256 of a 256-bit random secret gives nothing to someone who reads it.
+    """
+
+    LIMIT: Final = 10_000
+
+    def __init__(self) -> None:
+        self._digests: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(secret: str) -> bytes:
+        return hashlib.sha256(secret.encode()).digest()
+
+    def known(self, token_hash: str, secret: str) -> bool:
+        with self._lock:
+            digest = self._digests.get(token_hash)
+        return digest is not None and hmac.compare_digest(digest, self._digest(secret))
+
+    def remember(self, token_hash: str, secret: str) -> None:
+        with self._lock:
+            if len(self._digests) >= self.LIMIT:
+                # Bounded without bookkeeping: the next request of each token re-verifies once.
+                self._digests.clear()
+            self._digests[token_hash] = self._digest(secret)
+
+
+_verified = _VerifiedSecrets()
 
 
 class AgencyKind(StrEnum):
@@ -274,10 +313,12 @@ def authenticate_token(
     row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_prefix == prefix))
     if row is None or row.revoked_at is not None:
         return None
-    try:
-        _hasher.verify(row.token_hash, secret)
-    except (VerificationError, InvalidHashError):
-        return None
+    if not _verified.known(row.token_hash, secret):
+        try:
+            _hasher.verify(row.token_hash, secret)
+        except (VerificationError, InvalidHashError):
+            return None
+        _verified.remember(row.token_hash, secret)
     user = session.get(UserRow, row.user_id)
     if user is None or not user.active:
         return None

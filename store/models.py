@@ -72,6 +72,9 @@ class OperationRow(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
 
+    # Listing sorted by code name walks this instead of sorting every visible operation.
+    __table_args__ = (Index("ix_operations_code_name_id", "code_name", "id"),)
+
 
 class ParticipantRow(Base):
     __tablename__ = "operation_participants"

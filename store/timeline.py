@@ -77,44 +77,64 @@ def _write_operation(
     else:
         for name, value in values.items():
             setattr(row, name, value)
-    # Participants and legs are small: rewrite them whole rather than diff them.
-    session.execute(
-        delete(ParticipantRow).where(ParticipantRow.operation_id == operation.operation_id)
-    )
-    session.execute(delete(LegRow).where(LegRow.operation_id == operation.operation_id))
-    session.add_all(
-        ParticipantRow(
-            operation_id=operation.operation_id,
-            agency=p.agency,
-            country=p.country,
-            role=p.role.value,
-            confirmed_at=operation.confirmations.get(p.agency),
-        )
+    operation_id = operation.operation_id
+    participants = [
+        {
+            "agency": p.agency,
+            "country": p.country,
+            "role": p.role.value,
+            "confirmed_at": operation.confirmations.get(p.agency),
+        }
         for p in plan.participants
-    )
+    ]
     offered = {h.leg: h.offered_at for h in operation.handovers}
     acknowledged = {h.leg: h.decided_at for h in operation.handovers if h.outcome == "acknowledged"}
     if operation.handover_offer is not None:
         offered[operation.handover_offer.leg] = operation.handover_offer.offered_at
-    session.add_all(
-        LegRow(
-            operation_id=operation.operation_id,
-            position=position,
-            from_country=leg.from_country,
-            to_country=leg.to_country,
-            crossing_point=leg.crossing_point,
-            carrier=leg.carrier,
-            tracking_number=leg.tracking_number,
-            planned_departure=leg.planned_departure,
-            planned_arrival=leg.planned_arrival,
-            sending_agency=leg.sending_agency,
-            receiving_agency=leg.receiving_agency,
-            acknowledgement_deadline_seconds=int(leg.acknowledgement_deadline.total_seconds()),
-            offered_at=offered.get(position),
-            acknowledged_at=acknowledged.get(position),
-        )
+    legs = [
+        {
+            "position": position,
+            "from_country": leg.from_country,
+            "to_country": leg.to_country,
+            "crossing_point": leg.crossing_point,
+            "carrier": leg.carrier,
+            "tracking_number": leg.tracking_number,
+            "planned_departure": leg.planned_departure,
+            "planned_arrival": leg.planned_arrival,
+            "sending_agency": leg.sending_agency,
+            "receiving_agency": leg.receiving_agency,
+            "acknowledgement_deadline_seconds": int(leg.acknowledgement_deadline.total_seconds()),
+            "offered_at": offered.get(position),
+            "acknowledged_at": acknowledged.get(position),
+        }
         for position, leg in enumerate(plan.legs, start=1)
-    )
+    ]
+    # Participants and legs are small and change on few events (confirmations, handovers, a
+    # removal): rewritten whole when they differ from what is stored, else left alone; most
+    # events then cost two reads instead of two deletes and a handful of inserts.
+    for table, wanted in ((ParticipantRow, participants), (LegRow, legs)):
+        if row is not None and _stored(session, table, operation_id, wanted) == _rows(wanted):
+            continue
+        if row is not None:
+            session.execute(delete(table).where(table.operation_id == operation_id))
+        session.add_all(table(operation_id=operation_id, **values) for values in wanted)
+
+
+def _rows(wanted: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    # The first column is the row's key within the operation, so sorting never compares the rest.
+    return sorted(tuple(values.values()) for values in wanted)
+
+
+def _stored(
+    session: Session,
+    table: type[ParticipantRow] | type[LegRow],
+    operation_id: str,
+    wanted: list[dict[str, Any]],
+) -> list[tuple[Any, ...]]:
+    # With nothing wanted, any stored row is a difference: select something that shows it.
+    columns = [getattr(table, name) for name in wanted[0]] if wanted else [table.operation_id]
+    query = select(*columns).where(table.operation_id == operation_id)
+    return sorted(tuple(stored) for stored in session.execute(query))
 
 
 def list_key(values: list[str]) -> str:

@@ -100,6 +100,16 @@ def _release(session: Session) -> None:
     session.commit()
 
 
+def _end_with_access_logged(session: Session) -> None:
+    """Commit the access-log entry just appended, before the route gives up the event loop.
+
+    Appending locks the log's head row (on SQLite, the whole database). Held until the request's
+    session closes, that lock would make the next request's append, which runs on the event loop,
+    block the loop waiting for a commit that only the blocked loop can schedule.
+    """
+    session.commit()
+
+
 def _request_id(principal: Principal, key: str | None) -> str:
     # Keys are per caller: two officers who happen to pick the same key do not collide.
     return f"{principal.user_id}:{key}" if key else uuid.uuid4().hex
@@ -162,6 +172,7 @@ async def create_operation(
         operation_id=operation_id,
         justification=None,
     )
+    _end_with_access_logged(session)
     return OperationCreated(
         operation_id=operation_id, code_name=plan.code_name, phase=Phase.PLANNING
     )
@@ -233,6 +244,7 @@ async def list_operations(
         justification=justification,
         detail={"returned": len(rows), "operation_ids": [row.id for row in rows]},
     )
+    _end_with_access_logged(session)
     return OperationPage(
         items=[OperationSummaryRead.model_validate(row) for row in rows],
         total=total,
@@ -260,6 +272,7 @@ async def get_operation(
         operation_id=operation_id,
         justification=justification,
     )
+    _end_with_access_logged(session)
     # The timeline has its own paginated route; request ids are the workflow's business.
     blockers = (
         launch_blockers(state, now=datetime.now(UTC)) if state.phase is Phase.PLANNING else []
@@ -291,6 +304,7 @@ async def get_timeline(
         justification=justification,
         detail={"after_seq": after_seq, "returned": len(events)},
     )
+    _end_with_access_logged(session)
     return TimelinePage(
         operation_id=operation_id,
         events=events,
@@ -378,6 +392,7 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
             justification=None,
             detail={"event_seq": result.event.seq, "event_kind": result.event.kind},
         )
+        _end_with_access_logged(session)
         return result
 
     steer.__annotations__["body"] = body_model

@@ -113,6 +113,20 @@ def test_wrong_token_is_refused(api: TestClient, token_for: TokenIssuer, mangle:
     _assert_unauthorized(api.get("/api/v1/me", headers=bearer(mangle(token))))
 
 
+def test_a_token_verified_once_is_still_checked_on_every_request(
+    api: TestClient, token_for: TokenIssuer, admin_headers: dict[str, str]
+) -> None:
+    # The argon2 outcome is remembered; neither a changed secret nor a revocation may ride on it.
+    token = token_for(agency="kz-police", role=Role.OFFICER, name="Officer", user_id="o2")
+    assert api.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert api.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    wrong = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    _assert_unauthorized(api.get("/api/v1/me", headers=bearer(wrong)))
+    tokens = api.get("/api/v1/users/o2/tokens", headers=admin_headers).json()
+    api.post(f"/api/v1/tokens/{tokens[0]['id']}/revoke", headers=admin_headers)
+    _assert_unauthorized(api.get("/api/v1/me", headers=bearer(token)))
+
+
 def test_missing_or_foreign_credentials_are_refused(api: TestClient) -> None:
     _assert_unauthorized(api.get("/api/v1/me"))
     _assert_unauthorized(api.get("/api/v1/me", headers={"Authorization": "Basic YWRtaW46YWRtaW4="}))

@@ -38,6 +38,22 @@ async def test_the_same_walk_on_the_embedded_sqlite_read_model(live_stack: LiveS
     assert said[-1].endswith("is closed")
 
 
+@pytest.mark.parametrize("live_database_url", ["sqlite"], indirect=True)
+async def test_operations_walked_side_by_side_on_sqlite(live_stack: LiveStack) -> None:
+    # Requests interleave on the API's event loop: none may keep the database's write lock past
+    # its own route, or another request's access-log append would block the loop waiting for it
+    # ("database is locked" after the busy timeout).
+    def walk(code_name: str) -> str:
+        said: list[str] = []
+        with httpx.Client(base_url=live_stack.base_url, timeout=60) as http:
+            Walkthrough(http, live_stack.cast, say=said.append).run(code_name=code_name)
+        return said[-1]
+
+    names = ["OSPREY", "MERLIN", "HOBBY"]
+    last_lines = await asyncio.gather(*(asyncio.to_thread(walk, name) for name in names))
+    assert last_lines == [f"Operation {name} is closed" for name in names]
+
+
 def _walk_to_closed(live_stack: LiveStack) -> list[str]:
     said: list[str] = []
     with httpx.Client(base_url=live_stack.base_url, timeout=60) as http:

@@ -18,6 +18,7 @@ from workflows.commands import (
     ActorRole,
     ConfirmParticipationInput,
     LaunchOperationInput,
+    OfferHandoverInput,
     RecordAuthorisationInput,
 )
 from workflows.messages import ProjectOperationInput
@@ -113,3 +114,43 @@ def test_projection_activity_retried_writes_nothing_twice(
     retried = environment.run(activities.project_operation, projection)
     assert (first.written, retried.written) == (len(final.timeline), 0)
     assert first.last_seq == retried.last_seq == final.timeline[-1].seq
+
+
+def _participants_and_legs(
+    session: Session,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    participants = session.execute(
+        select(ParticipantRow.agency, ParticipantRow.confirmed_at).order_by(ParticipantRow.agency)
+    ).all()
+    legs = session.scalars(select(LegRow).order_by(LegRow.position)).all()
+    return [tuple(p) for p in participants], [
+        (leg.position, leg.offered_at, leg.acknowledged_at) for leg in legs
+    ]
+
+
+def test_projected_event_by_event_participants_and_legs_follow_every_change(
+    session_maker: sessionmaker[Session],
+) -> None:
+    # Participants and legs are rewritten only when they differ from what is stored; projected
+    # event by event they must still show every confirmation and the handover offer.
+    states = _launched()
+    sender = Actor(agency="af-cnpa", officer="o", role=ActorRole.OFFICER)
+    offer = OfferHandoverInput(actor=sender, request_id="offer-1", leg=1)
+    decision = decide(states[-1], offer, now=NOW + timedelta(minutes=5))
+    assert isinstance(decision, Accepted), decision
+    states.append(decision.state)
+    projected = 0
+    for state in states:
+        new = [event for event in state.timeline if event.seq > projected]
+        with session_maker.begin() as session:
+            project_operation(session, operation=state, events=new)
+        projected = state.timeline[-1].seq
+        with session_maker() as session:
+            participants, legs = _participants_and_legs(session)
+        assert participants == [
+            (p.agency, state.confirmations.get(p.agency))
+            for p in sorted(state.plan.participants, key=lambda p: p.agency)
+        ]
+        offered = state.handover_offer.offered_at if state.handover_offer else None
+        assert legs == [(1, offered, None), (2, None, None)]
+    assert legs[0][1] == NOW + timedelta(minutes=5)

@@ -1,0 +1,1 @@
+"""Benchmarks of what an operation costs, measured beside the Temporal floor in one run."""

@@ -1,0 +1,271 @@
+"""`python -m bench` (`make bench`): one run, one table, each figure beside its floor and target."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bench.cpu import CpuSplit, cpu_split
+from bench.direct import run_direct
+from bench.floor import FloorRun, run_floor
+from bench.lifecycle import UPDATES_PER_OPERATION, LifecycleRun, run_lifecycle
+from bench.listing import ListingRun, run_listing
+from bench.profile import profiled
+from bench.report import ReportRun, measure_debrief_report
+from bench.results import (
+    lifecycle_detail,
+    listing_detail,
+    machine_description,
+    markdown_table,
+    summary_rows,
+)
+from bench.scale import ScaleRun, run_scale
+from bench.stack import CENTRE_AGENCY, BenchStack, bench_stack
+from cdtrack.stack import temporal_binary
+
+app = typer.Typer(add_completion=False)
+
+
+class Measure(StrEnum):
+    DIRECT = "direct"
+    LIFECYCLE = "lifecycle"
+    LISTING = "listing"
+    REPORT = "report"
+    SCALE = "scale"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    operations: int = 40
+    concurrency: int = 4
+    listing_operations: int = 10_000
+    listing_repeats: int = 30
+    report_events: int = 5_000
+    live_operations: int = 1_000
+    live_concurrency: int = 16
+    deadline_after: timedelta = timedelta(minutes=2)
+    deadline_spread: timedelta = timedelta(minutes=2)
+    deadline_grace: timedelta = timedelta(seconds=20)
+    skip: frozenset[Measure] = frozenset()
+    profile: bool = False
+
+
+DEFAULTS = BenchOptions()
+QUICK = BenchOptions(
+    operations=4,
+    concurrency=2,
+    listing_operations=300,
+    listing_repeats=3,
+    report_events=200,
+    live_operations=10,
+    live_concurrency=5,
+    deadline_after=timedelta(seconds=5),
+    deadline_spread=timedelta(seconds=5),
+    deadline_grace=timedelta(seconds=5),
+)
+
+
+@dataclass
+class Results:
+    floor: FloorRun | None = None
+    direct: LifecycleRun | None = None
+    lifecycle: LifecycleRun | None = None
+    listing: ListingRun | None = None
+    report: ReportRun | None = None
+    scale: ScaleRun | None = None
+    cpu: dict[str, CpuSplit] = field(default_factory=dict)
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+async def measure(stack: BenchStack, options: BenchOptions) -> Results:
+    results = Results()
+    say(f"Floor: {options.operations} workflows x {UPDATES_PER_OPERATION} Updates ...")
+    with cpu_split() as results.cpu["floor workflow"]:
+        results.floor = await run_floor(
+            stack.floor_client,
+            workflows=options.operations,
+            updates_per_workflow=UPDATES_PER_OPERATION,
+            concurrency=options.concurrency,
+        )
+    pids = {"api": stack.api_pid, "worker": stack.worker_pid}
+    async with profiled(pids, out_dir=stack.log_dir if options.profile else None):
+        if Measure.DIRECT not in options.skip:
+            say(f"Lifecycle straight to Temporal: {options.operations} operations ...")
+            with cpu_split() as results.cpu["operation, straight to Temporal"]:
+                results.direct = await run_direct(
+                    stack.client,
+                    cast=stack.cast,
+                    task_queue=stack.settings.task_queue,
+                    coordinator_agency=CENTRE_AGENCY,
+                    operations=options.operations,
+                    concurrency=options.concurrency,
+                )
+        if Measure.LIFECYCLE not in options.skip:
+            say(f"Lifecycle via HTTP: {options.operations} operations ...")
+            with cpu_split() as results.cpu["operation via HTTP"]:
+                results.lifecycle = await asyncio.to_thread(
+                    run_lifecycle,
+                    base_url=stack.base_url,
+                    cast=stack.cast,
+                    operations=options.operations,
+                    concurrency=options.concurrency,
+                )
+    if Measure.LISTING not in options.skip:
+        say(f"Listing: seeding {options.listing_operations} operations, then listing ...")
+        results.listing = await asyncio.to_thread(
+            run_listing,
+            base_url=stack.base_url,
+            cast=stack.cast,
+            sessions=stack.sessions,
+            coordinator_agency=CENTRE_AGENCY,
+            operations=options.listing_operations,
+            repeats=options.listing_repeats,
+        )
+    if Measure.REPORT not in options.skip:
+        say(f"Debrief report of {options.report_events} events ...")
+        results.report = measure_debrief_report(events=options.report_events)
+    if Measure.SCALE not in options.skip:
+        say(f"Scale: {options.live_operations} live operations on one worker ...")
+        results.scale = await run_scale(
+            stack.client,
+            sessions=stack.sessions,
+            worker_pid=stack.worker_pid,
+            task_queue=stack.settings.task_queue,
+            coordinator_agency=CENTRE_AGENCY,
+            operations=options.live_operations,
+            concurrency=options.live_concurrency,
+            deadline_after=options.deadline_after,
+            deadline_spread=options.deadline_spread,
+            grace=options.deadline_grace,
+            say=say,
+        )
+    return results
+
+
+async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Path | None) -> str:
+    started = time.perf_counter()
+    say("Starting the bench stack (dev server, read model, worker, API) ...")
+    async with bench_stack(postgres_url=postgres_url, keep_dir=keep_dir) as stack:
+        results = await measure(stack, options)
+        machine = machine_description(
+            read_model=stack.read_model, temporal_binary=str(temporal_binary())
+        )
+    rows = summary_rows(
+        floor=results.floor,
+        direct=results.direct,
+        lifecycle=results.lifecycle,
+        listing=results.listing,
+        report=results.report,
+        scale=results.scale,
+    )
+    command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
+    parts = [
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {time.perf_counter() - started:.0f} s: "
+        f"`{command}`",
+        "",
+        *(f"- {line}" for line in machine),
+        "",
+        markdown_table(rows),
+    ]
+    if results.cpu:
+        parts += [""]
+        parts += [
+            f"- {split.describe(per=options.operations, unit=unit)}"
+            for unit, split in results.cpu.items()
+        ]
+    if results.lifecycle is not None:
+        parts += ["", lifecycle_detail(results.lifecycle)]
+    if results.listing is not None:
+        parts += ["", listing_detail(results.listing)]
+    return "\n".join(parts)
+
+
+@app.command()
+def main(
+    operations: Annotated[
+        int, typer.Option(help="Operations walked through HTTP (N).")
+    ] = DEFAULTS.operations,
+    concurrency: Annotated[
+        int, typer.Option(help="Operations in flight at once (C).")
+    ] = DEFAULTS.concurrency,
+    listing_operations: Annotated[
+        int, typer.Option(help="Operations seeded into the read model for listing.")
+    ] = DEFAULTS.listing_operations,
+    listing_repeats: Annotated[
+        int, typer.Option(help="Requests per listing query.")
+    ] = DEFAULTS.listing_repeats,
+    report_events: Annotated[
+        int, typer.Option(help="Timeline events in the report.")
+    ] = DEFAULTS.report_events,
+    live_operations: Annotated[
+        int, typer.Option(help="Live operations with a pending deadline on one worker.")
+    ] = DEFAULTS.live_operations,
+    live_concurrency: Annotated[
+        int, typer.Option(help="Operations being started at once in the scale run.")
+    ] = DEFAULTS.live_concurrency,
+    deadline_after: Annotated[
+        int, typer.Option(help="Seconds from launch to the earliest live operation's deadline.")
+    ] = int(DEFAULTS.deadline_after.total_seconds()),
+    deadline_spread: Annotated[
+        int, typer.Option(help="Live operations' deadlines spread over this many seconds more.")
+    ] = int(DEFAULTS.deadline_spread.total_seconds()),
+    skip: Annotated[list[Measure] | None, typer.Option(help="Leave a measurement out.")] = None,
+    quick: Annotated[
+        bool, typer.Option(help="A small smoke run (about a minute); replaces every size above.")
+    ] = False,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            help="Sample the API and worker with py-spy during the lifecycle phases; profiles "
+            "go to the data directory (see --keep-dir). Perturbs that run's figures."
+        ),
+    ] = False,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Put the read model on this PostgreSQL server, in a scratch database the bench "
+            "creates and drops; SQLite under the data directory when omitted."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the results (Markdown) to this file.")
+    ] = None,
+    keep_dir: Annotated[
+        Path | None, typer.Option(help="Keep the stack's data and logs here instead of a temp dir.")
+    ] = None,
+) -> None:
+    """Start an embedded stack, measure, print one table; the floor is measured in the same run."""
+    options = BenchOptions(
+        operations=operations,
+        concurrency=concurrency,
+        listing_operations=listing_operations,
+        listing_repeats=listing_repeats,
+        report_events=report_events,
+        live_operations=live_operations,
+        live_concurrency=live_concurrency,
+        deadline_after=timedelta(seconds=deadline_after),
+        deadline_spread=timedelta(seconds=deadline_spread),
+    )
+    if quick:
+        options = QUICK
+    options = replace(options, skip=frozenset(skip or []), profile=profile)
+    text = asyncio.run(bench(options, postgres_url=postgres_url, keep_dir=keep_dir))
+    print(text)
+    if output is not None:
+        output.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,289 @@
+"""Turning measurements into the one table the bench prints: machine, figures, ratios, targets."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib.metadata import version
+
+import psutil
+
+from bench.floor import FloorRun
+from bench.lifecycle import LifecycleRun
+from bench.listing import ListingRun
+from bench.report import ReportRun
+from bench.scale import ON_TIME, ScaleRun, deadline_window
+
+GIB = 1024**3
+MIB = 1024**2
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest sample at or above `fraction` of them."""
+    if not samples:
+        return math.nan
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def first_output_line(command: list[str]) -> str:
+    """The first line a command prints, or "" when it cannot run."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return ""
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def machine_description(*, read_model: str, temporal_binary: str) -> list[str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = [
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            ]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    temporal = first_output_line([temporal_binary, "--version"])
+    return [
+        f"CPU: {cpu}, {os.cpu_count()} logical cores; "
+        f"memory {psutil.virtual_memory().total / GIB:.1f} GiB",
+        f"OS: {platform.system()} {platform.release()}; Python {platform.python_version()}",
+        f"Temporal: {temporal} (dev server, SQLite file, WAL, synchronous=NORMAL); "
+        f"temporalio {version('temporalio')}",
+        f"Read model: {read_model}",
+        # Other work on the box skews every figure; the load average says how much there was.
+        "Load average (1, 5, 15 min) at the end: "
+        + ", ".join(f"{load:.2f}" for load in os.getloadavg()),
+    ]
+
+
+@dataclass(frozen=True)
+class Row:
+    measure: str
+    figure: str
+    reference: str = ""
+    ratio: str = ""
+    target: str = ""
+    verdict: str = ""
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def summary_rows(
+    *,
+    floor: FloorRun | None,
+    direct: LifecycleRun | None,
+    lifecycle: LifecycleRun | None,
+    listing: ListingRun | None,
+    report: ReportRun | None,
+    scale: ScaleRun | None,
+) -> list[Row]:
+    rows: list[Row] = []
+    if floor is not None:
+        floor_per_minute = floor.workflows / floor.seconds * 60
+        rows.append(
+            Row(
+                "1. Floor: raw Updates on a trivial workflow",
+                f"{floor_per_minute:.0f} workflows/min, "
+                f"{floor.updates / floor.seconds:.1f} Updates/s",
+                f"{floor.workflows} x (start + {floor.updates_per_workflow} Updates), "
+                f"concurrency {floor.concurrency}",
+            )
+        )
+        rows.append(
+            Row(
+                "   Floor: Update round trip",
+                f"p50 {ms(percentile(floor.update_latencies, 0.5))}, "
+                f"p99 {ms(percentile(floor.update_latencies, 0.99))}",
+                f"{floor.updates} Updates",
+            )
+        )
+    if direct is not None:
+        per_minute = direct.operations / direct.seconds * 60
+        actions = direct.action_latencies
+        ratio = ""
+        if floor is not None:
+            floor_per_minute = floor.workflows / floor.seconds * 60
+            floor_p99 = percentile(floor.update_latencies, 0.99)
+            ratio = (
+                f"{per_minute / floor_per_minute:.2f}x floor; "
+                f"p99 {percentile(actions, 0.99) / floor_p99:.2f}x"
+            )
+        rows.append(
+            Row(
+                "1b. Same lifecycle straight to Temporal (no HTTP)",
+                f"{per_minute:.1f} operations/min; action p50 {ms(percentile(actions, 0.5))}, "
+                f"p99 {ms(percentile(actions, 0.99))}",
+                f"{direct.operations} operations, concurrency {direct.concurrency}",
+                ratio,
+            )
+        )
+    if lifecycle is not None:
+        per_minute = lifecycle.operations / lifecycle.seconds * 60
+        actions = lifecycle.action_latencies
+        ratio = ""
+        verdict = ""
+        if floor is not None:
+            floor_per_minute = floor.workflows / floor.seconds * 60
+            ratio = f"{per_minute / floor_per_minute:.2f}x floor"
+            verdict = _verdict(per_minute / floor_per_minute >= 0.6)
+        rows.append(
+            Row(
+                "2. Lifecycle via HTTP",
+                f"{per_minute:.1f} operations/min, "
+                f"{len(actions) / lifecycle.seconds:.1f} actions/s",
+                f"{lifecycle.operations} operations (3 countries, 2 handovers, "
+                f"{len(actions) // max(lifecycle.operations, 1)} actions), "
+                f"concurrency {lifecycle.concurrency}",
+                ratio,
+                ">= 0.6x floor",
+                verdict,
+            )
+        )
+        for label, samples in (
+            ("3. Acknowledgement latency, every action", actions),
+            (
+                "   Acknowledgement latency, acknowledge-handover",
+                lifecycle.latencies["acknowledge-handover"],
+            ),
+        ):
+            p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+            ratio = verdict = ""
+            if floor is not None:
+                floor_p50 = percentile(floor.update_latencies, 0.5)
+                floor_p99 = percentile(floor.update_latencies, 0.99)
+                ratio = f"p50 {p50 / floor_p50:.2f}x, p99 {p99 / floor_p99:.2f}x"
+                verdict = _verdict(p99 <= 1.5 * floor_p99)
+            rows.append(
+                Row(
+                    label,
+                    f"p50 {ms(p50)}, p99 {ms(p99)}",
+                    f"{len(samples)} requests",
+                    ratio,
+                    "p99 <= 1.5x raw Update p99",
+                    verdict,
+                )
+            )
+    if listing is not None:
+        samples = listing.all_latencies
+        p95 = percentile(samples, 0.95)
+        rows.append(
+            Row(
+                "4. Listing and filtering via HTTP",
+                f"p50 {ms(percentile(samples, 0.5))}, p95 {ms(p95)}",
+                f"{listing.operations_seeded} operations seeded in {listing.seed_seconds:.0f} s; "
+                f"{len(samples)} requests, {len(listing.latencies)} kinds; "
+                f"API floor GET /me p50 {ms(percentile(listing.me_latencies, 0.5))}, "
+                f"p95 {ms(percentile(listing.me_latencies, 0.95))}",
+                "",
+                "p95 < 50 ms",
+                _verdict(p95 < 0.050),
+            )
+        )
+    if report is not None:
+        if report.unavailable is not None:
+            rows.append(
+                Row(
+                    "5. Debrief report (PDF)",
+                    report.unavailable,
+                    f"{report.events} events",
+                    "",
+                    "< 2 s",
+                    "n/a",
+                )
+            )
+        else:
+            assert report.seconds is not None
+            assert report.peak_bytes is not None
+            rows.append(
+                Row(
+                    "5. Debrief report (PDF)",
+                    f"{report.seconds:.2f} s, peak {report.peak_bytes / MIB:.0f} MiB",
+                    f"{report.events} events",
+                    "",
+                    "< 2 s",
+                    _verdict(report.seconds < 2.0),
+                )
+            )
+    if scale is not None:
+        memory_ok = scale.rss_peak < GIB
+        rows.append(
+            Row(
+                "6. Scale: start live operations",
+                f"{scale.operations} in {scale.start_seconds:.0f} s "
+                f"({scale.operations / scale.start_seconds:.1f}/s)",
+                "workflows started already launched (by the rules, in the bench)",
+            )
+        )
+        rows.append(
+            Row(
+                "   Scale: worker resident memory",
+                f"peak {scale.rss_peak / MIB:.0f} MiB (all live: {scale.rss_live / MIB:.0f} MiB)",
+                f"before: {scale.rss_before / MIB:.0f} MiB",
+                "",
+                "< 1 GiB",
+                _verdict(memory_ok),
+            )
+        )
+        late = scale.lateness
+        rows.append(
+            Row(
+                "   Scale: deadlines on time",
+                f"{scale.on_time}/{scale.operations} within {ON_TIME.total_seconds():.0f} s"
+                + (
+                    f"; late by p50 {percentile(late, 0.5):.2f} s, max {max(late):.2f} s"
+                    if late
+                    else ""
+                ),
+                f"checkpoint silence "
+                f"{deadline_window(scale.deadline_after, scale.deadline_spread)} after launch; "
+                f"{scale.fired} fired",
+                "",
+                "every one within 5 s",
+                _verdict(scale.all_on_time),
+            )
+        )
+    return rows
+
+
+def markdown_table(rows: list[Row]) -> str:
+    header = Row("Measure", "Figure", "Setting / reference", "Ratio", "Target", "Verdict")
+    lines = []
+    for number, row in enumerate([header, *rows]):
+        cells = [row.measure, row.figure, row.reference, row.ratio, row.target, row.verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+        if number == 0:
+            lines.append("|" + "---|" * len(cells))
+    return "\n".join(lines)
+
+
+def listing_detail(listing: ListingRun) -> str:
+    lines = ["| Listing query (page of 50) | p50 | p95 |", "|---|---|---|"]
+    for name, samples in listing.latencies.items():
+        lines.append(
+            f"| {name} | {ms(percentile(samples, 0.5))} | {ms(percentile(samples, 0.95))} |"
+        )
+    return "\n".join(lines)
+
+
+def lifecycle_detail(lifecycle: LifecycleRun) -> str:
+    lines = ["| HTTP request | count | p50 | p99 |", "|---|---|---|---|"]
+    for name, samples in sorted(lifecycle.latencies.items()):
+        lines.append(
+            f"| {name} | {len(samples)} | {ms(percentile(samples, 0.5))} | "
+            f"{ms(percentile(samples, 0.99))} |"
+        )
+    return "\n".join(lines)

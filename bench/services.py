@@ -1,0 +1,79 @@
+"""The bench stack's own processes: `python -m bench.services worker|api`, settings from the env.
+
+The worker runs in a process of its own so that its resident memory is its own; beside the
+operation workflows it serves the floor's trivial workflow on a task queue of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.floor import FLOOR_TASK_QUEUE, FloorWorkflow
+from cdtrack.settings import Settings, load_settings
+
+READY = "ready"
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for received in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(received, stop.set)
+    return stop
+
+
+def _announce_ready() -> None:
+    # The bench waits for this line on the process's stdout before it measures anything.
+    print(READY, flush=True)
+
+
+async def serve_worker(settings: Settings) -> None:
+    from cdtrack.worker import run_worker
+
+    stop = _stop_on_signals()
+    floor_client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace
+    )
+    floor = Worker(floor_client, task_queue=FLOOR_TASK_QUEUE, workflows=[FloorWorkflow])
+    async with floor:
+        product = asyncio.create_task(run_worker(settings, stop=stop))
+        # run_worker only logs when it polls; give it a moment to register, then say so.
+        await asyncio.sleep(1.0)
+        if product.done():
+            await product
+        _announce_ready()
+        await product
+
+
+async def serve_api(settings: Settings) -> None:
+    from api.server import serve_api as run_api
+
+    stop = _stop_on_signals()
+    serving = asyncio.create_task(run_api(settings, stop))
+    await asyncio.sleep(0)
+    _announce_ready()
+    await serving
+
+
+def main(argv: list[str]) -> None:
+    services = {"worker": serve_worker, "api": serve_api}
+    if len(argv) != 1 or argv[0] not in services:
+        raise SystemExit(f"usage: python -m bench.services {{{'|'.join(services)}}}")
+    # Stdout carries only the ready line; everything the services log goes to stderr (a file).
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
+    asyncio.run(services[argv[0]](load_settings()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
