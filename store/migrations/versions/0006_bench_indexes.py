@@ -1,13 +1,13 @@
 """Listing by code name reads an index instead of sorting every visible operation.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"  # rebased at merge
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
