@@ -19,12 +19,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.commands import (
         AbortOperationInput,
         AcknowledgeHandoverInput,
+        AddRecommendationInput,
         AnyCommand,
         ApproveEmergencyInterdictionInput,
         CloseDebriefInput,
         ConcludeInterdictionInput,
         ConfirmParticipationInput,
         DeclareConsignmentLostInput,
+        ExtendDebriefDeadlineInput,
         LaunchOperationInput,
         OfferHandoverInput,
         OrderInterdictionInput,
@@ -273,6 +275,22 @@ class ControlledDeliveryWorkflow:
 
     @submit_debrief.validator
     def _check_submit_debrief(self, command: SubmitDebriefInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def extend_debrief_deadline(self, command: ExtendDebriefDeadlineInput) -> ActionResult:
+        return await self._act(command)
+
+    @extend_debrief_deadline.validator
+    def _check_extend_debrief_deadline(self, command: ExtendDebriefDeadlineInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def add_recommendation(self, command: AddRecommendationInput) -> ActionResult:
+        return await self._act(command)
+
+    @add_recommendation.validator
+    def _check_add_recommendation(self, command: AddRecommendationInput) -> None:
         self._check(command)
 
     @workflow.update
