@@ -9,6 +9,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.debrief import DebriefActivities
 from activities.projection import ReadModelActivities
 from cdtrack.settings import Settings
 from workflows.operation import ControlledDeliveryWorkflow
@@ -21,13 +22,14 @@ def build_worker(
     *,
     task_queue: str,
     read_model: ReadModelActivities,
+    debrief: DebriefActivities,
     activity_executor: ThreadPoolExecutor,
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ControlledDeliveryWorkflow],
-        activities=[read_model.project_operation],
+        activities=[read_model.project_operation, debrief.assess_operation],
         activity_executor=activity_executor,
     )
 
@@ -39,13 +41,16 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
 
     client = await connect(settings)
     engine = create_engine_for(settings.read_model_url)
-    read_model = ReadModelActivities(session_factory(engine))
+    sessions = session_factory(engine)
+    read_model = ReadModelActivities(sessions)
+    debrief = DebriefActivities(sessions)
     try:
         with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
             worker = build_worker(
                 client,
                 task_queue=settings.task_queue,
                 read_model=read_model,
+                debrief=debrief,
                 activity_executor=executor,
             )
             async with worker:

@@ -126,4 +126,5 @@ class TimelineEventRow(Base):
 
 # Registers the identity tables on Base.metadata for whoever imports only this module (Alembic).
 import store.access_log  # noqa: E402
+import store.assessments  # noqa: E402
 import store.identity  # noqa: E402, F401

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.debrief import DebriefActivities
 from activities.projection import ReadModelActivities
 from cdtrack.worker import build_worker
 from workflows.starter import operation_handle
@@ -37,5 +38,6 @@ def make_worker(
         env.client,
         task_queue=task_queue,
         read_model=ReadModelActivities(session_maker),
+        debrief=DebriefActivities(session_maker),
         activity_executor=executor,
     )
