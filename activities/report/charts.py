@@ -7,10 +7,12 @@ and its text, Cyrillic included, can be searched and extracted.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
@@ -36,6 +38,21 @@ _STYLE: Any = {
 }
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+# rc_context changes matplotlib's global settings: one chart at a time across request threads.
+_DRAWING = threading.Lock()
+
+
+def _one_at_a_time(draw: Callable[_P, _R]) -> Callable[_P, _R]:
+    @wraps(draw)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _DRAWING:
+            return draw(*args, **kwargs)
+
+    return locked
+
+
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08)
@@ -59,6 +76,7 @@ class Span:
     end: datetime
 
 
+@_one_at_a_time
 def custody_timeline(
     bars: Sequence[CustodyBar],
     *,
@@ -116,6 +134,7 @@ def custody_timeline(
         return _svg(figure)
 
 
+@_one_at_a_time
 def latency_bars(
     labels: Sequence[str],
     latencies_min: Sequence[float],
@@ -152,6 +171,7 @@ def latency_bars(
         return _svg(figure)
 
 
+@_one_at_a_time
 def horizontal_totals(labels: Sequence[str], values: Sequence[float], *, axis_label: str) -> str:
     """A plain ranked bar chart, for the statistics summary."""
     with mpl.rc_context(_STYLE):
