@@ -175,7 +175,7 @@ def latency_bars(
 def horizontal_totals(labels: Sequence[str], values: Sequence[float], *, axis_label: str) -> str:
     """A plain ranked bar chart, for the statistics summary."""
     with mpl.rc_context(_STYLE):
-        figure = Figure(figsize=(3.4, 0.32 * max(len(labels), 1) + 0.9))
+        figure = Figure(figsize=(3.4, 0.25 * max(len(labels), 1) + 0.75))
         axes = figure.add_subplot()
         axes.barh(list(range(len(labels))), list(values), color=CUSTODY, height=0.55)
         axes.set_yticks(list(range(len(labels))), list(labels))

@@ -85,3 +85,10 @@ HANDLING_LABELS: Final = {
     "H2": N_("Not to be passed on without the provider's permission"),
     "H3": N_("Other restrictions apply"),
 }
+OUTCOMES: Final = {
+    "open": N_("still running"),
+    "closed": N_("closed"),
+    "aborted": N_("aborted"),
+    "consignment lost": N_("consignment lost"),
+    "aborted by contingency rule": N_("aborted by contingency rule"),
+}

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from activities.assessment import TEXTS, Deviation, Finding, OutcomeAssessment
 from activities.report import charts, labels
+from activities.statistics import Statistics
 
 Language = Literal["en", "ru"]
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "ru")
@@ -249,3 +250,48 @@ def html_to_pdf(html: str, *, title: str, lang: Language) -> bytes:
 def render_report_pdf(assessment: OutcomeAssessment, *, lang: Language) -> bytes:
     html = render_report_html(assessment, lang=lang, embed_fonts=True)
     return html_to_pdf(html, title=assessment.code_name, lang=lang)
+
+
+def render_statistics_html(
+    statistics: Statistics, *, lang: Language, computed_at: datetime, embed_fonts: bool = False
+) -> str:
+    """The one-page statistics summary."""
+    formats = Formats(lang)
+    gettext = formats.gettext
+    substances = statistics.seizures_by_substance
+    substance_chart = (
+        charts.horizontal_totals(
+            [f"{q.substance} ({formats.label(labels.UNITS, q.unit)})" for q in substances],
+            [q.quantity for q in substances],
+            axis_label=gettext("quantity seized"),
+        )
+        if substances
+        else ""
+    )
+    phase_chart = (
+        charts.horizontal_totals(
+            [formats.label(labels.PHASES, c.key) for c in statistics.by_phase],
+            [c.count for c in statistics.by_phase],
+            axis_label=gettext("operations"),
+        )
+        if statistics.by_phase
+        else ""
+    )
+    template = environment(lang).get_template("statistics.html")
+    return template.render(
+        **_globals(lang),
+        s=statistics,
+        computed_at=computed_at,
+        outcomes=labels.OUTCOMES,
+        fonts=Markup(_font_faces()) if embed_fonts else "",  # noqa: S704 - our own CSS
+        banner=gettext("Aggregates over the operations you may see (need-to-know)"),
+        substance_chart=Markup(substance_chart),  # noqa: S704 - SVG drawn by matplotlib
+        phase_chart=Markup(phase_chart),  # noqa: S704 - SVG drawn by matplotlib
+    )
+
+
+def render_statistics_pdf(
+    statistics: Statistics, *, lang: Language, computed_at: datetime
+) -> bytes:
+    html = render_statistics_html(statistics, lang=lang, computed_at=computed_at, embed_fonts=True)
+    return html_to_pdf(html, title="statistics", lang=lang)

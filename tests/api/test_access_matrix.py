@@ -64,6 +64,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", f"{OPERATION}/timeline"): Rule.READ,
     ("GET", f"{OPERATION}/assessment"): Rule.DERIVED,
     ("GET", f"{OPERATION}/report"): Rule.DERIVED,
+    ("GET", "/api/v1/statistics"): Rule.AUTHENTICATED,
+    ("GET", "/api/v1/statistics/summary"): Rule.AUTHENTICATED,
     **{("POST", f"{OPERATION}/{kind.replace('_', '-')}"): Rule.ACT for kind in ACTIONS},
 }
 

@@ -70,6 +70,18 @@ def _report_access(live_stack: LiveStack) -> None:
         assert html.status_code == 200
         assert "Debrief report" in html.text
 
+        figures = http.get("/api/v1/statistics", headers=headers(participant)).json()
+        assert (figures["operations"], figures["assessed_operations"]) == (1, 1)
+        assert figures["seizures_by_substance"][0]["quantity"] == 12.5
+        assert figures["latency"]["handovers"] == 2
+        nothing = http.get("/api/v1/statistics", headers=headers(outsider)).json()
+        assert (nothing["operations"], nothing["seizures_by_substance"]) == (0, [])
+        summary = http.get(
+            "/api/v1/statistics/summary", params={"lang": "ru"}, headers=headers(participant)
+        )
+        assert summary.status_code == 200
+        assert summary.content.startswith(b"%PDF-")
+
         unjustified = http.get(f"{base}/report", headers=headers(participant, justify=False))
         assert unjustified.status_code == 428
 
