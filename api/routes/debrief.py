@@ -8,13 +8,15 @@ fetching the report is a disclosure (a document leaves the system), logged with 
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import Response
 
 from activities.assessment import OutcomeAssessment
-from activities.report.render import render_report_html, render_report_pdf
+from activities.report.render import Language, render_report_html, render_report_pdf
 from api.deps import CurrentPrincipal, SessionDep
 from api.justification import Justification
 from api.routes.operations import NOT_FOUND, OperationId, _visible
@@ -78,6 +80,34 @@ async def get_assessment(
     )
 
 
+class _Rendered:
+    """Reports already rendered: a version never changes, so neither does its report."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._documents: OrderedDict[tuple[str, int, str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, computed: OutcomeAssessment, lang: Language, format: str) -> bytes:
+        key = (computed.operation_id, computed.version, lang, format)
+        with self._lock:
+            if key in self._documents:
+                self._documents.move_to_end(key)
+                return self._documents[key]
+        if format == "pdf":
+            document = render_report_pdf(computed, lang=lang)
+        else:
+            document = render_report_html(computed, lang=lang).encode()
+        with self._lock:
+            self._documents[key] = document
+            while len(self._documents) > self._size:
+                self._documents.popitem(last=False)
+        return document
+
+
+_rendered = _Rendered(size=64)
+
+
 @router.get(
     "/{operation_id}/report",
     summary="The debrief report, in English or Russian, as PDF or HTML",
@@ -104,12 +134,8 @@ async def get_report(
     row = _version_row(session, operation_id=operation_id, version=version)
     computed = OutcomeAssessment.model_validate(row.body)
     # Rendering takes seconds of CPU: off the event loop, so other requests are not held up.
-    if format == "pdf":
-        body = await asyncio.to_thread(render_report_pdf, computed, lang=lang)
-        media_type = "application/pdf"
-    else:
-        html = await asyncio.to_thread(render_report_html, computed, lang=lang)
-        body, media_type = html.encode(), "text/html; charset=utf-8"
+    body = await asyncio.to_thread(_rendered, computed, lang, format)
+    media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     append_access(
         session,
         principal=principal,

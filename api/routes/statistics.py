@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal
 
 from fastapi import APIRouter
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from activities.assessment import OutcomeAssessment
-from activities.report.render import render_statistics_html, render_statistics_pdf
+from activities.report.render import Language, render_statistics_html, render_statistics_pdf
 from activities.statistics import OperationFacts, Statistics, compile_statistics
 from api.deps import CurrentPrincipal, SessionDep
 from api.justification import Justification
@@ -65,6 +66,14 @@ def _statistics(
     return compile_statistics(operations=operations, assessments=assessments)
 
 
+@lru_cache(maxsize=32)
+def _summary(figures: str, lang: Language, format: str, computed_at: datetime) -> bytes:
+    statistics = Statistics.model_validate_json(figures)
+    if format == "pdf":
+        return render_statistics_pdf(statistics, lang=lang, computed_at=computed_at)
+    return render_statistics_html(statistics, lang=lang, computed_at=computed_at).encode()
+
+
 @router.get(
     "",
     response_model=Statistics,
@@ -99,17 +108,11 @@ async def get_statistics_summary(
         session, principal=principal, justification=justification, action="statistics.summary"
     )
     session.commit()  # not holding the read model (SQLite: its one writer) while rendering
-    now = datetime.now(UTC)
-    if format == "pdf":
-        body = await asyncio.to_thread(
-            render_statistics_pdf, statistics, lang=lang, computed_at=now
-        )
-        media_type = "application/pdf"
-    else:
-        html = await asyncio.to_thread(
-            render_statistics_html, statistics, lang=lang, computed_at=now
-        )
-        body, media_type = html.encode(), "text/html; charset=utf-8"
+    # The summary is dated by the day: the same figures asked for again that day are not rendered
+    # again (rendering takes seconds of CPU).
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    body = await asyncio.to_thread(_summary, statistics.model_dump_json(), lang, format, now)
+    media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     return Response(
         content=body,
         media_type=media_type,
