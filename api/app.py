@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from api.auth import jwks_client
 from api.problems import document_problems, install_problem_handlers, problem_responses
-from api.routes import agencies, audit, health, operations, users
+from api.routes import agencies, audit, debrief, health, operations, statistics, users
 from cdtrack.settings import Settings
 from cdtrack.temporal import connect
 from store.session import create_engine_for, session_factory
@@ -62,6 +62,8 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
     api.include_router(agencies.router)
     api.include_router(users.router)
     api.include_router(operations.router)
+    api.include_router(debrief.router)
+    api.include_router(statistics.router)
     api.include_router(audit.router)
     app.include_router(api)
     app.include_router(health.router)

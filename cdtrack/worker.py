@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.debrief import DebriefActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ReadModelActivities
 from cdtrack.settings import Settings
@@ -24,13 +25,18 @@ def build_worker(
     task_queue: str,
     read_model: ReadModelActivities,
     notifications: NotificationActivities,
+    debrief: DebriefActivities,
     activity_executor: ThreadPoolExecutor,
 ) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ControlledDeliveryWorkflow],
-        activities=[read_model.project_operation, notifications.notify_agencies],
+        activities=[
+            read_model.project_operation,
+            notifications.notify_agencies,
+            debrief.assess_operation,
+        ],
         activity_executor=activity_executor,
     )
 
@@ -52,6 +58,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     engine = create_engine_for(settings.read_model_url)
     sessions = session_factory(engine)
     read_model = ReadModelActivities(sessions)
+    debrief = DebriefActivities(sessions)
     try:
         with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
             worker = build_worker(
@@ -59,6 +66,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                 task_queue=settings.task_queue,
                 read_model=read_model,
                 notifications=notification_activities(settings, sessions),
+                debrief=debrief,
                 activity_executor=executor,
             )
             async with worker:

@@ -129,5 +129,6 @@ class TimelineEventRow(Base):
 
 # Registers the other tables on Base.metadata for whoever imports only this module (Alembic).
 import store.access_log  # noqa: E402
+import store.assessments  # noqa: E402
 import store.identity  # noqa: E402
 import store.notifications  # noqa: E402, F401

@@ -173,11 +173,76 @@ class ConcludeInterdictionInput(Command):
     kind: Literal["conclude_interdiction"] = "conclude_interdiction"
 
 
+class ReportedSeizure(BaseModel):
+    """A seizure as the agency confirms it in its debrief (e.g. weighed at the laboratory)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    substance: ShortText
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    unit: QuantityUnit = QuantityUnit.KG
+    place: ShortText
+    country: CountryCode
+
+
+class ReportedArrest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    nationality: CountryCode
+    role: ArrestRole
+    country: CountryCode
+
+
+class AssetKind(StrEnum):
+    CASH = "cash"
+    VEHICLE = "vehicle"
+    PROPERTY = "property"
+    BANK_ACCOUNT = "bank_account"
+    OTHER = "other"
+
+
+class ReportedAsset(BaseModel):
+    """An asset frozen or seized, with its estimated value."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: AssetKind
+    description: ShortText
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        examples=["USD", "KZT"], description="ISO 4217 currency code"
+    )
+    country: CountryCode
+
+
 class SubmitDebriefInput(Command):
+    """An agency's debrief input; the seizures and arrests it lists replace the ones it recorded
+    during the interdiction (they are the confirmed figures); if it lists none, those stand."""
+
     kind: Literal["submit_debrief"] = "submit_debrief"
-    problems: list[Text] = Field(default_factory=list)
-    lessons: list[Text] = Field(default_factory=list)
-    proposals: list[Text] = Field(default_factory=list)
+    problems: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
+    lessons: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
+    proposals: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
+    seizures: Annotated[list[ReportedSeizure], Field(max_length=100)] = Field(default_factory=list)
+    arrests: Annotated[list[ReportedArrest], Field(max_length=100)] = Field(default_factory=list)
+    assets: Annotated[list[ReportedAsset], Field(max_length=100)] = Field(default_factory=list)
+
+
+class ExtendDebriefDeadlineInput(Command):
+    """Give the agencies more time; reminders are planned again against the new deadline."""
+
+    kind: Literal["extend_debrief_deadline"] = "extend_debrief_deadline"
+    deadline: UtcDatetime
+
+
+class AddRecommendationInput(Command):
+    """A recommendation of the outcome assessment, owned by an agency, due by a date."""
+
+    kind: Literal["add_recommendation"] = "add_recommendation"
+    text: Text
+    owner: AgencyId
+    due: UtcDatetime
 
 
 class CloseDebriefInput(Command):
@@ -231,6 +296,15 @@ class EmergencyApprovalOverdue(Command):
     kind: Literal["emergency_approval_overdue"] = "emergency_approval_overdue"
 
 
+class RecordAssessmentInput(Command):
+    """The operation itself notes that an outcome assessment version was written."""
+
+    kind: Literal["record_assessment"] = "record_assessment"
+    version: Annotated[int, Field(ge=1)]
+    at_seq: Annotated[int, Field(ge=1)]
+    revision: Annotated[int, Field(ge=0)]
+
+
 AnyCommand = Annotated[
     RecordAuthorisationInput
     | ConfirmParticipationInput
@@ -250,6 +324,8 @@ AnyCommand = Annotated[
     | RecordArrestInput
     | ConcludeInterdictionInput
     | SubmitDebriefInput
+    | ExtendDebriefDeadlineInput
+    | AddRecommendationInput
     | CloseDebriefInput
     | RemoveParticipantInput
     | AbortOperationInput
@@ -259,7 +335,8 @@ AnyCommand = Annotated[
     | SurveillanceWindowExpired
     | DebriefReminderDue
     | DebriefDeadlineReached
-    | EmergencyApprovalOverdue,
+    | EmergencyApprovalOverdue
+    | RecordAssessmentInput,
     Field(discriminator="kind"),
 ]
 
@@ -282,3 +359,6 @@ TIMER_KINDS = frozenset(
         "emergency_approval_overdue",
     }
 )
+
+# Commands only the operation itself issues: never offered as actions to people.
+SYSTEM_KINDS = TIMER_KINDS | {"record_assessment"}

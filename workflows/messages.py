@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.commands import Actor
@@ -78,3 +80,18 @@ class NotifyAgenciesResult(Message):
         default_factory=list, description="Recipients none of whose targets could be reached"
     )
     moot: bool = False
+
+
+class AssessOperationInput(Message):
+    """The operation as it stands, to assess as version `version` (computed at `at_seq`)."""
+
+    operation: OperationState
+    version: int = Field(ge=1)
+    at_seq: int = Field(ge=1)
+    reason: str
+    requested_at: datetime
+
+
+class AssessOperationResult(Message):
+    version: int
+    written: bool

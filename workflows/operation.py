@@ -18,18 +18,22 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from workflows.commands import (
+        SYSTEM,
         AbortOperationInput,
         AcknowledgeHandoverInput,
+        AddRecommendationInput,
         AnyCommand,
         ApproveEmergencyInterdictionInput,
         CloseDebriefInput,
         ConcludeInterdictionInput,
         ConfirmParticipationInput,
         DeclareConsignmentLostInput,
+        ExtendDebriefDeadlineInput,
         LaunchOperationInput,
         OfferHandoverInput,
         OrderInterdictionInput,
         RecordArrestInput,
+        RecordAssessmentInput,
         RecordAuthorisationInput,
         RecordSeizureInput,
         RefuseHandoverInput,
@@ -43,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
         SuspendOperationInput,
     )
     from workflows.messages import (
+        AssessOperationInput,
+        AssessOperationResult,
         NotifyAgenciesInput,
         NotifyAgenciesResult,
         ProjectOperationInput,
@@ -54,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules import (
         Accepted,
         RefusalError,
+        assessment_due,
         compact_checkpoints,
         decide,
         open_operation,
@@ -66,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
 # so only non-sensitive values belong here: never names, routes, seizures or informants.
 PHASE_ATTRIBUTE = SearchAttributeKey.for_keyword("CdtrackPhase")
 REFUSED = "LifecycleRefusal"
+ASSESSMENT_PATCH = "outcome-assessment"
 
 PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -74,6 +82,12 @@ PROJECTION_RETRY = RetryPolicy(
 )
 # Operations started before agencies were notified replay without notices.
 NOTIFICATIONS_PATCH = "notify-agencies"
+ASSESSMENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    non_retryable_error_types=["AssessmentConflict"],
+)
 
 
 @workflow.defn(name="ControlledDelivery")
@@ -99,6 +113,8 @@ class ControlledDeliveryWorkflow:
         self._changes = 0
         self._projection = asyncio.Lock()
         self._deliveries: dict[str, tuple[Notice, asyncio.Task[None]]] = {}
+        # The debrief revision whose assessment failed for good: not retried until input changes.
+        self._assessment_failed_revision: int | None = None
 
     @workflow.run
     async def run(self, start: RunOperationInput) -> RunOperationResult:
@@ -121,7 +137,13 @@ class ControlledDeliveryWorkflow:
                         delivery=self._delivery,
                     )
                 )
+            await self._assess_if_due()
+            if self._state.phase.is_final:
+                break
             await self._wait_for_change_or_deadline()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        # The close asks for the closing assessment: written before the operation ends.
+        await self._assess_if_due()
         await self._settle()
         await self._project()
         return RunOperationResult(
@@ -288,6 +310,22 @@ class ControlledDeliveryWorkflow:
         self._check(command)
 
     @workflow.update
+    async def extend_debrief_deadline(self, command: ExtendDebriefDeadlineInput) -> ActionResult:
+        return await self._act(command)
+
+    @extend_debrief_deadline.validator
+    def _check_extend_debrief_deadline(self, command: ExtendDebriefDeadlineInput) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def add_recommendation(self, command: AddRecommendationInput) -> ActionResult:
+        return await self._act(command)
+
+    @add_recommendation.validator
+    def _check_add_recommendation(self, command: AddRecommendationInput) -> None:
+        self._check(command)
+
+    @workflow.update
     async def close_debrief(self, command: CloseDebriefInput) -> ActionResult:
         return await self._act(command)
 
@@ -450,6 +488,57 @@ class ControlledDeliveryWorkflow:
             await self._project()
         else:
             workflow.logger.error("deadline refused by the rules: %s", decision.reason)
+
+    async def _assess_if_due(self) -> None:
+        """Have the outcome assessment written as its next version, then note it on the timeline.
+
+        Asked when the debrief deadline passes, when the debrief is closed, and after every
+        change the assessment depends on once one exists (late input, a recommendation).
+        """
+        # Runs started before outcome assessments existed replay as they ran: without them.
+        if not workflow.patched(ASSESSMENT_PATCH):
+            return
+        debrief = self._state.debrief
+        if debrief is None or not assessment_due(self._state):
+            return
+        revision = debrief.revision
+        if revision == self._assessment_failed_revision:
+            return
+        version = len(debrief.assessments) + 1
+        at_seq = self._state.timeline[-1].seq
+        await self._project()
+        try:
+            result: AssessOperationResult = await workflow.execute_activity(
+                "assess_operation",
+                AssessOperationInput(
+                    operation=self._state.model_copy(update={"applied": {}}),
+                    version=version,
+                    at_seq=at_seq,
+                    reason=f"after {self._state.timeline[-1].kind}",
+                    requested_at=workflow.now(),
+                ),
+                result_type=AssessOperationResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=timedelta(minutes=30),
+                retry_policy=ASSESSMENT_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.exception("outcome assessment failed; next change tries again")
+            self._assessment_failed_revision = revision
+            return
+        command = RecordAssessmentInput(
+            actor=SYSTEM,
+            request_id=f"assessment-{result.version}",
+            version=result.version,
+            at_seq=at_seq,
+            revision=revision,
+        )
+        decision = decide(self._state, command, now=workflow.now())
+        if isinstance(decision, Accepted):
+            self._commit(decision)
+            await self._project()
+        else:
+            workflow.logger.error("assessment record refused by the rules: %s", decision.reason)
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()

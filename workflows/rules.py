@@ -19,6 +19,7 @@ from workflows.commands import (
     AcknowledgeHandoverInput,
     Actor,
     ActorRole,
+    AddRecommendationInput,
     AnyCommand,
     ApproveEmergencyInterdictionInput,
     CheckpointSilenceReached,
@@ -30,12 +31,14 @@ from workflows.commands import (
     DebriefReminderDue,
     DeclareConsignmentLostInput,
     EmergencyApprovalOverdue,
+    ExtendDebriefDeadlineInput,
     HandoverDeadlineReached,
     InterdictionKind,
     LaunchOperationInput,
     OfferHandoverInput,
     OrderInterdictionInput,
     RecordArrestInput,
+    RecordAssessmentInput,
     RecordAuthorisationInput,
     RecordSeizureInput,
     RefuseHandoverInput,
@@ -62,6 +65,7 @@ from workflows.state import (
     ActionResult,
     AppliedRequest,
     Arrest,
+    AssessmentRecord,
     Checkpoint,
     Debrief,
     DebriefInputRecord,
@@ -70,6 +74,7 @@ from workflows.state import (
     Interdiction,
     OperationState,
     Phase,
+    Recommendation,
     Seizure,
     SurveillanceGap,
     TimelineEvent,
@@ -225,6 +230,24 @@ def launch_blockers(state: OperationState, *, now: datetime) -> list[str]:
 def missing_debrief_inputs(state: OperationState) -> list[str]:
     received = state.debrief.inputs if state.debrief else {}
     return [p.agency for p in state.plan.participants if p.agency not in received]
+
+
+def assessment_due(state: OperationState) -> bool:
+    """Whether an outcome assessment (a first one, or a new version) should be written now.
+
+    The first waits for the debrief deadline or the close; after that, every change the
+    assessment depends on (late input, a recommendation, a confirmed seizure) asks for a new one.
+    """
+    debrief = state.debrief
+    if debrief is None or state.phase not in (Phase.DEBRIEF, Phase.CLOSED):
+        return False
+    ready = debrief.deadline_passed or state.phase is Phase.CLOSED
+    return ready and debrief.revision > debrief.assessed_revision
+
+
+def _debrief_changed(state: OperationState) -> None:
+    if state.debrief is not None:
+        state.debrief.revision += 1
 
 
 def _debrief_reminder_times(state: OperationState, debrief: Debrief) -> list[datetime]:
@@ -713,6 +736,7 @@ def _approve_emergency(
             f"the interdiction was already approved at {_utc_text(interdiction.approved_at)}"
         )
     interdiction.approved_at = now
+    _debrief_changed(state)
     return Happened(
         "interdiction.approved",
         f"Emergency interdiction approved by {command.authority} (ref. {command.reference})",
@@ -732,6 +756,7 @@ def _record_seizure(state: OperationState, command: RecordSeizureInput, now: dat
             at=now,
         )
     )
+    _debrief_changed(state)
     return Happened(
         "seizure.recorded",
         f"{command.actor.agency} seized {command.quantity:g} {command.unit.value} of "
@@ -757,6 +782,7 @@ def _record_arrest(state: OperationState, command: RecordArrestInput, now: datet
             at=now,
         )
     )
+    _debrief_changed(state)
     return Happened(
         "arrest.recorded",
         f"{command.actor.agency} arrested {command.count} ({command.role.value}, "
@@ -796,16 +822,104 @@ def _submit_debrief(state: OperationState, command: SubmitDebriefInput, now: dat
         late=late,
         content=command,
     )
+    _debrief_changed(state)
+    reported = {
+        "seizures": len(command.seizures),
+        "arrests": len(command.arrests),
+        "assets": len(command.assets),
+    }
     return Happened(
         "debrief.input_submitted",
         f"{agency} {'revised' if revised else 'submitted'} its debrief input"
         + (" after the deadline" if late else ""),
-        {"agency": agency, "revised": revised, "late": late},
+        {"agency": agency, "revised": revised, "late": late, "reported": reported},
+    )
+
+
+def _extend_debrief_deadline(
+    state: OperationState, command: ExtendDebriefDeadlineInput, now: datetime
+) -> Happened:
+    debrief = state.debrief
+    assert debrief is not None
+    if command.deadline <= debrief.deadline:
+        raise RefusalError(
+            f"the new deadline must be later than the current one ({_utc_text(debrief.deadline)})"
+        )
+    if command.deadline <= now:
+        raise RefusalError("the new deadline must lie in the future")
+    previous = debrief.deadline
+    debrief.deadline = command.deadline
+    debrief.deadline_passed = False
+    # Reminders already due against the new deadline are not sent late: only later ones remain.
+    debrief.reminders_sent = sum(1 for t in _debrief_reminder_times(state, debrief) if t <= now)
+    return Happened(
+        "debrief.deadline_extended",
+        f"Debrief deadline extended from {_utc_text(previous)} to {_utc_text(command.deadline)}",
+        {"previous_deadline": previous.isoformat(), "deadline": command.deadline.isoformat()},
+    )
+
+
+def _add_recommendation(
+    state: OperationState, command: AddRecommendationInput, now: datetime
+) -> Happened:
+    debrief = state.debrief
+    assert debrief is not None
+    plan = state.plan
+    if command.owner != plan.coordinator_agency and plan.participant(command.owner) is None:
+        raise RefusalError(
+            f"the owner must be a participating agency or the coordinator "
+            f"({plan.coordinator_agency}); {command.owner} is neither"
+        )
+    if command.due <= now:
+        raise RefusalError("the due date must lie in the future")
+    number = len(debrief.recommendations) + 1
+    debrief.recommendations.append(
+        Recommendation(
+            number=number,
+            text=command.text,
+            owner=command.owner,
+            due=command.due,
+            added_at=now,
+            added_by=command.actor.officer,
+        )
+    )
+    _debrief_changed(state)
+    return Happened(
+        "debrief.recommendation_added",
+        f"Recommendation {number} added, owned by {command.owner}, due {_utc_text(command.due)}",
+        {"number": number, "owner": command.owner, "due": command.due.isoformat()},
+    )
+
+
+def _record_assessment(
+    state: OperationState, command: RecordAssessmentInput, now: datetime
+) -> Happened:
+    debrief = state.debrief
+    if debrief is None or not assessment_due(state):
+        raise RefusalError("no outcome assessment is due")
+    expected = len(debrief.assessments) + 1
+    if command.version != expected:
+        raise RefusalError(f"the next outcome assessment is version {expected}")
+    if not debrief.assessed_revision < command.revision <= debrief.revision:
+        raise RefusalError("this outcome assessment does not follow the last one")
+    debrief.assessments.append(
+        AssessmentRecord(
+            version=command.version,
+            at_seq=command.at_seq,
+            revision=command.revision,
+            recorded_at=now,
+        )
+    )
+    return Happened(
+        "debrief.assessed",
+        f"Outcome assessment version {command.version} written; the debrief report is ready",
+        {"version": command.version, "at_seq": command.at_seq},
     )
 
 
 def _close_debrief(state: OperationState, command: CloseDebriefInput, now: datetime) -> Happened:
     missing = missing_debrief_inputs(state)
+    _debrief_changed(state)
     _end(state, phase=Phase.CLOSED, outcome="closed", now=now)
     note = f"; no input from {', '.join(missing)}" if missing else ""
     return Happened("debrief.closed", f"Debrief closed{note}", {"missing_inputs": missing})
@@ -978,6 +1092,7 @@ def _debrief_deadline(
     if debrief.deadline_passed:
         raise RefusalError("the debrief deadline has already passed")
     debrief.deadline_passed = True
+    _debrief_changed(state)
     missing = missing_debrief_inputs(state)
     summary = "Debrief deadline passed" + (
         f"; no input from {', '.join(missing)}" if missing else ""
@@ -997,6 +1112,7 @@ def _emergency_overdue(
     ):
         raise RefusalError("no retroactive approval is awaited")
     interdiction.approval_overdue = True
+    _debrief_changed(state)
     return Happened(
         "interdiction.approval_overdue",
         "Retroactive approval of the emergency interdiction is overdue (72 hours)",
@@ -1006,12 +1122,13 @@ def _emergency_overdue(
 
 # --- the table ---------------------------------------------------------------------------------
 
-_P, _E, _S, _I, _D = (
+_P, _E, _S, _I, _D, _C = (
     Phase.PLANNING,
     Phase.EXECUTION,
     Phase.SUSPENDED,
     Phase.INTERDICTION,
     Phase.DEBRIEF,
+    Phase.CLOSED,
 )
 
 
@@ -1040,6 +1157,8 @@ RULES: Final[Mapping[str, Rule]] = {
     "record_arrest": Rule(_phases(_I, _D), _participant, _record_arrest),
     "conclude_interdiction": Rule(_phases(_I), _coordinator, _conclude_interdiction),
     "submit_debrief": Rule(_phases(_D), _participant, _submit_debrief),
+    "extend_debrief_deadline": Rule(_phases(_D), _coordinator, _extend_debrief_deadline),
+    "add_recommendation": Rule(_phases(_D), _coordinator, _add_recommendation),
     "close_debrief": Rule(_phases(_D), _coordinator, _close_debrief),
     "remove_participant": Rule(_phases(_P, _E, _S, _I, _D), _coordinator, _remove_participant),
     "abort_operation": Rule(_phases(_P, _E, _S), _coordinator, _abort),
@@ -1050,6 +1169,8 @@ RULES: Final[Mapping[str, Rule]] = {
     "debrief_reminder_due": Rule(_phases(_D), _system, _debrief_reminder),
     "debrief_deadline_reached": Rule(_phases(_D), _system, _debrief_deadline),
     "emergency_approval_overdue": Rule(_phases(_I, _D), _system, _emergency_overdue),
+    # The one thing written after the close: the closing outcome assessment, once.
+    "record_assessment": Rule(_phases(_D, _C), _system, _record_assessment),
 }
 
 ACTION_NAMES: Final[Mapping[str, str]] = {kind: kind.replace("_", " ") for kind in RULES}

@@ -123,12 +123,39 @@ class DebriefInputRecord(Model):
     content: SubmitDebriefInput
 
 
+class Recommendation(Model):
+    number: int
+    text: str
+    owner: str
+    due: datetime
+    added_at: datetime
+    added_by: str
+
+
+class AssessmentRecord(Model):
+    """An outcome assessment version written to the read model, and what it was computed from."""
+
+    version: int
+    at_seq: int
+    revision: int
+    recorded_at: datetime
+
+
 class Debrief(Model):
     opened_at: datetime
     deadline: datetime
     reminders_sent: int = 0
     deadline_passed: bool = False
     inputs: dict[str, DebriefInputRecord] = Field(default_factory=dict)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    revision: int = Field(
+        default=0, description="Bumped by every change the outcome assessment depends on"
+    )
+    assessments: list[AssessmentRecord] = Field(default_factory=list)
+
+    @property
+    def assessed_revision(self) -> int:
+        return self.assessments[-1].revision if self.assessments else 0
 
 
 class ActionResult(Model):

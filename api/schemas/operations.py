@@ -8,7 +8,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from store.notifications import DeliveryStatus
-from workflows.commands import TIMER_KINDS, AnyCommand, Command
+from workflows.commands import SYSTEM_KINDS, AnyCommand, Command
 from workflows.notices import NoticeAction
 from workflows.plan import OperationPlan
 from workflows.state import OperationState, Phase, TimelineEvent
@@ -57,11 +57,12 @@ PLAN_EXAMPLE: dict[str, Any] = {
     "handling": {"scheme": "SIENA", "code": "H2"},
 }
 
-# The steering actions, by the Update name they share with the workflow (timers are its own).
+# The steering actions, by the Update name they share with the workflow (timers and the
+# assessment record are its own).
 ACTIONS: dict[str, type[Command]] = {
     kind: member
     for member in get_args(get_args(AnyCommand)[0])
-    if (kind := member.model_fields["kind"].default) not in TIMER_KINDS
+    if (kind := member.model_fields["kind"].default) not in SYSTEM_KINDS
 }
 
 ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -119,6 +120,31 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
         "problems": ["Acknowledgement at the TJ-KZ border came 20 minutes late"],
         "lessons": ["Share the courier's ETA with the receiving agency one hour ahead"],
         "proposals": ["Standing duty officer at the Almaty checkpoint"],
+        "seizures": [
+            {
+                "substance": "heroin",
+                "quantity": 12.1,
+                "unit": "kg",
+                "place": "Almaty",
+                "country": "KZ",
+            }
+        ],
+        "arrests": [{"count": 2, "nationality": "TJ", "role": "recipient", "country": "KZ"}],
+        "assets": [
+            {
+                "kind": "cash",
+                "description": "US dollar banknotes found with the recipient",
+                "value": 8000,
+                "currency": "USD",
+                "country": "KZ",
+            }
+        ],
+    },
+    "extend_debrief_deadline": {"deadline": "2026-12-20T18:00:00Z"},
+    "add_recommendation": {
+        "text": "Keep a duty officer at the Almaty road checkpoint during deliveries",
+        "owner": "kz-police",
+        "due": "2027-03-01T00:00:00Z",
     },
     "close_debrief": {},
     "remove_participant": {"agency": "nl-police", "reason": "Observer no longer needed"},

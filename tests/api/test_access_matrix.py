@@ -38,6 +38,7 @@ class Rule(Enum):
     CREATE = "coordinators create operations"
     LIST = "everyone lists, each sees only what they may"
     READ = "who may see the operation reads it; others get 404"
+    DERIVED = "who may see the operation reads it once written (else 404); others get 404"
     ACT = "who may see the operation acts, within the lifecycle; others get 404"
     OWN_AGENCY = "administrators and the agency's own people"
 
@@ -66,6 +67,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", OPERATION): Rule.READ,
     ("GET", f"{OPERATION}/timeline"): Rule.READ,
     ("GET", f"{OPERATION}/deliveries"): Rule.READ,
+    ("GET", f"{OPERATION}/assessment"): Rule.DERIVED,
+    ("GET", f"{OPERATION}/report"): Rule.DERIVED,
+    ("GET", "/api/v1/statistics"): Rule.AUTHENTICATED,
+    ("GET", "/api/v1/statistics/summary"): Rule.AUTHENTICATED,
     **{("POST", f"{OPERATION}/{kind.replace('_', '-')}"): Rule.ACT for kind in ACTIONS},
 }
 
@@ -87,6 +92,8 @@ def expected(rule: Rule, persona: str) -> set[int]:
         return {"coordinator": {201}, "other_coordinator": {422}}.get(persona, {403})
     if persona not in SEES_THE_OPERATION:
         return {404}
+    if rule is Rule.DERIVED:
+        return {200, 404}
     return {200} if rule is Rule.READ else {200, 409}
 
 

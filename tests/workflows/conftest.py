@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.debrief import DebriefActivities
 from activities.projection import ReadModelActivities
 from cdtrack.worker import build_worker, notification_activities
 from tests.temporal_env import settings_for_tests
@@ -42,5 +43,6 @@ def make_worker(
         task_queue=task_queue,
         read_model=ReadModelActivities(session_maker),
         notifications=notification_activities(settings, session_maker),
+        debrief=DebriefActivities(session_maker),
         activity_executor=executor,
     )

@@ -105,7 +105,9 @@ async def test_full_operation_afghanistan_tajikistan_kazakhstan_runs_to_closed(
     kinds = [e.kind for e in state.timeline]
     assert kinds[0] == "operation.created"
     assert kinds.count("handover.acknowledged") == 2
-    assert kinds[-1] == "debrief.closed"
+    # The close asks for the closing outcome assessment, the last thing on the timeline.
+    assert kinds[-2:] == ["debrief.closed", "debrief.assessed"]
+    assert state.timeline[-1].detail == {"version": 1, "at_seq": state.timeline[-2].seq}
     assert [e.seq for e in state.timeline] == list(range(1, len(state.timeline) + 1))
 
     with sqlite_session_maker() as session:

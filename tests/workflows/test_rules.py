@@ -16,6 +16,7 @@ from workflows.commands import (
     AcknowledgeHandoverInput,
     Actor,
     ActorRole,
+    AddRecommendationInput,
     AnyCommand,
     ApproveEmergencyInterdictionInput,
     CheckpointSilenceReached,
@@ -25,11 +26,13 @@ from workflows.commands import (
     DebriefDeadlineReached,
     DebriefReminderDue,
     EmergencyApprovalOverdue,
+    ExtendDebriefDeadlineInput,
     HandoverDeadlineReached,
     InterdictionKind,
     LaunchOperationInput,
     OfferHandoverInput,
     OrderInterdictionInput,
+    RecordAssessmentInput,
     RecordAuthorisationInput,
     RecordSeizureInput,
     RefuseHandoverInput,
@@ -56,6 +59,7 @@ from workflows.rules import (
     Accepted,
     RefusalError,
     Refused,
+    assessment_due,
     decide,
     launch_blockers,
     open_operation,
@@ -740,6 +744,159 @@ def test_no_debrief_timers_once_every_agency_has_submitted() -> None:
     for actor in (AF, TJ, KZ):
         state = accept(state, SubmitDebriefInput(actor=actor, request_id=rid()), LAUNCH)
     assert pending_deadlines(state) == []
+
+
+def in_debrief() -> tuple[OperationState, datetime]:
+    concluded_at = LAUNCH + timedelta(hours=6)
+    conclude = ConcludeInterdictionInput(actor=COORDINATOR, request_id=rid())
+    state = accept(in_interdiction(), conclude, concluded_at)
+    return state, concluded_at
+
+
+def record_assessment(state: OperationState) -> RecordAssessmentInput:
+    assert state.debrief is not None
+    return RecordAssessmentInput(
+        actor=SYSTEM,
+        request_id=rid(),
+        version=len(state.debrief.assessments) + 1,
+        at_seq=state.timeline[-1].seq,
+        revision=state.debrief.revision,
+    )
+
+
+def test_the_coordinator_extends_the_debrief_deadline_and_reminders_are_planned_again() -> None:
+    state, concluded_at = in_debrief()
+    deadline = concluded_at + timedelta(days=14)
+    extend = ExtendDebriefDeadlineInput(
+        actor=COORDINATOR, request_id=rid(), deadline=deadline - timedelta(days=1)
+    )
+    assert "later than the current one" in refusal(state, extend, concluded_at)
+    by_officer = ExtendDebriefDeadlineInput(
+        actor=AF, request_id=rid(), deadline=deadline + timedelta(days=7)
+    )
+    assert "only the coordinator" in refusal(state, by_officer, concluded_at)
+    # Both reminders sent, deadline passed: the extension re-opens the debrief.
+    for _ in range(2):
+        due, timer = timer_of(state, DebriefReminderDue)
+        state = accept(state, timer, due)
+    state = accept(state, timer_of(state, DebriefDeadlineReached)[1], deadline)
+    past = ExtendDebriefDeadlineInput(
+        actor=COORDINATOR, request_id=rid(), deadline=deadline + timedelta(hours=1)
+    )
+    assert "must lie in the future" in refusal(state, past, deadline + timedelta(hours=2))
+    later = deadline + timedelta(days=7)
+    extended_at = deadline + timedelta(days=5)  # the 3-day reminder is already due: not sent
+    extend = ExtendDebriefDeadlineInput(actor=COORDINATOR, request_id=rid(), deadline=later)
+    state = accept(state, extend, extended_at)
+    assert state.debrief is not None
+    assert state.debrief.deadline == later
+    assert not state.debrief.deadline_passed
+    assert state.timeline[-1].kind == "debrief.deadline_extended"
+    due, reminder = timer_of(state, DebriefReminderDue)
+    assert (due, reminder.number) == (later - timedelta(days=1), 2)
+    assert timer_of(state, DebriefDeadlineReached)[0] == later
+    late = SubmitDebriefInput(actor=TJ, request_id=rid())
+    state = accept(state, late, extended_at + timedelta(hours=1))
+    assert state.debrief is not None
+    assert not state.debrief.inputs["tj-dca"].late
+
+
+def test_recommendations_are_owned_by_a_participant_or_the_coordinator() -> None:
+    state, concluded_at = in_debrief()
+    due = concluded_at + timedelta(days=60)
+
+    def recommend(owner: str, actor: Actor = COORDINATOR, when: datetime = due) -> AnyCommand:
+        return AddRecommendationInput(
+            actor=actor, request_id=rid(), text="Duty officer at crossing", owner=owner, due=when
+        )
+
+    assert "nl-police is neither" in refusal(state, recommend("nl-police"), concluded_at)
+    assert "only the coordinator" in refusal(state, recommend("kz-police", KZ), concluded_at)
+    assert "due date must lie in the future" in refusal(
+        state, recommend("kz-police", when=concluded_at), concluded_at
+    )
+    state = accept(state, recommend("kz-police"), concluded_at)
+    state = accept(state, recommend("caricc"), concluded_at)
+    assert state.debrief is not None
+    assert [(r.number, r.owner) for r in state.debrief.recommendations] == [
+        (1, "kz-police"),
+        (2, "caricc"),
+    ]
+    assert state.timeline[-1].kind == "debrief.recommendation_added"
+
+
+def test_a_debrief_input_carries_validated_seizures_arrests_and_assets() -> None:
+    state, concluded_at = in_debrief()
+    submit = SubmitDebriefInput.model_validate(
+        {
+            "actor": KZ.model_dump(),
+            "request_id": rid(),
+            "seizures": [
+                {"substance": "heroin", "quantity": 12.1, "place": "Almaty", "country": "kz"}
+            ],
+            "arrests": [{"count": 2, "nationality": "TJ", "role": "recipient", "country": "KZ"}],
+            "assets": [
+                {
+                    "kind": "cash",
+                    "description": "banknotes",
+                    "value": 8000,
+                    "currency": "USD",
+                    "country": "KZ",
+                }
+            ],
+        }
+    )
+    state = accept(state, submit, concluded_at)
+    assert state.timeline[-1].detail["reported"] == {"seizures": 1, "arrests": 1, "assets": 1}
+    bad_asset = {"kind": "cash", "description": "x", "value": -1, "currency": "USD"}
+    bad_asset["country"] = "KZ"
+    with pytest.raises(ValidationError, match="value"):
+        SubmitDebriefInput.model_validate(
+            {"actor": KZ.model_dump(), "request_id": rid(), "assets": [bad_asset]}
+        )
+    with pytest.raises(ValidationError, match="quantity"):
+        SubmitDebriefInput.model_validate(
+            {
+                "actor": KZ.model_dump(),
+                "request_id": rid(),
+                "seizures": [{"substance": "x", "quantity": 0, "place": "y", "country": "KZ"}],
+            }
+        )
+
+
+def test_an_assessment_is_due_at_the_deadline_and_again_after_late_input() -> None:
+    state, concluded_at = in_debrief()
+    state = accept(state, SubmitDebriefInput(actor=AF, request_id=rid()), concluded_at)
+    assert not assessment_due(state), "no assessment before the deadline"
+    deadline = concluded_at + timedelta(days=14)
+    for _ in range(2):
+        due, timer = timer_of(state, DebriefReminderDue)
+        state = accept(state, timer, due)
+    state = accept(state, timer_of(state, DebriefDeadlineReached)[1], deadline)
+    assert assessment_due(state)
+    first = record_assessment(state)
+    state = accept(state, first, deadline)
+    assert state.timeline[-1].kind == "debrief.assessed"
+    assert state.timeline[-1].detail == {"version": 1, "at_seq": first.at_seq}
+    assert not assessment_due(state)
+    again = record_assessment(state).model_copy(update={"version": 1})
+    assert "no outcome assessment is due" in refusal(state, again, deadline)
+    late = SubmitDebriefInput(actor=TJ, request_id=rid(), lessons=["earlier notice"])
+    state = accept(state, late, deadline + timedelta(hours=2))
+    assert assessment_due(state)
+    assert "is version 2" in refusal(state, again, deadline + timedelta(hours=2))
+    state = accept(state, record_assessment(state), deadline + timedelta(hours=2))
+    close = CloseDebriefInput(actor=COORDINATOR, request_id=rid())
+    state = accept(state, close, deadline + timedelta(hours=3))
+    assert state.phase is Phase.CLOSED
+    assert assessment_due(state), "the close asks for the closing assessment"
+    state = accept(state, record_assessment(state), deadline + timedelta(hours=3))
+    assert state.debrief is not None
+    assert [a.version for a in state.debrief.assessments] == [1, 2, 3]
+    assert not assessment_due(state)
+    assert "only the operation's own timers" in refusal(
+        state, record_assessment(state).model_copy(update={"actor": COORDINATOR}), deadline
+    )
 
 
 # --- final phases and retried requests ---------------------------------------------------------

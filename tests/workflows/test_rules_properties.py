@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from tests.factories import sample_plan
-from workflows.commands import SYSTEM, TIMER_KINDS, Actor, ActorRole, AnyCommand, InterdictionKind
+from workflows.commands import (
+    SYSTEM,
+    SYSTEM_KINDS,
+    Actor,
+    ActorRole,
+    AnyCommand,
+    InterdictionKind,
+    RecordAssessmentInput,
+)
 from workflows.notices import notices_for
 from workflows.plan import AuthorisationGranted, OperationPlan
 from workflows.rules import (
@@ -20,6 +28,7 @@ from workflows.rules import (
     RULES,
     Accepted,
     RefusalError,
+    assessment_due,
     decide,
     launch_blockers,
     missing_debrief_inputs,
@@ -66,6 +75,8 @@ COORDINATOR_KINDS = frozenset(
         "approve_emergency_interdiction",
         "conclude_interdiction",
         "close_debrief",
+        "extend_debrief_deadline",
+        "add_recommendation",
         "remove_participant",
         "abort_operation",
         "declare_consignment_lost",
@@ -199,6 +210,13 @@ def _fields(draft: Draft, now: datetime) -> dict[str, Any]:
             "due_at": now - timedelta(minutes=draft.observed_minutes_ago)
         },
         "debrief_reminder_due": {"number": draft.number},
+        "extend_debrief_deadline": {"deadline": now + timedelta(days=draft.number)},
+        "add_recommendation": {
+            "text": text,
+            "owner": draft.removed,
+            "due": now + timedelta(days=30 * draft.number),
+        },
+        "record_assessment": {"version": draft.number, "at_seq": 1, "revision": draft.number},
     }
     return by_kind.get(draft.kind, {})
 
@@ -224,7 +242,7 @@ class Run:
     def actor(self, key: str, kind: str) -> Actor:
         state = self.state
         if key == "expected":
-            if kind in TIMER_KINDS:
+            if kind in SYSTEM_KINDS:
                 key = "system"
             elif kind in COORDINATOR_KINDS:
                 key = "coordinator"
@@ -275,7 +293,9 @@ class Run:
             assert decision.reason.startswith("cannot ")
             assert before.model_dump() == dump, "a refused command leaves the state as it was"
             return False
-        assert not before.phase.is_final, f"{command.kind} accepted in {before.phase}"
+        # The closing outcome assessment is the one thing the operation notes after its close.
+        if command.kind != "record_assessment":
+            assert not before.phase.is_final, f"{command.kind} accepted in {before.phase}"
         after = decision.state
         assert after.timeline[:-1] == before.timeline, "earlier events never change"
         assert after.timeline[-1] == decision.event
@@ -290,6 +310,18 @@ class Run:
         event(f"reached {after.phase.value}")
         event(f"accepted {command.kind}")
         return True
+
+    def record_assessment(self) -> RecordAssessmentInput:
+        """As the workflow does once the assessment activity has written the next version."""
+        debrief = self.state.debrief
+        assert debrief is not None
+        return RecordAssessmentInput(
+            actor=SYSTEM,
+            request_id=f"assessment-{self.state.next_seq}",
+            version=len(debrief.assessments) + 1,
+            at_seq=self.state.timeline[-1].seq,
+            revision=debrief.revision,
+        )
 
     def fire_earliest_deadline(self) -> None:
         deadlines = pending_deadlines(self.state)
@@ -403,11 +435,16 @@ class Run:
             return
         self.finals_checked.add(phase)
         assert pending_deadlines(self.state) == []
+        if assessment_due(self.state):
+            self.apply(self.record_assessment())
+        assert not assessment_due(self.state)
         for kind in KINDS:
             for key in ("coordinator", "custodian", "receiver", "system"):
                 command = self.command(Draft(kind=kind, actor=key))
                 decision = decide(self.state, command, now=self.now)
                 assert not isinstance(decision, Accepted), f"{kind} accepted in {phase}"
+                if kind == "record_assessment" and phase is Phase.CLOSED:
+                    continue  # allowed after the close, but refused: none is due any more
                 assert f"while the operation is {phase.value}" in decision.reason
 
 

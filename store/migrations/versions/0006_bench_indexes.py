@@ -1,13 +1,13 @@
 """Listing by code name reads an index instead of sorting every visible operation.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,94 @@
+"""Names of the domain's fixed values as the report prints them; each is a catalogue message id."""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+def N_(message: str) -> str:  # noqa: N802 - the marker gettext's extractors know
+    """Marks a message for the catalogue without translating it here."""
+    return message
+
+
+PHASES: Final = {
+    "planning": N_("Planning"),
+    "execution": N_("Execution"),
+    "suspended": N_("Suspended"),
+    "interdiction": N_("Interdiction"),
+    "debrief": N_("Debrief"),
+    "closed": N_("Closed"),
+    "aborted": N_("Aborted"),
+    "failed": N_("Failed"),
+}
+ROLES: Final = {
+    "courier": N_("courier"),
+    "recipient": N_("recipient"),
+    "organiser": N_("organiser"),
+    "facilitator": N_("facilitator"),
+}
+HANDOVER_OUTCOMES: Final = {
+    "acknowledged": N_("acknowledged"),
+    "refused": N_("refused"),
+    "withdrawn": N_("withdrawn"),
+    "contingency": N_("contingency rule applied"),
+    "pending": N_("still pending"),
+}
+ESCALATIONS: Final = {
+    "reminder": N_("reminder to the receiving agency"),
+    "contact_point": N_("national contact point"),
+    "coordinator": N_("coordinator"),
+    "contingency": N_("contingency rule"),
+}
+DEVIATION_KINDS: Final = {
+    "route": N_("route"),
+    "time": N_("time"),
+    "substitution": N_("substitution"),
+}
+SEVERITIES: Final = {
+    "info": N_("note"),
+    "warning": N_("warning"),
+    "critical": N_("critical"),
+}
+SOURCES: Final = {
+    "interdiction": N_("recorded at interdiction"),
+    "debrief": N_("confirmed in debrief"),
+}
+ASSET_KINDS: Final = {
+    "cash": N_("cash"),
+    "vehicle": N_("vehicle"),
+    "property": N_("property"),
+    "bank_account": N_("bank account"),
+    "other": N_("other"),
+}
+DELIVERY_TYPES: Final = {
+    "intact": N_("intact"),
+    "partially_substituted": N_("partially substituted"),
+    "fully_substituted": N_("fully substituted"),
+}
+TRANSPORT_MODES: Final = {
+    "air_cargo": N_("air cargo"),
+    "postal_item": N_("postal item"),
+    "courier": N_("accompanied courier"),
+    "road": N_("road"),
+    "rail": N_("rail"),
+    "sea_container": N_("sea container"),
+}
+INTERDICTION_KINDS: Final = {
+    "planned": N_("planned"),
+    "early": N_("early"),
+    "emergency": N_("emergency"),
+}
+UNITS: Final = {"kg": N_("kg"), "g": N_("g"), "l": N_("l"), "units": N_("units")}
+HANDLING_LABELS: Final = {
+    "H0": N_("Use only to prevent or combat crime"),
+    "H1": N_("Not for use in court without the provider's permission"),
+    "H2": N_("Not to be passed on without the provider's permission"),
+    "H3": N_("Other restrictions apply"),
+}
+OUTCOMES: Final = {
+    "open": N_("still running"),
+    "closed": N_("closed"),
+    "aborted": N_("aborted"),
+    "consignment lost": N_("consignment lost"),
+    "aborted by contingency rule": N_("aborted by contingency rule"),
+}

@@ -1,0 +1,297 @@
+"""Renders documents (the debrief report, the statistics summary) as HTML and PDF, in EN and RU.
+
+Catalogues are read from the .po files at run time, so no build step is needed. The PDF embeds
+DejaVu Sans (shipped with matplotlib) by @font-face, whatever fonts the host has, so Cyrillic
+prints the same everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import matplotlib as mpl
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from activities.assessment import TEXTS, Deviation, Finding, OutcomeAssessment
+from activities.report import charts, labels
+from activities.statistics import Statistics
+
+Language = Literal["en", "ru"]
+LANGUAGES: Final[tuple[Language, ...]] = ("en", "ru")
+
+HERE: Final = Path(__file__).parent
+LOCALES: Final = HERE / "locales"
+TEMPLATES: Final = HERE / "templates"
+
+
+def catalogue_path(lang: Language) -> Path:
+    return LOCALES / lang / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def translations(lang: Language) -> Translations:
+    with catalogue_path(lang).open("rb") as po:
+        catalog = read_po(po, locale=lang)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def _font_faces() -> str:
+    fonts = Path(mpl.get_data_path()) / "fonts" / "ttf"
+    faces = []
+    for file, weight in (("DejaVuSans.ttf", "normal"), ("DejaVuSans-Bold.ttf", "bold")):
+        source = (fonts / file).as_uri()
+        family = 'font-family: "DejaVu Sans"'
+        faces.append(f'@font-face {{ {family}; font-weight: {weight}; src: url("{source}"); }}')
+    return "\n".join(faces)
+
+
+def _css_string(value: object) -> str:
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return text
+
+
+class Formats:
+    """Numbers, dates, durations and sentences as one language writes them."""
+
+    def __init__(self, lang: Language) -> None:
+        self.lang = lang
+        self.locale = Locale.parse(lang)
+        self.gettext = translations(lang).gettext
+
+    def num(self, value: float | int) -> str:
+        return format_decimal(value, format="#,##0.###", locale=self.locale)
+
+    def when(self, moment: datetime | None) -> str:
+        if moment is None:
+            return "—"
+        return format_datetime(moment, "d MMM yyyy, HH:mm", tzinfo=UTC, locale=self.locale) + " UTC"
+
+    def day(self, moment: datetime) -> str:
+        return format_date(moment, "d MMMM yyyy", locale=self.locale)
+
+    def short(self, moment: datetime) -> str:
+        return format_datetime(moment, "d MMM HH:mm", tzinfo=UTC, locale=self.locale)
+
+    def minutes(self, seconds: float) -> str:
+        return self.num(round(seconds / 60))
+
+    def signed_minutes(self, seconds: float | None) -> str:
+        if seconds is None:
+            return "—"
+        minutes = round(seconds / 60)
+        sign = "+" if minutes > 0 else ("\u2212" if minutes < 0 else "")
+        return self.gettext("%(minutes)s min") % {"minutes": sign + self.num(abs(minutes))}
+
+    def duration(self, seconds: float) -> str:
+        total = round(seconds / 60)
+        days, rest = divmod(total, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        parts = []
+        if days:
+            parts.append(self.gettext("%(n)s d") % {"n": self.num(days)})
+        if days or hours:
+            parts.append(self.gettext("%(n)s h") % {"n": self.num(hours)})
+        parts.append(self.gettext("%(n)s min") % {"n": self.num(minutes)})
+        return " ".join(parts)
+
+    def money(self, value: float, currency: str) -> str:
+        return format_currency(value, currency, locale=self.locale)
+
+    def country(self, code: str) -> str:
+        name = self.locale.territories.get(code.upper())
+        return str(name) if name else code
+
+    def label(self, mapping: Mapping[str, str], key: str) -> str:
+        return self.gettext(mapping[key]) if key in mapping else key
+
+    def sentence(self, item: Finding | Deviation) -> str:
+        params = {
+            key: self.num(value) if isinstance(value, int | float) else value
+            for key, value in item.params.items()
+        }
+        return self.gettext(TEXTS[item.code]) % params
+
+
+@cache
+def environment(lang: Language) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["css_string"] = _css_string
+    return env
+
+
+def _globals(lang: Language) -> dict[str, Any]:
+    formats = Formats(lang)
+    return {
+        "lang": lang,
+        "labels": labels,
+        "num": formats.num,
+        "when": formats.when,
+        "day": formats.day,
+        "minutes": formats.minutes,
+        "signed_minutes": formats.signed_minutes,
+        "duration": formats.duration,
+        "money": formats.money,
+        "country": formats.country,
+        "label": formats.label,
+        "sentence": formats.sentence,
+        "formats": formats,
+    }
+
+
+def _custody_chart(assessment: OutcomeAssessment, formats: Formats) -> Markup:
+    gettext = formats.gettext
+    bars = [
+        charts.CustodyBar(
+            label=f"{leg.number}. {leg.from_country} → {leg.to_country}",
+            planned_start=leg.planned_departure,
+            planned_end=leg.planned_arrival,
+            start=leg.started_at,
+            end=leg.handed_over_at,
+        )
+        for leg in assessment.legs
+    ]
+    gaps = [
+        charts.Span(start=gap.lost_at, end=gap.regained_at or gap.lost_at)
+        for gap in assessment.surveillance.gaps
+    ]
+    moments = [leg.planned_departure for leg in assessment.legs] + [
+        moment
+        for leg in assessment.legs
+        for moment in (leg.planned_arrival, leg.started_at, leg.handed_over_at)
+        if moment is not None
+    ]
+    first, last = min(moments), max(moments)
+    steps = 5
+    ticks = [(first + (last - first) * i / steps, "") for i in range(steps + 1)]
+    ticks = [(moment, formats.short(moment)) for moment, _ in ticks]
+    svg = charts.custody_timeline(
+        bars,
+        gaps=gaps,
+        ticks=ticks,
+        planned_label=gettext("as planned"),
+        actual_label=gettext("custody, as it happened"),
+        gap_label=gettext("surveillance lost"),
+    )
+    return Markup(svg)  # noqa: S704 - SVG drawn by matplotlib from escaped text, not user HTML
+
+
+def _latency_chart(assessment: OutcomeAssessment, formats: Formats) -> Markup:
+    gettext = formats.gettext
+    rows = assessment.handovers
+    svg = charts.latency_bars(
+        [
+            gettext("leg %(leg)s %(route)s")
+            % {"leg": h.leg, "route": f"{h.from_country}→{h.to_country}"}
+            for h in rows
+        ],
+        [h.latency_seconds / 60 for h in rows],
+        [h.allowed_seconds / 60 for h in rows],
+        axis_label=gettext("minutes from the offer to the acknowledgement"),
+        allowed_label=gettext("deadline"),
+    )
+    return Markup(svg)  # noqa: S704 - SVG drawn by matplotlib from escaped text, not user HTML
+
+
+def render_report_html(
+    assessment: OutcomeAssessment, *, lang: Language, embed_fonts: bool = False
+) -> str:
+    """The debrief report as one self-contained HTML page."""
+    formats = Formats(lang)
+    gettext = formats.gettext
+    handling_label = gettext(labels.HANDLING_LABELS[assessment.handling_code])
+    banner = f"{assessment.handling_code} — {handling_label}"
+    template = environment(lang).get_template("report.html")
+    return template.render(
+        **_globals(lang),
+        a=assessment,
+        fonts=Markup(_font_faces()) if embed_fonts else "",  # noqa: S704 - our own CSS
+        banner=banner,
+        handling_label=handling_label,
+        footer=f"{assessment.code_name} · "
+        + gettext("outcome assessment version %(version)s") % {"version": assessment.version},
+        route=" → ".join(formats.country(code) for code in assessment.route),
+        delivery=formats.label(labels.DELIVERY_TYPES, assessment.delivery_type),
+        mode=formats.label(labels.TRANSPORT_MODES, assessment.transport_mode),
+        late_handovers=sum(1 for h in assessment.handovers if not h.within_deadline),
+        custody_chart=_custody_chart(assessment, formats) if assessment.legs else "",
+        latency_chart=_latency_chart(assessment, formats) if assessment.handovers else "",
+    )
+
+
+def html_to_pdf(html: str, *, title: str, lang: Language) -> bytes:
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    document = HTML(string=html, base_url=str(TEMPLATES))
+    pdf: bytes = document.write_pdf(font_config=FontConfiguration())
+    return pdf
+
+
+def render_report_pdf(assessment: OutcomeAssessment, *, lang: Language) -> bytes:
+    html = render_report_html(assessment, lang=lang, embed_fonts=True)
+    return html_to_pdf(html, title=assessment.code_name, lang=lang)
+
+
+def render_statistics_html(
+    statistics: Statistics, *, lang: Language, computed_at: datetime, embed_fonts: bool = False
+) -> str:
+    """The one-page statistics summary."""
+    formats = Formats(lang)
+    gettext = formats.gettext
+    substances = statistics.seizures_by_substance
+    substance_chart = (
+        charts.horizontal_totals(
+            [f"{q.substance} ({formats.label(labels.UNITS, q.unit)})" for q in substances],
+            [q.quantity for q in substances],
+            axis_label=gettext("quantity seized"),
+        )
+        if substances
+        else ""
+    )
+    phase_chart = (
+        charts.horizontal_totals(
+            [formats.label(labels.PHASES, c.key) for c in statistics.by_phase],
+            [c.count for c in statistics.by_phase],
+            axis_label=gettext("operations"),
+        )
+        if statistics.by_phase
+        else ""
+    )
+    template = environment(lang).get_template("statistics.html")
+    return template.render(
+        **_globals(lang),
+        s=statistics,
+        computed_at=computed_at,
+        outcomes=labels.OUTCOMES,
+        fonts=Markup(_font_faces()) if embed_fonts else "",  # noqa: S704 - our own CSS
+        banner=gettext("Aggregates over the operations you may see (need-to-know)"),
+        substance_chart=Markup(substance_chart),  # noqa: S704 - SVG drawn by matplotlib
+        phase_chart=Markup(phase_chart),  # noqa: S704 - SVG drawn by matplotlib
+    )
+
+
+def render_statistics_pdf(
+    statistics: Statistics, *, lang: Language, computed_at: datetime
+) -> bytes:
+    html = render_statistics_html(statistics, lang=lang, computed_at=computed_at, embed_fonts=True)
+    return html_to_pdf(html, title="statistics", lang=lang)

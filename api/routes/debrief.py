@@ -1,0 +1,157 @@
+"""The debrief's outputs: the outcome assessment (JSON) and the debrief report (HTML, PDF).
+
+Need-to-know as for the operation itself: whoever may not see the operation gets 404, the same
+answer as for an operation that does not exist. Reading the assessment is a consultation;
+fetching the report is a disclosure (a document leaves the system), logged with its recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import Response
+
+from activities.assessment import OutcomeAssessment
+from activities.report.render import Language, render_report_html, render_report_pdf
+from api.deps import CurrentPrincipal, SessionDep
+from api.justification import Justification
+from api.routes.operations import NOT_FOUND, OperationId, _visible
+from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
+from store.access_log import AccessCategory, append_access
+from store.assessments import AssessmentRow, assessment, assessment_versions
+
+router = APIRouter(prefix="/operations", tags=["debrief"])
+
+NOT_YET = "No outcome assessment of this operation yet; it is written when the debrief ends"
+Version = Annotated[
+    int | None, Query(ge=1, le=100_000, description="An earlier version; the latest if omitted")
+]
+READ_RESPONSES: dict[int | str, dict[str, str]] = {
+    404: {"description": f"{NOT_FOUND}; or no such version of its outcome assessment"},
+    428: {"description": "The X-Justification header is missing"},
+}
+
+
+def _version_row(session: SessionDep, *, operation_id: str, version: int | None) -> AssessmentRow:
+    row = assessment(session, operation_id=operation_id, version=version)
+    if row is None:
+        detail = NOT_YET if version is None else f"The outcome assessment has no version {version}"
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+    return row
+
+
+@router.get(
+    "/{operation_id}/assessment",
+    response_model=AssessmentRead,
+    summary="The outcome assessment (latest version, or an earlier one)",
+    responses=READ_RESPONSES,
+)
+async def get_assessment(
+    operation_id: OperationId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    justification: Justification,
+    version: Version = None,
+) -> AssessmentRead:
+    action = "assessment.read"
+    _visible(session, principal=principal, action=action, operation_id=operation_id)
+    row = _version_row(session, operation_id=operation_id, version=version)
+    append_access(
+        session,
+        principal=principal,
+        action=action,
+        category=AccessCategory.CONSULTATION,
+        operation_id=operation_id,
+        justification=justification,
+        detail={"version": row.version},
+    )
+    return AssessmentRead(
+        operation_id=operation_id,
+        version=row.version,
+        versions=[
+            AssessmentVersionRead(version=v, computed_at=at, at_seq=seq, reason=reason)
+            for v, at, seq, reason in assessment_versions(session, operation_id=operation_id)
+        ],
+        assessment=OutcomeAssessment.model_validate(row.body),
+    )
+
+
+class _Rendered:
+    """Reports already rendered: a version never changes, so neither does its report."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._documents: OrderedDict[tuple[str, int, str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, computed: OutcomeAssessment, lang: Language, format: str) -> bytes:
+        key = (computed.operation_id, computed.version, lang, format)
+        with self._lock:
+            if key in self._documents:
+                self._documents.move_to_end(key)
+                return self._documents[key]
+        if format == "pdf":
+            document = render_report_pdf(computed, lang=lang)
+        else:
+            document = render_report_html(computed, lang=lang).encode()
+        with self._lock:
+            self._documents[key] = document
+            while len(self._documents) > self._size:
+                self._documents.popitem(last=False)
+        return document
+
+
+_rendered = _Rendered(size=64)
+
+
+@router.get(
+    "/{operation_id}/report",
+    summary="The debrief report, in English or Russian, as PDF or HTML",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The debrief report",
+            "content": {"application/pdf": {}, "text/html": {}},
+        },
+        **READ_RESPONSES,
+    },
+)
+async def get_report(
+    operation_id: OperationId,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    justification: Justification,
+    lang: Literal["en", "ru"] = "en",
+    format: Literal["pdf", "html"] = "pdf",
+    version: Version = None,
+) -> Response:
+    action = "report.disclose"
+    _visible(session, principal=principal, action=action, operation_id=operation_id)
+    row = _version_row(session, operation_id=operation_id, version=version)
+    computed = OutcomeAssessment.model_validate(row.body)
+    # Rendering takes seconds of CPU: off the event loop, so other requests are not held up.
+    body = await asyncio.to_thread(_rendered, computed, lang, format)
+    media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    append_access(
+        session,
+        principal=principal,
+        action=action,
+        category=AccessCategory.DISCLOSURE,
+        operation_id=operation_id,
+        justification=justification,
+        recipients=[principal.agency],
+        detail={"version": row.version, "lang": lang, "format": format},
+    )
+    filename = f"{computed.code_name}-debrief-v{row.version}-{lang}.{format}"
+    return Response(
+        content=body,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,123 @@
+"""Statistics across operations, over exactly the operations the caller may see.
+
+An agency's officer gets its own operations' figures, a coordinator those of the operations the
+centre coordinates, an analyst those whose handling code allows analysis. Each read is logged as a
+consultation naming the operations it drew on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from activities.assessment import OutcomeAssessment
+from activities.report.render import Language, render_statistics_html, render_statistics_pdf
+from activities.statistics import OperationFacts, Statistics, compile_statistics
+from api.deps import CurrentPrincipal, SessionDep
+from api.justification import Justification
+from api.principal import Principal
+from api.visibility import visible_to
+from store.access_log import AccessCategory, append_access
+from store.assessments import latest_assessments
+from store.models import OperationRow
+
+router = APIRouter(prefix="/statistics", tags=["statistics"])
+
+RESPONSES: dict[int | str, dict[str, str]] = {
+    428: {"description": "The X-Justification header is missing"},
+}
+
+
+def _statistics(
+    session: SessionDep, *, principal: Principal, justification: str, action: str
+) -> Statistics:
+    rows = session.scalars(
+        select(OperationRow).where(visible_to(principal)).order_by(OperationRow.id)
+    ).all()
+    operations = [
+        OperationFacts(
+            operation_id=row.id,
+            phase=row.phase,
+            outcome=row.outcome,
+            created_at=row.created_at,
+            countries=list(row.countries),
+        )
+        for row in rows
+    ]
+    assessments = [
+        OutcomeAssessment.model_validate(row.body)
+        for row in latest_assessments(session, operation_ids=[row.id for row in rows])
+    ]
+    append_access(
+        session,
+        principal=principal,
+        action=action,
+        category=AccessCategory.CONSULTATION,
+        operation_id=None,
+        justification=justification,
+        detail={"operation_ids": [row.id for row in rows]},
+    )
+    return compile_statistics(operations=operations, assessments=assessments)
+
+
+@lru_cache(maxsize=32)
+def _summary(figures: str, lang: Language, format: str, computed_at: datetime) -> bytes:
+    statistics = Statistics.model_validate_json(figures)
+    if format == "pdf":
+        return render_statistics_pdf(statistics, lang=lang, computed_at=computed_at)
+    return render_statistics_html(statistics, lang=lang, computed_at=computed_at).encode()
+
+
+@router.get(
+    "",
+    response_model=Statistics,
+    summary="Statistics over the operations visible to you",
+    responses=RESPONSES,
+)
+async def get_statistics(
+    principal: CurrentPrincipal, session: SessionDep, justification: Justification
+) -> Statistics:
+    return _statistics(
+        session, principal=principal, justification=justification, action="statistics.read"
+    )
+
+
+@router.get(
+    "/summary",
+    summary="A one-page statistics summary with charts, as PDF or HTML",
+    response_class=Response,
+    responses={
+        200: {"description": "The summary", "content": {"application/pdf": {}, "text/html": {}}},
+        **RESPONSES,
+    },
+)
+async def get_statistics_summary(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    justification: Justification,
+    lang: Literal["en", "ru"] = "en",
+    format: Literal["pdf", "html"] = "pdf",
+) -> Response:
+    statistics = _statistics(
+        session, principal=principal, justification=justification, action="statistics.summary"
+    )
+    session.commit()  # not holding the read model (SQLite: its one writer) while rendering
+    # The summary is dated by the day: the same figures asked for again that day are not rendered
+    # again (rendering takes seconds of CPU).
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    body = await asyncio.to_thread(_summary, statistics.model_dump_json(), lang, format, now)
+    media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    return Response(
+        content=body,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="statistics-{lang}.{format}"',
+            "Cache-Control": "no-store",
+        },
+    )
