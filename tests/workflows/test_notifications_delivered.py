@@ -70,6 +70,13 @@ class Stage:
             self.env.client, plan=plan, task_queue=self.task_queue, now=now, delivery=QUICK_RETRIES
         )
 
+    async def launched(self, operation: OperationDriver) -> OperationDriver:
+        """Each agency is asked to authorise and confirm, and does; then the launch."""
+        for agency in ("af-cnpa", "tj-dca", "kz-police"):
+            await self.heard(agency, 2)
+        await operation.launch(now=await self.env.get_current_time())
+        return operation
+
     async def heard(self, agency: str, count: int, *, within: float = 30.0) -> list[str]:
         """Wait (real time: deliveries are real HTTP) until `agency` has had `count` requests."""
         for _ in range(int(within / 0.1)):
@@ -112,8 +119,7 @@ def _matches(messages: list[str], expected: list[str]) -> list[str]:
 async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
     stage: Stage,
 ) -> None:
-    operation = await stage.start()
-    await operation.launch(now=await stage.env.get_current_time())
+    operation = await stage.launched(await stage.start())
     await operation.checkpoint("af-cnpa", "Sherkhan Bandar", "AF")
     await operation.offer(1)
     await stage.heard("tj-dca", 3)  # authorisation, confirmation, then the handover
@@ -168,6 +174,7 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
         "confirm your agency's participation",
         "interdiction ordered",
         "debrief input due",
+        "the debrief report is ready",
     ]
     russian = [
         "внесите разрешение вашей страны",
@@ -175,11 +182,15 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
         "подтвердите приём передачи до",
         "отдан приказ о пресечении",
         "материалы для подведения итогов",
+        "итоговый отчёт готов",
     ]
     assert _matches(received_by(stage.receiver, "af-cnpa"), english) == sorted(english)
     assert _matches(received_by(stage.receiver, "tj-dca"), russian) == sorted(russian)
     assert _matches(received_by(stage.receiver, "kz-police"), russian) == sorted(russian)
-    assert _matches(received_by(stage.receiver, "caricc"), english) == ["interdiction ordered"]
+    assert _matches(received_by(stage.receiver, "caricc"), english) == [
+        "interdiction ordered",
+        "the debrief report is ready",
+    ]
     for bystander in ("nl-police", "tj-ncp", "kz-ncp"):
         assert received_by(stage.receiver, bystander) == [], f"{bystander} heard something"
     for message in received(stage.receiver):
@@ -191,8 +202,7 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
 async def test_an_unanswered_handover_escalates_along_the_chain_to_each_in_its_language(
     stage: Stage,
 ) -> None:
-    operation = await stage.start()
-    await operation.launch(now=await stage.env.get_current_time())
+    operation = await stage.launched(await stage.start())
     await operation.offer(1)
     await stage.heard("tj-dca", 3)
     # Past the 30-minute deadline and every step: reminder, contact point, coordinator, rule.
@@ -212,8 +222,7 @@ async def test_an_unanswered_handover_escalates_along_the_chain_to_each_in_its_l
 
 @pytest.mark.parametrize("stage", [("tj-dca",)], indirect=True)
 async def test_a_failing_receiver_is_retried_then_the_next_step_is_told(stage: Stage) -> None:
-    operation = await stage.start()
-    await operation.launch(now=await stage.env.get_current_time())
+    operation = await stage.launched(await stage.start())
     await operation.offer(1)
 
     [told] = await stage.heard("tj-ncp", 1)
@@ -243,7 +252,7 @@ async def test_nothing_is_sent_after_the_acknowledgement(stage: Stage) -> None:
     operation = await OperationDriver.start(
         stage.env.client, plan=plan, task_queue=stage.task_queue, now=now, delivery=slow
     )
-    await operation.launch(now=await stage.env.get_current_time())
+    await stage.launched(operation)
     await operation.offer(1)
     await stage.heard("tj-dca", 3)
     await operation.acknowledge(1)
