@@ -211,7 +211,8 @@ def summary_rows(
             rows.append(
                 Row(
                     "5. Debrief report (PDF)",
-                    f"{report.seconds:.2f} s, peak {report.peak_bytes / MIB:.0f} MiB",
+                    f"{report.seconds:.2f} s ({report.first_seconds or 0:.2f} s first), "
+                    f"peak {report.peak_bytes / MIB:.0f} MiB",
                     f"{report.events} events",
                     "",
                     "< 2 s",
