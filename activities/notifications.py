@@ -191,15 +191,11 @@ class NotificationActivities:
 
     def _log_undeliverable(self, notice: Notice, addressee: _Addressee) -> None:
         with self._sessions.begin() as session:
-            record_delivery(
+            _log(
                 session,
-                notice_key=notice.key,
-                operation_id=notice.operation_id,
-                seq=notice.seq,
-                action=notice.action.value,
-                agency_id=addressee.agency or addressee.label[:64],
-                target_id=None,
-                language=None,
+                notice,
+                addressee.agency or addressee.label[:64],
+                None,
                 attempt=1,
                 status=DeliveryStatus.UNDELIVERABLE,
                 error="no national contact point is registered"
@@ -212,7 +208,7 @@ def _log(
     session: Session,
     notice: Notice,
     agency: str,
-    target: _Target,
+    target: _Target | None,
     *,
     attempt: int,
     status: DeliveryStatus,
@@ -225,8 +221,8 @@ def _log(
         seq=notice.seq,
         action=notice.action.value,
         agency_id=agency,
-        target_id=target.id,
-        language=target.language.value,
+        target_id=target.id if target else None,
+        language=target.language.value if target else None,
         attempt=attempt,
         status=status,
         error=error,

@@ -137,6 +137,41 @@ class OperationDriver:
     async def conclude(self) -> ActionResult:
         return await self.do(ConcludeInterdictionInput(actor=COORDINATOR, request_id=request_id()))
 
+    async def interdict_at_destination(self) -> ActionResult:
+        return await self.do(
+            OrderInterdictionInput(
+                actor=COORDINATOR,
+                request_id=request_id(),
+                interdiction=InterdictionKind.PLANNED,
+                place="Almaty, recipient's warehouse",
+                country="KZ",
+            )
+        )
+
+    async def seize_at_destination(self) -> ActionResult:
+        return await self.do(
+            RecordSeizureInput(
+                actor=officer(self.agency_of("KZ")),
+                request_id=request_id(),
+                substance="heroin",
+                quantity=12.5,
+                place="Almaty",
+                country="KZ",
+            )
+        )
+
+    async def arrest_at_destination(self) -> ActionResult:
+        return await self.do(
+            RecordArrestInput(
+                actor=officer(self.agency_of("KZ")),
+                request_id=request_id(),
+                count=2,
+                nationality="TJ",
+                role=ArrestRole.RECIPIENT,
+                country="KZ",
+            )
+        )
+
     async def run_to_closed(self, *, pause: Pause | None = None) -> None:
         """From launch to closed: two handovers, interdiction at destination, three debriefs."""
         af, tj, kz = (self.agency_of(c) for c in ("AF", "TJ", "KZ"))
@@ -152,35 +187,9 @@ class OperationDriver:
         await self.offer(2)
         assert (await self.acknowledge(2)).custodian == kz
         await self.checkpoint(kz, "Almaty", "KZ")
-        await self.do(
-            OrderInterdictionInput(
-                actor=COORDINATOR,
-                request_id=request_id(),
-                interdiction=InterdictionKind.PLANNED,
-                place="Almaty, recipient's warehouse",
-                country="KZ",
-            )
-        )
-        await self.do(
-            RecordSeizureInput(
-                actor=officer(kz),
-                request_id=request_id(),
-                substance="heroin",
-                quantity=12.5,
-                place="Almaty",
-                country="KZ",
-            )
-        )
-        await self.do(
-            RecordArrestInput(
-                actor=officer(kz),
-                request_id=request_id(),
-                count=2,
-                nationality="TJ",
-                role=ArrestRole.RECIPIENT,
-                country="KZ",
-            )
-        )
+        await self.interdict_at_destination()
+        await self.seize_at_destination()
+        await self.arrest_at_destination()
         await self.conclude()
         for agency in (af, tj, kz):
             await self.do(

@@ -19,9 +19,6 @@ from tests.workflows.test_operation_workflow import (
 from workflows.commands import (
     AddRecommendationInput,
     CloseDebriefInput,
-    InterdictionKind,
-    OrderInterdictionInput,
-    RecordSeizureInput,
     ReportedSeizure,
     SubmitDebriefInput,
 )
@@ -33,30 +30,13 @@ __all__ = ["env", "sqlite_session_maker"]
 
 async def in_debrief(env: Harness) -> OperationDriver:
     operation = await launched(env)
-    af, tj, kz = (operation.agency_of(c) for c in ("AF", "TJ", "KZ"))
+    af, tj = (operation.agency_of(c) for c in ("AF", "TJ"))
     await operation.offer(1)
     await operation.acknowledge(1)
     await operation.offer(2)
     await operation.acknowledge(2)
-    await operation.do(
-        OrderInterdictionInput(
-            actor=COORDINATOR,
-            request_id=request_id(),
-            interdiction=InterdictionKind.PLANNED,
-            place="Almaty, recipient's warehouse",
-            country="KZ",
-        )
-    )
-    await operation.do(
-        RecordSeizureInput(
-            actor=officer(kz),
-            request_id=request_id(),
-            substance="heroin",
-            quantity=12.5,
-            place="Almaty",
-            country="KZ",
-        )
-    )
+    await operation.interdict_at_destination()
+    await operation.seize_at_destination()
     await operation.conclude()
     assert (af, tj) == ("af-cnpa", "tj-dca")
     return operation

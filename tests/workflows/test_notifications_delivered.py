@@ -28,12 +28,7 @@ from tests.receivers import received, received_by, register_directory
 from tests.workflows.conftest import make_worker
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer, request_id
 from workflows.commands import (
-    ArrestRole,
     CloseDebriefInput,
-    InterdictionKind,
-    OrderInterdictionInput,
-    RecordArrestInput,
-    RecordSeizureInput,
     SubmitDebriefInput,
 )
 from workflows.messages import DeliveryPolicy
@@ -129,36 +124,9 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
     await stage.heard("kz-police", 3)
     await operation.acknowledge(2)
     await operation.checkpoint("kz-police", "Almaty", "KZ")
-    await operation.do(
-        OrderInterdictionInput(
-            actor=COORDINATOR,
-            request_id=request_id(),
-            interdiction=InterdictionKind.PLANNED,
-            place="Almaty, recipient's warehouse",
-            country="KZ",
-        )
-    )
-    kz = officer("kz-police")
-    await operation.do(
-        RecordSeizureInput(
-            actor=kz,
-            request_id=request_id(),
-            substance="heroin",
-            quantity=12.5,
-            place="Almaty",
-            country="KZ",
-        )
-    )
-    await operation.do(
-        RecordArrestInput(
-            actor=kz,
-            request_id=request_id(),
-            count=2,
-            nationality="TJ",
-            role=ArrestRole.RECIPIENT,
-            country="KZ",
-        )
-    )
+    await operation.interdict_at_destination()
+    await operation.seize_at_destination()
+    await operation.arrest_at_destination()
     await operation.conclude()
     for agency in ("af-cnpa", "tj-dca", "kz-police"):
         await stage.heard(agency, 5 if agency != "af-cnpa" else 4)
