@@ -177,14 +177,14 @@ class NotificationActivities:
             _log(session, notice, agency, target, attempt=attempt, status=status, error=error)
             append_access(
                 session,
-                principal=None,
+                accessor=None,
                 action=f"notification.{notice.action.value}",
                 category=AccessCategory.DISCLOSURE,
                 operation_id=notice.operation_id,
                 justification="Notice to an operation's participant, as its lifecycle requires",
                 recipients=[agency, f"target:{target.id}"],
                 outcome="delivered" if error is None else "failed",
-                reason=error,
+                reason_code=None if error is None else "delivery_failed",
                 detail={"notice": notice.key, "attempt": attempt, "language": language.value},
             )
         return error

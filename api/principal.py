@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from store.access_log import Accessor
 from workflows.commands import Actor, ActorRole
 
 
@@ -27,3 +28,9 @@ class Principal:
     def actor(self) -> Actor:
         role = ActorRole.COORDINATOR if self.role is Role.COORDINATOR else ActorRole.OFFICER
         return Actor(agency=self.agency, officer=self.user_id, role=role)
+
+    def accessor(self) -> Accessor:
+        """The caller as the access log names them."""
+        return Accessor(
+            user_id=self.user_id, name=self.name, agency=self.agency, role=self.role.value
+        )

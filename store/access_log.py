@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from api.principal import Principal
 from store.models import Base
 
 GENESIS = "0" * 64
@@ -31,6 +30,16 @@ class AccessCategory(StrEnum):
     DISCLOSURE = "disclosure"
     COMBINATION = "combination"
     ERASURE = "erasure"
+
+
+@dataclass(frozen=True)
+class Accessor:
+    """Who accessed the data: a person acting for an agency, in a role (None: cdtrack itself)."""
+
+    user_id: str
+    name: str | None
+    agency: str
+    role: str
 
 
 class AccessEntry(Base):
@@ -87,18 +96,24 @@ def entry_hash(entry: AccessEntry) -> str:
 def append_access(
     session: Session,
     *,
-    principal: Principal | None,
+    accessor: Accessor | None,
     action: str,
     category: AccessCategory,
     operation_id: str | None,
     justification: str | None,
     recipients: list[str] | None = None,
     outcome: str = "allowed",
-    reason: str | None = None,
+    reason_code: str | None = None,
+    rule: str | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AccessEntry:
-    """Append one entry, chained to the last; refused attempts are logged with their reason."""
+    """Append one entry, chained to the last.
+
+    A refused or failed access names a `reason_code` (a fixed word such as `not_visible`) and the
+    `rule` that refused it (such as a command kind), never free text: a refusal's text can carry
+    operational detail that the log's readers, administrators, may not see.
+    """
     # Taking the head row first serialises appends, so no two entries chain to the same hash.
     seq, prev_hash = session.execute(
         update(AccessLogHead)
@@ -109,18 +124,18 @@ def append_access(
     entry = AccessEntry(
         seq=seq,
         at=(at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0),
-        user_id=principal.user_id if principal else None,
-        user_name=principal.name if principal else None,
-        agency=principal.agency if principal else None,
-        role=principal.role.value if principal else None,
+        user_id=accessor.user_id if accessor else None,
+        user_name=accessor.name if accessor else None,
+        agency=accessor.agency if accessor else None,
+        role=accessor.role if accessor else None,
         action=action,
         category=category.value,
         operation_id=operation_id,
         recipients=list(recipients or []),
         justification=justification,
         outcome=outcome,
-        reason=reason,
-        detail=dict(detail or {}),
+        reason=reason_code,
+        detail={**(detail or {}), **({"rule": rule} if rule else {})},
         prev_hash=prev_hash,
     )
     entry.hash = entry_hash(entry)

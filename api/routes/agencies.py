@@ -109,7 +109,7 @@ def add_notification_target(
     )
     append_access(
         session,
-        principal=admin,
+        accessor=admin.accessor(),
         action="notification_target.add",
         category=AccessCategory.COLLECTION,
         operation_id=None,
@@ -146,7 +146,7 @@ def retire_notification_target(
         raise ProblemError(404, "Not Found", f"{unknown}.") from None
     append_access(
         session,
-        principal=admin,
+        accessor=admin.accessor(),
         action="notification_target.retire",
         category=AccessCategory.ALTERATION,
         operation_id=None,

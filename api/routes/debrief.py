@@ -62,7 +62,7 @@ async def get_assessment(
     row = _version_row(session, operation_id=operation_id, version=version)
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action=action,
         category=AccessCategory.CONSULTATION,
         operation_id=operation_id,
@@ -138,7 +138,7 @@ async def get_report(
     media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action=action,
         category=AccessCategory.DISCLOSURE,
         operation_id=operation_id,

@@ -69,13 +69,13 @@ def _not_found(session: Session, *, principal: Principal, action: str, operation
     """Log the refused attempt, keep the log entry, and answer as if the operation did not exist."""
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action=action,
         category=AccessCategory.CONSULTATION,
         operation_id=operation_id,
         justification=None,
         outcome="refused",
-        reason="not visible to the caller",
+        reason_code="not_visible",
     )
     session.commit()
     raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
@@ -166,7 +166,7 @@ async def create_operation(
     await synchronise(client, operation_id=operation_id)
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action="operation.create",
         category=AccessCategory.COLLECTION,
         operation_id=operation_id,
@@ -237,7 +237,7 @@ async def list_operations(
     ).all()
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action="operation.list",
         category=AccessCategory.CONSULTATION,
         operation_id=None,
@@ -266,7 +266,7 @@ async def get_operation(
     state = await read_state(client, operation_id=operation_id)
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action="operation.read",
         category=AccessCategory.CONSULTATION,
         operation_id=operation_id,
@@ -297,7 +297,7 @@ async def get_timeline(
     events = events[:limit]
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action="timeline.read",
         category=AccessCategory.CONSULTATION,
         operation_id=operation_id,
@@ -327,7 +327,7 @@ async def get_deliveries(
     rows = list_deliveries(session, operation_id=operation_id)
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action="deliveries.read",
         category=AccessCategory.CONSULTATION,
         operation_id=operation_id,
@@ -369,13 +369,14 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
         except ActionRefusedError as refusal:
             append_access(
                 session,
-                principal=principal,
+                accessor=principal.accessor(),
                 action=action,
                 category=AccessCategory.ALTERATION,
                 operation_id=operation_id,
                 justification=None,
                 outcome="refused",
-                reason=str(refusal),
+                reason_code="lifecycle_refused",
+                rule=kind,
             )
             session.commit()
             raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
@@ -385,7 +386,7 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
             raise
         append_access(
             session,
-            principal=principal,
+            accessor=principal.accessor(),
             action=action,
             category=AccessCategory.ALTERATION,
             operation_id=operation_id,

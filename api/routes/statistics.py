@@ -56,7 +56,7 @@ def _statistics(
     ]
     append_access(
         session,
-        principal=principal,
+        accessor=principal.accessor(),
         action=action,
         category=AccessCategory.CONSULTATION,
         operation_id=None,

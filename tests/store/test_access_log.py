@@ -33,7 +33,7 @@ def _fill(sessions: sessionmaker[Session], count: int = 5) -> None:
         with sessions.begin() as session:
             append_access(
                 session,
-                principal=OFFICER,
+                accessor=OFFICER.accessor(),
                 action="operation.read",
                 category=AccessCategory.CONSULTATION,
                 operation_id=f"op-{n % 2}",
