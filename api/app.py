@@ -12,11 +12,14 @@ from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
 from api.auth import jwks_client
+from api.database import ReadModel
 from api.problems import document_problems, install_problem_handlers, problem_responses
 from api.routes import agencies, audit, debrief, health, operations, statistics, users
+from api.throttle import Throttle
+from api.workers import WorkerPresence
 from cdtrack.settings import Settings
 from cdtrack.temporal import connect
-from store.session import create_engine_for, session_factory
+from store.session import create_engine_for
 
 API_PREFIX: Final = "/api/v1"
 TITLE: Final = "cdtrack"
@@ -36,13 +39,19 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine_for(settings.read_model_url)
+        connections = settings.api_database_connections
+        # As many connections as threads may ask for one: a unit never waits on the pool.
+        engine = create_engine_for(
+            settings.read_model_url, pool_size=connections, max_overflow=0, pool_timeout=30
+        )
         try:
             app.state.settings = settings
-            app.state.sessions = session_factory(engine)
+            app.state.read_model = ReadModel(engine, connections=connections)
             app.state.jwks = jwks_client(settings)
+            app.state.throttle = Throttle(settings)
             # A Temporal client holds no resource to release: its connection goes with it.
             app.state.temporal = temporal_client or await connect(settings)
+            app.state.workers = WorkerPresence(app.state.temporal, task_queue=settings.task_queue)
             yield
         finally:
             engine.dispose()
@@ -57,7 +66,7 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
 
     api = APIRouter(
         prefix=API_PREFIX,
-        responses=problem_responses(400, 401, 403, 404, 409, 422, 428, 500, 503),
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 428, 429, 500, 503),
     )
     api.include_router(agencies.router)
     api.include_router(users.router)

@@ -18,6 +18,7 @@ outcome of the deliberately slow argon2 check of a token's secret is remembered 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Final
 
 import jwt
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from api.principal import Principal, Role
 from api.problems import ProblemError
 from cdtrack.settings import Settings
-from store.identity import UserRow, authenticate_token, get_user, is_api_token
+from store.identity import UserRow, get_user, is_api_token, verify_token
 
 ALGORITHMS: Final = ["RS256"]
 # Tolerated clock difference between the identity provider and this server.
@@ -54,25 +55,33 @@ def jwks_client(settings: Settings) -> jwt.PyJWKClient | None:
     )
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, and the API token whose use is due to be recorded (if any)."""
+
+    principal: Principal
+    token_use_due: str | None = None
+
+
 def authenticate(
     session: Session,
     *,
     credential: str | None,
     settings: Settings,
     jwks: jwt.PyJWKClient | None,
-) -> Principal:
-    """The principal behind a bearer credential, or a 401 problem."""
+) -> Caller:
+    """The caller behind a bearer credential, or a 401 problem; reads, never writes."""
     if not credential:
         raise unauthorized(
             "Send an API token or an identity provider token: Authorization: Bearer <token>.",
             invalid_token=False,
         )
     if is_api_token(credential):
-        user = authenticate_token(session, token=credential)
-        if user is None:
+        verified = verify_token(session, token=credential)
+        if verified is None:
             logger.info("API token refused")
             raise unauthorized(NOT_AUTHENTICATED, invalid_token=True)
-        return _principal(user)
+        return Caller(_principal(verified.user), verified.token_id if verified.use_due else None)
     if jwks is None:
         raise unauthorized(NOT_AUTHENTICATED, invalid_token=True)
     subject = _verified_subject(credential, settings=settings, jwks=jwks)
@@ -80,7 +89,7 @@ def authenticate(
     if user is None or not user.active:
         logger.info("identity provider subject %r is not an active user", subject)
         raise unauthorized(NOT_AUTHENTICATED, invalid_token=True)
-    return _principal(user)
+    return Caller(_principal(user))
 
 
 def _verified_subject(token: str, *, settings: Settings, jwks: jwt.PyJWKClient) -> str:

@@ -1,20 +1,24 @@
-"""Request dependencies: settings, a database session, the Temporal client, the caller and roles."""
+"""Request dependencies: settings, the read model, the Temporal client, the caller and roles."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api.auth import authenticate
+from api.database import ReadModel
 from api.principal import Principal, Role
 from api.problems import ProblemError
+from api.throttle import Throttle
+from api.workers import WorkerPresence
 from cdtrack.settings import Settings
+from store.identity import record_token_use, token_prefix
 
 # auto_error off: a missing credential must be a 401 problem, not FastAPI's own 403.
 _bearer = HTTPBearer(
@@ -34,45 +38,53 @@ def get_temporal(request: Request) -> Client:
     return client
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: committed when the route returns, rolled back when it raises."""
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    with sessions() as session:
-        try:
-            yield session
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
+def get_read_model(request: Request) -> ReadModel:
+    read_model: ReadModel = request.app.state.read_model
+    return read_model
+
+
+def get_workers(request: Request) -> WorkerPresence:
+    workers: WorkerPresence = request.app.state.workers
+    return workers
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
-# Scope "function": the commit happens before the answer is sent, so a success is never
-# reported for a write the database then refuses, and the caller's next request sees it.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadModelDep = Annotated[ReadModel, Depends(get_read_model)]
+WorkersDep = Annotated[WorkerPresence, Depends(get_workers)]
 
 
-def current_principal(
+def _throttle_key(credential: str | None) -> str | None:
+    """What failed attempts of this credential are counted under: an API token's prefix."""
+    if not credential:
+        return None
+    return token_prefix(credential) or f"jwt:{credential[-32:]}"
+
+
+async def current_principal(
     request: Request,
-    session: SessionDep,
+    read_model: ReadModelDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    # A plain function: FastAPI runs it in a worker thread, where the blocking database look-up
-    # and the occasional key set fetch cannot stall the event loop.
+    throttle: Throttle = request.app.state.throttle
+    credential = credentials.credentials if credentials else None
+    address = request.client.host if request.client else "unknown"
+    key = _throttle_key(credential)
+    throttle.refuse_if_failing(address=address, token=key)
     jwks: jwt.PyJWKClient | None = request.app.state.jwks
-    principal = authenticate(
-        session,
-        credential=credentials.credentials if credentials else None,
-        settings=settings,
-        jwks=jwks,
-    )
-    # Recording the token's use may have taken a write lock (on SQLite, the database's); release
-    # it here, in this thread, before the route runs on the event loop where a request blocked
-    # on that lock would stall every other request, including this one.
-    session.commit()
-    return principal
+    try:
+        caller = await read_model.read(
+            partial(authenticate, credential=credential, settings=settings, jwks=jwks)
+        )
+    except ProblemError as refused:
+        if refused.problem.status == 401 and credential:
+            throttle.failed(address=address, token=key)
+        raise
+    if caller.token_use_due is not None:
+        await read_model.write(partial(record_token_use, token_id=caller.token_use_due))
+    throttle.count_request(caller=key or caller.principal.user_id)
+    return caller.principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -10,21 +10,45 @@ MISSING = (
     "Reads of operational data need an X-Justification header saying why you consult it "
     "(10-500 characters)"
 )
+MALFORMED = "The X-Justification header must be 10-500 characters without control characters"
+
+_HEADER = Header(
+    alias="X-Justification",
+    description="Why you consult this data (10-500 characters); kept in the access log",
+)
+
+
+def _well_formed(given: str) -> bool:
+    return 10 <= len(given) <= 500 and all(ch.isprintable() for ch in given)
 
 
 def require_justification(
+    x_justification: Annotated[str | None, _HEADER] = None,
+) -> str:
+    given = (x_justification or "").strip()
+    if not given:
+        raise HTTPException(status_code=428, detail=MISSING)
+    if not _well_formed(given):
+        raise HTTPException(status_code=428, detail=f"{MISSING}; {MALFORMED}")
+    return given
+
+
+def optional_justification(
     x_justification: Annotated[
         str | None,
         Header(
             alias="X-Justification",
-            description="Why you consult this data (10-500 characters); kept in the access log",
+            description="Why you act (10-500 characters, optional); kept in the access log",
         ),
     ] = None,
-) -> str:
+) -> str | None:
     given = (x_justification or "").strip()
-    if not 10 <= len(given) <= 500:
-        raise HTTPException(status_code=428, detail=MISSING)
+    if not given:
+        return None
+    if not _well_formed(given):
+        raise HTTPException(status_code=422, detail=MALFORMED)
     return given
 
 
 Justification = Annotated[str, Depends(require_justification)]
+OptionalJustification = Annotated[str | None, Depends(optional_justification)]

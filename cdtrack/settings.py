@@ -9,6 +9,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
+import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -59,6 +60,30 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = Field(
         default=None, description="Where the identity provider publishes its signing keys (JWKS)."
     )
+    api_database_connections: int = Field(
+        default=16,
+        ge=1,
+        le=200,
+        description="Read-model connections of one API process; requests beyond them queue.",
+    )
+    auth_failure_limit: str = Field(
+        default="10/minute",
+        description="Failed authentications allowed per address and per token (limits syntax).",
+    )
+    request_rate_limit: str = Field(
+        default="1200/minute",
+        description="Requests allowed per token or identity-provider user (limits syntax).",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the counters live: memory:// for one process, redis://... for several.",
+    )
+    temporal_answer_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="How long a request waits for an operation's workflow before answering 503.",
+    )
 
     @field_validator("codec_keys")
     @classmethod
@@ -71,6 +96,15 @@ class Settings(BaseSettings):
             if len(raw) != 32:
                 raise ValueError(f"codec key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}")
         return keys
+
+    @field_validator("auth_failure_limit", "request_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not a rate such as '10/minute': {error}") from None
+        return value
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

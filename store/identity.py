@@ -15,7 +15,7 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy import Boolean, ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -302,10 +302,20 @@ def is_api_token(credential: str) -> bool:
     return credential.startswith(f"{TOKEN_SCHEME}_")
 
 
-def authenticate_token(
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A valid token's active user, and whether its use is due to be recorded."""
+
+    user: UserRow
+    token_id: str
+    use_due: bool
+
+
+def verify_token(
     session: Session, *, token: str, now: datetime | None = None
-) -> UserRow | None:
-    """The active user a valid, unrevoked token belongs to, read afresh; None for anything else."""
+) -> VerifiedToken | None:
+    """Check a token without writing anything: None for anything but a valid, unrevoked token
+    of an active user, read afresh."""
     scheme, _, rest = token.partition("_")
     prefix, _, secret = rest.partition("_")
     if scheme != TOKEN_SCHEME or len(prefix) != PREFIX_LENGTH or not secret:
@@ -323,7 +333,30 @@ def authenticate_token(
     if user is None or not user.active:
         return None
     moment = now or _now()
-    if row.last_used_at is None or moment - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = moment
-        session.flush()
-    return user
+    due = row.last_used_at is None or moment - row.last_used_at >= LAST_USED_RESOLUTION
+    return VerifiedToken(user=user, token_id=row.id, use_due=due)
+
+
+def record_token_use(session: Session, *, token_id: str, at: datetime | None = None) -> None:
+    session.execute(
+        update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=at or _now())
+    )
+
+
+def authenticate_token(
+    session: Session, *, token: str, now: datetime | None = None
+) -> UserRow | None:
+    """The active user a valid, unrevoked token belongs to, its use recorded; None otherwise."""
+    verified = verify_token(session, token=token, now=now)
+    if verified is None:
+        return None
+    if verified.use_due:
+        record_token_use(session, token_id=verified.token_id, at=now)
+    return verified.user
+
+
+def token_prefix(credential: str) -> str | None:
+    """The public part of an API token, by which failed attempts are counted."""
+    scheme, _, rest = credential.partition("_")
+    prefix, _, _secret = rest.partition("_")
+    return prefix if scheme == TOKEN_SCHEME and len(prefix) == PREFIX_LENGTH else None

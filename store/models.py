@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -127,8 +128,15 @@ class TimelineEventRow(Base):
     detail: Mapped[dict[str, Any]]
 
 
+def insert_for(session: Session, table: Any) -> Any:
+    """An INSERT of the session's dialect, so `on_conflict_do_nothing` is at hand on both."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 # Registers the other tables on Base.metadata for whoever imports only this module (Alembic).
 import store.access_log  # noqa: E402
 import store.assessments  # noqa: E402
+import store.idempotency  # noqa: E402
 import store.identity  # noqa: E402
 import store.notifications  # noqa: E402, F401

@@ -6,23 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
+from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow, insert_for
 from workflows.commands import Actor, ActorRole
 from workflows.state import OperationState, TimelineEvent
 
 
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def project_operation(
     session: Session, *, operation: OperationState, events: list[TimelineEvent]
-) -> int:
-    """Bring the read model up to `operation`; returns how many events were new.
+) -> set[int]:
+    """Bring the read model up to `operation`; returns the seqs of the events that were new.
 
     Events are keyed by (operation, seq) so a retried projection writes nothing twice, and the
     operation's row only moves forward: an older snapshot arriving late changes nothing.
@@ -31,15 +25,15 @@ def project_operation(
     row = session.get(OperationRow, operation.operation_id, with_for_update=True)
     if row is None or row.last_seq <= last_seq:
         _write_operation(session, operation=operation, last_seq=last_seq, row=row)
-    written = 0
+    written: set[int] = set()
     if events:
         statement = (
-            _insert(session, TimelineEventRow)
+            insert_for(session, TimelineEventRow)
             .values([_event_values(operation.operation_id, event) for event in events])
             .on_conflict_do_nothing(index_elements=["operation_id", "seq"])
             .returning(TimelineEventRow.seq)
         )
-        written = len(session.execute(statement).all())
+        written = set(session.scalars(statement))
     return written
 
 

@@ -48,6 +48,11 @@ class Command(BaseModel):
 
     actor: Actor
     request_id: RequestId
+    # Kept with the operation's history (encrypted) so that the access-log entry of the accepted
+    # action, written with its projection, names the reason the person gave.
+    justification: str | None = Field(
+        default=None, max_length=500, description="Why the person acts, as they said it"
+    )
 
 
 class RecordAuthorisationInput(Command):

@@ -51,6 +51,19 @@ class RunOperationResult(Message):
     events: int
 
 
+class AcceptedAction(Message):
+    """Who asked for the change an event records, and why: its access-log entry.
+
+    Written in the same transaction as the event, so no crash can leave an applied action
+    without its entry in the access log.
+    """
+
+    seq: int
+    action: str = Field(description="The command's kind, or create_operation for event 1")
+    actor: Actor
+    justification: str | None = None
+
+
 class ProjectOperationInput(Message):
     """Events to write to the read model, with the operation as it stands after them.
 
@@ -59,6 +72,7 @@ class ProjectOperationInput(Message):
 
     operation: OperationState
     events: list[TimelineEvent]
+    actions: list[AcceptedAction] = Field(default_factory=list)
 
 
 class ProjectOperationResult(Message):

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         SuspendOperationInput,
     )
     from workflows.messages import (
+        AcceptedAction,
         AssessOperationInput,
         AssessOperationResult,
         NotifyAgenciesInput,
@@ -107,6 +108,13 @@ class ControlledDeliveryWorkflow:
                 now=workflow.now(),
             )
             self._projected_seq = 0
+        # Accepted actions not yet projected, by the seq of their event.
+        self._accepted: dict[int, AcceptedAction] = {}
+        if start.carried_state is None:
+            assert start.created_by is not None
+            self._accepted[1] = AcceptedAction(
+                seq=1, action="create_operation", actor=start.created_by
+            )
         self._history_event_limit = start.history_event_limit
         self._checkpoints_carried = start.checkpoints_carried
         self._delivery = start.delivery
@@ -390,6 +398,12 @@ class ControlledDeliveryWorkflow:
         if not isinstance(decision, Accepted):
             raise ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
         self._commit(decision)
+        self._accepted[decision.event.seq] = AcceptedAction(
+            seq=decision.event.seq,
+            action=command.kind,
+            actor=command.actor,
+            justification=command.justification,
+        )
         await self._project()
         return decision.answer(command.request_id)
 
@@ -554,10 +568,11 @@ class ControlledDeliveryWorkflow:
             if not events:
                 return
             snapshot = self._state.model_copy(update={"timeline": [], "applied": {}})
+            actions = [self._accepted[e.seq] for e in events if e.seq in self._accepted]
             try:
                 result: ProjectOperationResult = await workflow.execute_local_activity(
                     "project_operation",
-                    ProjectOperationInput(operation=snapshot, events=events),
+                    ProjectOperationInput(operation=snapshot, events=events, actions=actions),
                     result_type=ProjectOperationResult,
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=10),
@@ -569,3 +584,5 @@ class ControlledDeliveryWorkflow:
                 workflow.logger.exception("read model projection failed; will retry on next change")
                 return
             self._projected_seq = max(self._projected_seq, result.last_seq)
+            for action in actions:
+                self._accepted.pop(action.seq, None)

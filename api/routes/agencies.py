@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from api.deps import AdminPrincipal, CurrentPrincipal, ReadModelDep, SettingsDep
 from api.principal import Principal, Role
 from api.problems import ProblemError, problem_responses
 from api.schemas.agencies import AgencyCreate, AgencyRead, TargetCreate, TargetRead, masked_url
@@ -28,47 +28,56 @@ router = APIRouter(prefix="/agencies", tags=["agencies"], responses=problem_resp
     summary="Register an agency",
     responses=problem_responses(403, 409),
 )
-def register_agency(
+async def register_agency(
     body: AgencyCreate,
     _admin: AdminPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     request: Request,
     response: Response,
 ) -> AgencyRead:
-    try:
-        row = create_agency(
-            session,
-            agency_id=body.id,
-            country=body.country,
-            kind=body.kind,
-            name=body.name,
-            contact_email=body.contact_email,
-            contact_phone=body.contact_phone,
-            national_contact_point=body.national_contact_point,
-        )
-    except AlreadyExistsError as duplicate:
-        raise ProblemError(409, "Agency already registered", str(duplicate)) from None
-    response.headers["Location"] = str(request.url_for("agency", agency_id=row.id))
-    return AgencyRead.model_validate(row)
+    def work(session: Session) -> AgencyRead:
+        try:
+            row = create_agency(
+                session,
+                agency_id=body.id,
+                country=body.country,
+                kind=body.kind,
+                name=body.name,
+                contact_email=body.contact_email,
+                contact_phone=body.contact_phone,
+                national_contact_point=body.national_contact_point,
+            )
+        except AlreadyExistsError as duplicate:
+            raise ProblemError(409, "Agency already registered", str(duplicate)) from None
+        response.headers["Location"] = str(request.url_for("agency", agency_id=row.id))
+        return AgencyRead.model_validate(row)
+
+    return await read_model.write(work)
 
 
 @router.get("", summary="The agency directory")
-def directory(
+async def directory(
     _caller: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     country: Annotated[CountryCode | None, Query(description="ISO alpha-2, e.g. KZ")] = None,
     kind: AgencyKind | None = None,
 ) -> list[AgencyRead]:
-    rows = list_agencies(session, country=country, kind=kind)
-    return [AgencyRead.model_validate(row) for row in rows]
+    def work(session: Session) -> list[AgencyRead]:
+        rows = list_agencies(session, country=country, kind=kind)
+        return [AgencyRead.model_validate(row) for row in rows]
+
+    return await read_model.read(work)
 
 
 @router.get("/{agency_id}", summary="One agency", responses=problem_responses(404))
-def agency(agency_id: str, _caller: CurrentPrincipal, session: SessionDep) -> AgencyRead:
-    row = get_agency(session, agency_id=agency_id)
-    if row is None:
-        raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
-    return AgencyRead.model_validate(row)
+async def agency(agency_id: str, _caller: CurrentPrincipal, read_model: ReadModelDep) -> AgencyRead:
+    def work(session: Session) -> AgencyRead:
+        row = get_agency(session, agency_id=agency_id)
+        if row is None:
+            raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
+        return AgencyRead.model_validate(row)
+
+    return await read_model.read(work)
 
 
 def _own_agency_or_admin(principal: Principal, agency_id: str) -> None:
@@ -89,34 +98,37 @@ def _registered(session: Session, agency_id: str) -> None:
     summary="Add a notification target (an apprise URL) to an agency",
     responses=problem_responses(403, 404),
 )
-def add_notification_target(
+async def add_notification_target(
     agency_id: str,
     body: TargetCreate,
     admin: AdminPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     settings: SettingsDep,
 ) -> TargetRead:
-    _registered(session, agency_id)
-    row = add_target(
-        session,
-        box=settings.secret_box(),
-        agency_id=agency_id,
-        url=body.url,
-        url_hint=masked_url(body.url),
-        purpose=body.purpose,
-        language=body.language,
-        label=body.label,
-    )
-    append_access(
-        session,
-        accessor=admin.accessor(),
-        action="notification_target.add",
-        category=AccessCategory.COLLECTION,
-        operation_id=None,
-        justification=None,
-        detail={"agency": agency_id, "target": row.id, "purpose": row.purpose},
-    )
-    return TargetRead.model_validate(row)
+    def work(session: Session) -> TargetRead:
+        _registered(session, agency_id)
+        row = add_target(
+            session,
+            box=settings.secret_box(),
+            agency_id=agency_id,
+            url=body.url,
+            url_hint=masked_url(body.url),
+            purpose=body.purpose,
+            language=body.language,
+            label=body.label,
+        )
+        append_access(
+            session,
+            accessor=admin.accessor(),
+            action="notification_target.add",
+            category=AccessCategory.COLLECTION,
+            operation_id=None,
+            justification=None,
+            detail={"agency": agency_id, "target": row.id, "purpose": row.purpose},
+        )
+        return TargetRead.model_validate(row)
+
+    return await read_model.write(work)
 
 
 @router.get(
@@ -124,12 +136,17 @@ def add_notification_target(
     summary="An agency's notification targets, credentials masked",
     responses=problem_responses(403, 404),
 )
-def notification_targets(
-    agency_id: str, principal: CurrentPrincipal, session: SessionDep
+async def notification_targets(
+    agency_id: str, principal: CurrentPrincipal, read_model: ReadModelDep
 ) -> list[TargetRead]:
-    _own_agency_or_admin(principal, agency_id)
-    _registered(session, agency_id)
-    return [TargetRead.model_validate(row) for row in list_targets(session, agency_id=agency_id)]
+    def work(session: Session) -> list[TargetRead]:
+        _own_agency_or_admin(principal, agency_id)
+        _registered(session, agency_id)
+        return [
+            TargetRead.model_validate(row) for row in list_targets(session, agency_id=agency_id)
+        ]
+
+    return await read_model.read(work)
 
 
 @router.delete(
@@ -137,20 +154,23 @@ def notification_targets(
     summary="Retire a notification target: nothing more is sent to it; its deliveries stay logged",
     responses=problem_responses(403, 404),
 )
-def retire_notification_target(
-    agency_id: str, target_id: str, admin: AdminPrincipal, session: SessionDep
+async def retire_notification_target(
+    agency_id: str, target_id: str, admin: AdminPrincipal, read_model: ReadModelDep
 ) -> TargetRead:
-    try:
-        row = retire_target(session, agency_id=agency_id, target_id=target_id)
-    except UnknownTargetError as unknown:
-        raise ProblemError(404, "Not Found", f"{unknown}.") from None
-    append_access(
-        session,
-        accessor=admin.accessor(),
-        action="notification_target.retire",
-        category=AccessCategory.ALTERATION,
-        operation_id=None,
-        justification=None,
-        detail={"agency": agency_id, "target": target_id},
-    )
-    return TargetRead.model_validate(row)
+    def work(session: Session) -> TargetRead:
+        try:
+            row = retire_target(session, agency_id=agency_id, target_id=target_id)
+        except UnknownTargetError as unknown:
+            raise ProblemError(404, "Not Found", f"{unknown}.") from None
+        append_access(
+            session,
+            accessor=admin.accessor(),
+            action="notification_target.retire",
+            category=AccessCategory.ALTERATION,
+            operation_id=None,
+            justification=None,
+            detail={"agency": agency_id, "target": target_id},
+        )
+        return TargetRead.model_validate(row)
+
+    return await read_model.write(work)

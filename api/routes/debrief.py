@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from activities.assessment import OutcomeAssessment
 from activities.report.render import Language, render_report_html, render_report_pdf
-from api.deps import CurrentPrincipal, SessionDep
+from api.access import NOT_FOUND, record_access, visible_for
+from api.deps import CurrentPrincipal, ReadModelDep
 from api.justification import Justification
-from api.routes.operations import NOT_FOUND, OperationId, _visible
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
-from store.access_log import AccessCategory, append_access
+from store.access_log import AccessCategory
 from store.assessments import AssessmentRow, assessment, assessment_versions
+from store.models import OperationRow
 
 router = APIRouter(prefix="/operations", tags=["debrief"])
 
@@ -36,7 +39,7 @@ READ_RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-def _version_row(session: SessionDep, *, operation_id: str, version: int | None) -> AssessmentRow:
+def _version_row(session: Session, *, operation_id: str, version: int | None) -> AssessmentRow:
     row = assessment(session, operation_id=operation_id, version=version)
     if row is None:
         detail = NOT_YET if version is None else f"The outcome assessment has no version {version}"
@@ -51,33 +54,35 @@ def _version_row(session: SessionDep, *, operation_id: str, version: int | None)
     responses=READ_RESPONSES,
 )
 async def get_assessment(
-    operation_id: OperationId,
+    operation: Annotated[OperationRow, Depends(visible_for("assessment.read"))],
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     justification: Justification,
     version: Version = None,
 ) -> AssessmentRead:
-    action = "assessment.read"
-    _visible(session, principal=principal, action=action, operation_id=operation_id)
-    row = _version_row(session, operation_id=operation_id, version=version)
-    append_access(
-        session,
-        accessor=principal.accessor(),
-        action=action,
+    def read(session: Session) -> AssessmentRead:
+        row = _version_row(session, operation_id=operation.id, version=version)
+        return AssessmentRead(
+            operation_id=operation.id,
+            version=row.version,
+            versions=[
+                AssessmentVersionRead(version=v, computed_at=at, at_seq=seq, reason=reason)
+                for v, at, seq, reason in assessment_versions(session, operation_id=operation.id)
+            ],
+            assessment=OutcomeAssessment.model_validate(row.body),
+        )
+
+    found = await read_model.read(read)
+    await record_access(
+        read_model,
+        principal=principal,
+        action="assessment.read",
         category=AccessCategory.CONSULTATION,
-        operation_id=operation_id,
+        operation_id=operation.id,
         justification=justification,
-        detail={"version": row.version},
+        detail={"version": found.version},
     )
-    return AssessmentRead(
-        operation_id=operation_id,
-        version=row.version,
-        versions=[
-            AssessmentVersionRead(version=v, computed_at=at, at_seq=seq, reason=reason)
-            for v, at, seq, reason in assessment_versions(session, operation_id=operation_id)
-        ],
-        assessment=OutcomeAssessment.model_validate(row.body),
-    )
+    return found
 
 
 class _Rendered:
@@ -121,27 +126,25 @@ _rendered = _Rendered(size=64)
     },
 )
 async def get_report(
-    operation_id: OperationId,
+    operation: Annotated[OperationRow, Depends(visible_for("report.disclose"))],
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     justification: Justification,
     lang: Literal["en", "ru"] = "en",
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
-    action = "report.disclose"
-    _visible(session, principal=principal, action=action, operation_id=operation_id)
-    row = _version_row(session, operation_id=operation_id, version=version)
+    row = await read_model.read(partial(_version_row, operation_id=operation.id, version=version))
     computed = OutcomeAssessment.model_validate(row.body)
     # Rendering takes seconds of CPU: off the event loop, so other requests are not held up.
     body = await asyncio.to_thread(_rendered, computed, lang, format)
     media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
-    append_access(
-        session,
-        accessor=principal.accessor(),
-        action=action,
+    await record_access(
+        read_model,
+        principal=principal,
+        action="report.disclose",
         category=AccessCategory.DISCLOSURE,
-        operation_id=operation_id,
+        operation_id=operation.id,
         justification=justification,
         recipients=[principal.agency],
         detail={"version": row.version, "lang": lang, "format": format},

@@ -1,4 +1,4 @@
-"""Liveness of the two things every request needs: the Temporal server and the database."""
+"""Liveness of what requests need: the Temporal server, the database, and a worker polling."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from api.database import ReadModel
 from api.problems import Problem, problem_response
+from api.workers import WorkerPresence
 
 CHECK_TIMEOUT_SECONDS: Final = 3
 UNAVAILABLE: Final = "urn:cdtrack:problem:unavailable"
@@ -28,10 +29,12 @@ Status = Literal["up", "down"]
 class Checks(BaseModel):
     temporal: Status
     database: Status
+    workers: Status
 
 
 class HealthRead(BaseModel):
-    status: Literal["ok"] = "ok"
+    # degraded: reads of the read model answer, but actions answer 503 until a worker polls.
+    status: Literal["ok", "degraded"] = "ok"
     checks: Checks
 
 
@@ -45,30 +48,26 @@ async def _temporal_up(client: Client) -> bool:
         return False
 
 
-def _database_up(sessions: sessionmaker[Session]) -> bool:
+def _select_one(session: Session) -> None:
+    session.execute(text("SELECT 1"))
+
+
+async def _database_up(read_model: ReadModel) -> bool:
     try:
-        with sessions() as session:
-            session.execute(text("SELECT 1"))
+        await asyncio.wait_for(read_model.read(_select_one), timeout=CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        logger.warning("database health check timed out")
+        return False
     except Exception:
         logger.warning("database health check failed", exc_info=True)
         return False
     return True
 
 
-async def _database_up_soon(sessions: sessionmaker[Session]) -> bool:
-    try:
-        return await asyncio.wait_for(
-            run_in_threadpool(_database_up, sessions), timeout=CHECK_TIMEOUT_SECONDS
-        )
-    except TimeoutError:
-        logger.warning("database health check timed out")
-        return False
-
-
 @router.get(
     "/health",
     response_model=HealthRead,
-    summary="Whether Temporal and the database are reachable",
+    summary="Whether Temporal and the database are reachable, and a worker polls",
     responses={
         503: {
             "description": "Temporal or the database is unreachable; `checks` says which",
@@ -76,12 +75,19 @@ async def _database_up_soon(sessions: sessionmaker[Session]) -> bool:
     },
 )
 async def health(request: Request) -> HealthRead | JSONResponse:
-    temporal, database = await asyncio.gather(
-        _temporal_up(request.app.state.temporal), _database_up_soon(request.app.state.sessions)
+    workers: WorkerPresence = request.app.state.workers
+    temporal, database, polling = await asyncio.gather(
+        _temporal_up(request.app.state.temporal),
+        _database_up(request.app.state.read_model),
+        workers.polling(),
     )
-    checks = Checks(temporal="up" if temporal else "down", database="up" if database else "down")
+    checks = Checks(
+        temporal="up" if temporal else "down",
+        database="up" if database else "down",
+        workers="up" if polling else "down",
+    )
     if temporal and database:
-        return HealthRead(checks=checks)
+        return HealthRead(status="ok" if polling else "degraded", checks=checks)
     down = [name for name, up in (("Temporal", temporal), ("the database", database)) if not up]
     problem = Problem.model_validate(
         {

@@ -1,16 +1,22 @@
 """Operations: create from a plan, list, read state and timeline, and every steering action.
 
-Writes go through the operation's workflow Updates; reads come from the read model, or from the
-workflow itself for the live state. Every route asks `api.visibility` first and answers 404 to
-whoever may not see the operation; every access, allowed or refused, goes to the access log.
+Writes go through the operation's workflow Updates; the worker logs an accepted one in the same
+transaction as its projection, so no crash separates an action from its access-log entry. Reads
+come from the read model, or from the workflow itself for the live state. Every route resolves
+the operation through `api.access.visible_for` and answers 404 to whoever may not see it; every
+read and every refused attempt is logged here.
 """
 
+import asyncio
+import hashlib
+import json
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,9 +24,11 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep, TemporalDep
-from api.justification import Justification
+from api.access import NOT_FOUND, record_access, visible_for
+from api.deps import CurrentPrincipal, ReadModelDep, SettingsDep, TemporalDep, WorkersDep
+from api.justification import Justification, OptionalJustification
 from api.principal import Principal, Role
+from api.problems import ProblemError
 from api.schemas.operations import (
     ACTION_BODIES,
     ACTIONS,
@@ -32,13 +40,15 @@ from api.schemas.operations import (
     OperationSummaryRead,
     TimelinePage,
 )
-from api.visibility import visible_operation, visible_to
-from store.access_log import AccessCategory, append_access
+from api.visibility import visible_to
+from api.workers import unavailable
+from store.access_log import AccessCategory
+from store.idempotency import KeyClaim, claim_key
 from store.identity import AgencyRow
 from store.models import OperationRow
 from store.notifications import list_deliveries
 from store.timeline import timeline
-from workflows.plan import OperationPlan
+from workflows.plan import OperationPlan, schedule_problems
 from workflows.rules import launch_blockers
 from workflows.starter import (
     ActionRefusedError,
@@ -52,67 +62,73 @@ from workflows.state import ActionResult, Phase
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 
-NOT_FOUND = "No operation with this id is visible to you"
-OperationId = Annotated[str, PathParam(min_length=1, max_length=64, description="Operation id")]
+T = TypeVar("T")
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
         max_length=100,
-        description="Retrying a request with the same key applies it once and answers the same",
+        pattern=r"^[\x21-\x7e]+$",
+        description=(
+            "Retrying a request with the same key applies it once and answers the same; "
+            "the same key with a different request is refused (422)"
+        ),
     ),
 ]
 
 
-def _not_found(session: Session, *, principal: Principal, action: str, operation_id: str) -> None:
-    """Log the refused attempt, keep the log entry, and answer as if the operation did not exist."""
-    append_access(
-        session,
-        accessor=principal.accessor(),
-        action=action,
-        category=AccessCategory.CONSULTATION,
-        operation_id=operation_id,
-        justification=None,
-        outcome="refused",
-        reason_code="not_visible",
-    )
-    session.commit()
-    raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-
-
-def _visible(
-    session: Session, *, principal: Principal, action: str, operation_id: str
-) -> OperationRow:
-    row = visible_operation(session, principal=principal, operation_id=operation_id)
-    if row is None:
-        _not_found(session, principal=principal, action=action, operation_id=operation_id)
-    assert row is not None
-    return row
-
-
-def _release(session: Session) -> None:
-    """End the request's transaction before waiting on the workflow.
-
-    The workflow writes its events to the read model before it answers; a transaction held open
-    here (on SQLite, any write, even a token's last use) would make it wait for us, and us for it.
-    """
-    session.commit()
-
-
-def _end_with_access_logged(session: Session) -> None:
-    """Commit the access-log entry just appended, before the route gives up the event loop.
-
-    Appending locks the log's head row (on SQLite, the whole database). Held until the request's
-    session closes, that lock would make the next request's append, which runs on the event loop,
-    block the loop waiting for a commit that only the blocked loop can schedule.
-    """
-    session.commit()
-
-
 def _request_id(principal: Principal, key: str | None) -> str:
-    # Keys are per caller: two officers who happen to pick the same key do not collide.
-    return f"{principal.user_id}:{key}" if key else uuid.uuid4().hex
+    """The request's id as the workflow knows it: opaque, so Temporal learns nothing from it."""
+    if not key:
+        return uuid.uuid4().hex
+    return hashlib.sha256(f"cdtrack-request\x00{principal.user_id}\x00{key}".encode()).hexdigest()
+
+
+def _fingerprint(action: str, operation_id: str | None, body: BaseModel) -> str:
+    request = {"action": action, "operation_id": operation_id, "body": body.model_dump(mode="json")}
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _claim(
+    read_model: ReadModelDep, *, principal: Principal, key: str | None, fingerprint: str
+) -> None:
+    """Bind the key to this request, or refuse (422, nothing changed) if it names another."""
+    if key is None:
+        return
+    claim = await read_model.write(
+        partial(
+            claim_key,
+            user_id=principal.user_id,
+            key=key,
+            fingerprint=fingerprint,
+            at=datetime.now(UTC),
+        )
+    )
+    if claim is KeyClaim.CONFLICT:
+        raise ProblemError(
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was first used for a different request; nothing was changed. "
+            "Send a new key for a new request, or the first request unchanged to retry it.",
+        )
+
+
+async def _answer_in_time(call: Awaitable[T], *, seconds: float) -> T:
+    """The workflow's answer, or 503 once it is overdue: a request never hangs on a worker."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call
+    except TimeoutError:
+        raise unavailable(
+            f"The operation's workflow did not answer within {seconds:g} s; the request may "
+            "still take effect. Retry it with the same Idempotency-Key: it applies once."
+        ) from None
+
+
+def _known_agencies(session: Session, *, agencies: set[str]) -> set[str]:
+    return set(session.scalars(select(AgencyRow.id).where(AgencyRow.id.in_(agencies))))
 
 
 @router.post(
@@ -124,8 +140,9 @@ def _request_id(principal: Principal, key: str | None) -> str:
 async def create_operation(
     plan: OperationCreate,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     client: TemporalDep,
+    workers: WorkersDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OperationCreated:
@@ -137,45 +154,59 @@ async def create_operation(
             f"coordinator_agency must be your own agency ({principal.agency})",
         )
     agencies = {p.agency for p in plan.participants}
-    known = set(session.scalars(select(AgencyRow.id).where(AgencyRow.id.in_(agencies))))
+    known = await read_model.read(partial(_known_agencies, agencies=agencies))
     if unknown := sorted(agencies - known):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"participants name agencies that are not registered: {', '.join(unknown)}",
         )
+    now = datetime.now(UTC)
+    if problems := schedule_problems(plan, now=now):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "; ".join(problems))
+    await _claim(
+        read_model,
+        principal=principal,
+        key=idempotency_key,
+        fingerprint=_fingerprint("create_operation", None, plan),
+    )
     operation_id = (
         str(uuid.uuid5(uuid.NAMESPACE_URL, f"cdtrack:{principal.user_id}:{idempotency_key}"))
         if idempotency_key
         else str(uuid.uuid4())
     )
-    _release(session)
+    await workers.require()
+    wait = settings.temporal_answer_seconds
     try:
-        await start_operation(
-            client,
-            plan=OperationPlan.model_validate(plan.model_dump()),
-            created_by=principal.actor(),
-            task_queue=settings.task_queue,
-            now=datetime.now(UTC),
-            operation_id=operation_id,
-            delivery=settings.delivery_policy(),
+        await _answer_in_time(
+            start_operation(
+                client,
+                plan=OperationPlan.model_validate(plan.model_dump()),
+                created_by=principal.actor(),
+                task_queue=settings.task_queue,
+                now=now,
+                operation_id=operation_id,
+                delivery=settings.delivery_policy(),
+            ),
+            seconds=wait,
         )
     except PlanRejectedError as rejected:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(rejected)) from None
     except WorkflowAlreadyStartedError:
-        pass  # the same request again: answer as the first time
-    await synchronise(client, operation_id=operation_id)
-    append_access(
-        session,
-        accessor=principal.accessor(),
-        action="operation.create",
-        category=AccessCategory.COLLECTION,
-        operation_id=operation_id,
-        justification=None,
-    )
-    _end_with_access_logged(session)
+        # The same request again (the key is bound to this very plan): answer with what it
+        # created, even if that operation has since ended.
+        existing = await read_model.read(partial(_operation_row, operation_id=operation_id))
+        if existing is not None:
+            return OperationCreated(
+                operation_id=existing.id, code_name=existing.code_name, phase=existing.phase
+            )
+    await _answer_in_time(synchronise(client, operation_id=operation_id), seconds=wait)
     return OperationCreated(
         operation_id=operation_id, code_name=plan.code_name, phase=Phase.PLANNING
     )
+
+
+def _operation_row(session: Session, *, operation_id: str) -> OperationRow | None:
+    return session.get(OperationRow, operation_id)
 
 
 def _contains(column: Any, value: str) -> Any:
@@ -201,7 +232,7 @@ SortKey = Literal["created_at", "-created_at", "code_name", "-code_name"]
 @router.get("", response_model=OperationPage, summary="List the operations visible to you")
 async def list_operations(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     justification: Justification,
     phase: Phase | None = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
@@ -227,52 +258,58 @@ async def list_operations(
         conditions.append(OperationRow.created_at < created_to)
     column = OperationRow.code_name if sort.lstrip("-") == "code_name" else OperationRow.created_at
     order = column.desc() if sort.startswith("-") else column.asc()
-    total = session.scalar(select(func.count()).select_from(OperationRow).where(*conditions)) or 0
-    rows = session.scalars(
-        select(OperationRow)
-        .where(*conditions)
-        .order_by(order, OperationRow.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    append_access(
-        session,
-        accessor=principal.accessor(),
+
+    def listing(session: Session) -> OperationPage:
+        total = session.scalar(select(func.count()).select_from(OperationRow).where(*conditions))
+        rows = session.scalars(
+            select(OperationRow)
+            .where(*conditions)
+            .order_by(order, OperationRow.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
+        return OperationPage(
+            items=[OperationSummaryRead.model_validate(row) for row in rows],
+            total=total or 0,
+            page=page,
+            page_size=page_size,
+        )
+
+    found = await read_model.read(listing)
+    await record_access(
+        read_model,
+        principal=principal,
         action="operation.list",
         category=AccessCategory.CONSULTATION,
         operation_id=None,
         justification=justification,
-        detail={"returned": len(rows), "operation_ids": [row.id for row in rows]},
+        detail={"returned": len(found.items), "operation_ids": [i.id for i in found.items]},
     )
-    _end_with_access_logged(session)
-    return OperationPage(
-        items=[OperationSummaryRead.model_validate(row) for row in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    return found
 
 
 @router.get("/{operation_id}", response_model=OperationRead, summary="The live state")
 async def get_operation(
-    operation_id: OperationId,
+    row: Annotated[OperationRow, Depends(visible_for("operation.read"))],
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     client: TemporalDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
     justification: Justification,
 ) -> OperationRead:
-    _visible(session, principal=principal, action="operation.read", operation_id=operation_id)
-    _release(session)
-    state = await read_state(client, operation_id=operation_id)
-    append_access(
-        session,
-        accessor=principal.accessor(),
+    await workers.require()
+    state = await _answer_in_time(
+        read_state(client, operation_id=row.id), seconds=settings.temporal_answer_seconds
+    )
+    await record_access(
+        read_model,
+        principal=principal,
         action="operation.read",
         category=AccessCategory.CONSULTATION,
-        operation_id=operation_id,
+        operation_id=row.id,
         justification=justification,
     )
-    _end_with_access_logged(session)
     # The timeline has its own paginated route; request ids are the workflow's business.
     blockers = (
         launch_blockers(state, now=datetime.now(UTC)) if state.phase is Phase.PLANNING else []
@@ -284,29 +321,29 @@ async def get_operation(
 
 @router.get("/{operation_id}/timeline", response_model=TimelinePage, summary="The timeline")
 async def get_timeline(
-    operation_id: OperationId,
+    row: Annotated[OperationRow, Depends(visible_for("timeline.read"))],
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     justification: Justification,
     after_seq: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> TimelinePage:
-    _visible(session, principal=principal, action="timeline.read", operation_id=operation_id)
-    events = timeline(session, operation_id=operation_id, after_seq=after_seq, limit=limit + 1)
+    events = await read_model.read(
+        partial(timeline, operation_id=row.id, after_seq=after_seq, limit=limit + 1)
+    )
     more = len(events) > limit
     events = events[:limit]
-    append_access(
-        session,
-        accessor=principal.accessor(),
+    await record_access(
+        read_model,
+        principal=principal,
         action="timeline.read",
         category=AccessCategory.CONSULTATION,
-        operation_id=operation_id,
+        operation_id=row.id,
         justification=justification,
         detail={"after_seq": after_seq, "returned": len(events)},
     )
-    _end_with_access_logged(session)
     return TimelinePage(
-        operation_id=operation_id,
+        operation_id=row.id,
         events=events,
         next_after_seq=events[-1].seq if more and events else None,
     )
@@ -318,39 +355,46 @@ async def get_timeline(
     summary="Every notice delivery attempt for the operation, and its outcome",
 )
 async def get_deliveries(
-    operation_id: OperationId,
+    row: Annotated[OperationRow, Depends(visible_for("deliveries.read"))],
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     justification: Justification,
 ) -> list[DeliveryRead]:
-    _visible(session, principal=principal, action="deliveries.read", operation_id=operation_id)
-    rows = list_deliveries(session, operation_id=operation_id)
-    append_access(
-        session,
-        accessor=principal.accessor(),
+    def deliveries(session: Session) -> list[DeliveryRead]:
+        found = list_deliveries(session, operation_id=row.id)
+        return [DeliveryRead.model_validate(delivery) for delivery in found]
+
+    found = await read_model.read(deliveries)
+    await record_access(
+        read_model,
+        principal=principal,
         action="deliveries.read",
         category=AccessCategory.CONSULTATION,
-        operation_id=operation_id,
+        operation_id=row.id,
         justification=justification,
-        detail={"returned": len(rows)},
+        detail={"returned": len(found)},
     )
-    return [DeliveryRead.model_validate(row) for row in rows]
+    return found
 
 
 def _action_route(kind: str, body_model: type[BaseModel]) -> None:
     command_type = ACTIONS[kind]
     path_name = kind.replace("_", "-")
+    action = f"operation.action.{kind}"
 
     async def steer(
-        operation_id: OperationId,
+        row: Annotated[
+            OperationRow, Depends(visible_for(action, category=AccessCategory.ALTERATION))
+        ],
         body: BaseModel,
         principal: CurrentPrincipal,
-        session: SessionDep,
+        read_model: ReadModelDep,
         client: TemporalDep,
+        workers: WorkersDep,
+        settings: SettingsDep,
+        justification: OptionalJustification,
         idempotency_key: IdempotencyKey = None,
     ) -> ActionResult:
-        action = f"operation.action.{kind}"
-        _visible(session, principal=principal, action=action, operation_id=operation_id)
         if principal.role not in (Role.OFFICER, Role.COORDINATOR):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Only officers and coordinators act")
         try:
@@ -359,42 +403,42 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
                     **body.model_dump(),
                     "actor": principal.actor(),
                     "request_id": _request_id(principal, idempotency_key),
+                    "justification": justification,
                 }
             )
         except ValidationError as invalid:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(invalid)) from None
-        _release(session)
+        await _claim(
+            read_model,
+            principal=principal,
+            key=idempotency_key,
+            fingerprint=_fingerprint(kind, row.id, body),
+        )
+        await workers.require()
         try:
-            result = await act(client, operation_id=operation_id, command=command)  # type: ignore[arg-type]
+            # Accepted, the action is in the read model and the access log (one transaction,
+            # written by the worker) before this returns.
+            return await _answer_in_time(
+                act(client, operation_id=row.id, command=command),  # type: ignore[arg-type]
+                seconds=settings.temporal_answer_seconds,
+            )
         except ActionRefusedError as refusal:
-            append_access(
-                session,
-                accessor=principal.accessor(),
+            await record_access(
+                read_model,
+                principal=principal,
                 action=action,
                 category=AccessCategory.ALTERATION,
-                operation_id=operation_id,
-                justification=None,
+                operation_id=row.id,
+                justification=justification,
                 outcome="refused",
                 reason_code="lifecycle_refused",
                 rule=kind,
             )
-            session.commit()
             raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
         except (RPCError, WorkflowFailureError) as failure:
             if isinstance(failure, RPCError) and failure.status == RPCStatusCode.NOT_FOUND:
                 raise HTTPException(status.HTTP_409_CONFLICT, "the operation has ended") from None
             raise
-        append_access(
-            session,
-            accessor=principal.accessor(),
-            action=action,
-            category=AccessCategory.ALTERATION,
-            operation_id=operation_id,
-            justification=None,
-            detail={"event_seq": result.event.seq, "event_kind": result.event.kind},
-        )
-        _end_with_access_logged(session)
-        return result
 
     steer.__annotations__["body"] = body_model
     steer.__name__ = kind
@@ -409,6 +453,8 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
         responses={
             404: {"description": NOT_FOUND},
             409: {"description": "The lifecycle refuses this action now; the reason says why"},
+            422: {"description": "Invalid input, or an Idempotency-Key used for another request"},
+            503: {"description": "No worker answers now; retry after Retry-After seconds"},
         },
     )
 

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from activities.assessment import OutcomeAssessment
 from activities.report.render import Language, render_statistics_html, render_statistics_pdf
 from activities.statistics import OperationFacts, Statistics, compile_statistics
-from api.deps import CurrentPrincipal, SessionDep
+from api.access import record_access
+from api.database import ReadModel
+from api.deps import CurrentPrincipal, ReadModelDep
 from api.justification import Justification
 from api.principal import Principal
 from api.visibility import visible_to
-from store.access_log import AccessCategory, append_access
+from store.access_log import AccessCategory
 from store.assessments import latest_assessments
 from store.models import OperationRow
 
@@ -34,9 +37,7 @@ RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-def _statistics(
-    session: SessionDep, *, principal: Principal, justification: str, action: str
-) -> Statistics:
+def _figures(session: Session, *, principal: Principal) -> tuple[Statistics, list[str]]:
     rows = session.scalars(
         select(OperationRow).where(visible_to(principal)).order_by(OperationRow.id)
     ).all()
@@ -54,16 +55,24 @@ def _statistics(
         OutcomeAssessment.model_validate(row.body)
         for row in latest_assessments(session, operation_ids=[row.id for row in rows])
     ]
-    append_access(
-        session,
-        accessor=principal.accessor(),
+    figures = compile_statistics(operations=operations, assessments=assessments)
+    return figures, [row.id for row in rows]
+
+
+async def _statistics(
+    read_model: ReadModel, *, principal: Principal, justification: str, action: str
+) -> Statistics:
+    figures, drawn_on = await read_model.read(partial(_figures, principal=principal))
+    await record_access(
+        read_model,
+        principal=principal,
         action=action,
         category=AccessCategory.CONSULTATION,
         operation_id=None,
         justification=justification,
-        detail={"operation_ids": [row.id for row in rows]},
+        detail={"operation_ids": drawn_on},
     )
-    return compile_statistics(operations=operations, assessments=assessments)
+    return figures
 
 
 @lru_cache(maxsize=32)
@@ -81,10 +90,10 @@ def _summary(figures: str, lang: Language, format: str, computed_at: datetime) -
     responses=RESPONSES,
 )
 async def get_statistics(
-    principal: CurrentPrincipal, session: SessionDep, justification: Justification
+    principal: CurrentPrincipal, read_model: ReadModelDep, justification: Justification
 ) -> Statistics:
-    return _statistics(
-        session, principal=principal, justification=justification, action="statistics.read"
+    return await _statistics(
+        read_model, principal=principal, justification=justification, action="statistics.read"
     )
 
 
@@ -99,15 +108,14 @@ async def get_statistics(
 )
 async def get_statistics_summary(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     justification: Justification,
     lang: Literal["en", "ru"] = "en",
     format: Literal["pdf", "html"] = "pdf",
 ) -> Response:
-    statistics = _statistics(
-        session, principal=principal, justification=justification, action="statistics.summary"
+    statistics = await _statistics(
+        read_model, principal=principal, justification=justification, action="statistics.summary"
     )
-    session.commit()  # not holding the read model (SQLite: its one writer) while rendering
     # The summary is dated by the day: the same figures asked for again that day are not rendered
     # again (rendering takes seconds of CPU).
     now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
-from api.deps import AdminPrincipal, CurrentPrincipal, SessionDep
+from api.deps import AdminPrincipal, CurrentPrincipal, ReadModelDep
 from api.problems import FieldError, ProblemError, problem_responses
 from api.schemas.agencies import (
     PrincipalRead,
@@ -35,7 +35,7 @@ ADMIN_ONLY_404 = problem_responses(403, 404)
 
 
 @router.get("/me", summary="Who the caller is, as this request sees it")
-def me(principal: CurrentPrincipal) -> PrincipalRead:
+async def me(principal: CurrentPrincipal) -> PrincipalRead:
     return PrincipalRead(
         user_id=principal.user_id,
         name=principal.name,
@@ -50,40 +50,55 @@ def me(principal: CurrentPrincipal) -> PrincipalRead:
     summary="Register a user of an agency, with a role",
     responses={**ADMIN_ONLY, **problem_responses(409)},
 )
-def register_user(
+async def register_user(
     body: UserCreate,
     _admin: AdminPrincipal,
-    session: SessionDep,
+    read_model: ReadModelDep,
     request: Request,
     response: Response,
 ) -> UserRead:
-    try:
-        row = create_user(
-            session, user_id=body.id, name=body.name, role=body.role.value, agency_id=body.agency_id
-        )
-    except UnknownAgencyError as unknown:
-        raise ProblemError(
-            422,
-            "Invalid request",
-            str(unknown),
-            errors=[FieldError(field="body.agency_id", message=f"{unknown}; register it first")],
-        ) from None
-    except AlreadyExistsError as duplicate:
-        raise ProblemError(409, "User already registered", str(duplicate)) from None
-    response.headers["Location"] = str(request.url_for("user", user_id=row.id))
-    return UserRead.model_validate(row)
+    def work(session: Session) -> UserRead:
+        try:
+            row = create_user(
+                session,
+                user_id=body.id,
+                name=body.name,
+                role=body.role.value,
+                agency_id=body.agency_id,
+            )
+        except UnknownAgencyError as unknown:
+            raise ProblemError(
+                422,
+                "Invalid request",
+                str(unknown),
+                errors=[
+                    FieldError(field="body.agency_id", message=f"{unknown}; register it first")
+                ],
+            ) from None
+        except AlreadyExistsError as duplicate:
+            raise ProblemError(409, "User already registered", str(duplicate)) from None
+        response.headers["Location"] = str(request.url_for("user", user_id=row.id))
+        return UserRead.model_validate(row)
+
+    return await read_model.write(work)
 
 
 @router.get("/users", summary="Registered users, of one agency or all", responses=ADMIN_ONLY)
-def users(
-    _admin: AdminPrincipal, session: SessionDep, agency_id: str | None = None
+async def users(
+    _admin: AdminPrincipal, read_model: ReadModelDep, agency_id: str | None = None
 ) -> list[UserRead]:
-    return [UserRead.model_validate(row) for row in list_users(session, agency_id=agency_id)]
+    def work(session: Session) -> list[UserRead]:
+        return [UserRead.model_validate(row) for row in list_users(session, agency_id=agency_id)]
+
+    return await read_model.read(work)
 
 
 @router.get("/users/{user_id}", summary="One user", responses=ADMIN_ONLY_404)
-def user(user_id: str, _admin: AdminPrincipal, session: SessionDep) -> UserRead:
-    return UserRead.model_validate(_existing_user(session, user_id))
+async def user(user_id: str, _admin: AdminPrincipal, read_model: ReadModelDep) -> UserRead:
+    def work(session: Session) -> UserRead:
+        return UserRead.model_validate(_existing_user(session, user_id))
+
+    return await read_model.read(work)
 
 
 @router.patch(
@@ -92,24 +107,29 @@ def user(user_id: str, _admin: AdminPrincipal, session: SessionDep) -> UserRead:
     description="Deactivation takes effect on the user's next request: every token is refused.",
     responses={**ADMIN_ONLY, **problem_responses(404, 409)},
 )
-def change_user(
-    user_id: str, body: UserUpdate, admin: AdminPrincipal, session: SessionDep
+async def change_user(
+    user_id: str, body: UserUpdate, admin: AdminPrincipal, read_model: ReadModelDep
 ) -> UserRead:
-    if user_id == admin.user_id and (body.active is False or body.role not in (None, admin.role)):
-        # Otherwise the last administrator could lock everyone out of user management.
-        raise ProblemError(
-            409, "Conflict", "Administrators cannot demote or deactivate themselves."
+    def work(session: Session) -> UserRead:
+        if user_id == admin.user_id and (
+            body.active is False or body.role not in (None, admin.role)
+        ):
+            # Otherwise the last administrator could lock everyone out of user management.
+            raise ProblemError(
+                409, "Conflict", "Administrators cannot demote or deactivate themselves."
+            )
+        row = update_user(
+            session,
+            user_id=user_id,
+            name=body.name,
+            role=body.role.value if body.role else None,
+            active=body.active,
         )
-    row = update_user(
-        session,
-        user_id=user_id,
-        name=body.name,
-        role=body.role.value if body.role else None,
-        active=body.active,
-    )
-    if row is None:
-        raise _no_user(user_id)
-    return UserRead.model_validate(row)
+        if row is None:
+            raise _no_user(user_id)
+        return UserRead.model_validate(row)
+
+    return await read_model.write(work)
 
 
 @router.post(
@@ -118,12 +138,15 @@ def change_user(
     summary="Issue an API token to a user; the token is in this answer only",
     responses=ADMIN_ONLY_404,
 )
-def issue_user_token(
-    user_id: str, body: TokenCreate, _admin: AdminPrincipal, session: SessionDep
+async def issue_user_token(
+    user_id: str, body: TokenCreate, _admin: AdminPrincipal, read_model: ReadModelDep
 ) -> TokenIssued:
-    _existing_user(session, user_id)
-    issued = issue_token(session, user_id=user_id, label=body.label)
-    return TokenIssued(**TokenRead.model_validate(issued.row).model_dump(), token=issued.token)
+    def work(session: Session) -> TokenIssued:
+        _existing_user(session, user_id)
+        issued = issue_token(session, user_id=user_id, label=body.label)
+        return TokenIssued(**TokenRead.model_validate(issued.row).model_dump(), token=issued.token)
+
+    return await read_model.write(work)
 
 
 @router.get(
@@ -131,9 +154,14 @@ def issue_user_token(
     summary="A user's API tokens (never their secrets)",
     responses=ADMIN_ONLY_404,
 )
-def user_tokens(user_id: str, _admin: AdminPrincipal, session: SessionDep) -> list[TokenRead]:
-    _existing_user(session, user_id)
-    return [TokenRead.model_validate(row) for row in list_tokens(session, user_id=user_id)]
+async def user_tokens(
+    user_id: str, _admin: AdminPrincipal, read_model: ReadModelDep
+) -> list[TokenRead]:
+    def work(session: Session) -> list[TokenRead]:
+        _existing_user(session, user_id)
+        return [TokenRead.model_validate(row) for row in list_tokens(session, user_id=user_id)]
+
+    return await read_model.read(work)
 
 
 @router.post(
@@ -141,11 +169,14 @@ def user_tokens(user_id: str, _admin: AdminPrincipal, session: SessionDep) -> li
     summary="Revoke an API token; refused from the next request on",
     responses=ADMIN_ONLY_404,
 )
-def revoke(token_id: str, _admin: AdminPrincipal, session: SessionDep) -> TokenRead:
-    row = revoke_token(session, token_id=token_id)
-    if row is None:
-        raise ProblemError(404, "Not Found", f"No API token {token_id!r} exists.")
-    return TokenRead.model_validate(row)
+async def revoke(token_id: str, _admin: AdminPrincipal, read_model: ReadModelDep) -> TokenRead:
+    def work(session: Session) -> TokenRead:
+        row = revoke_token(session, token_id=token_id)
+        if row is None:
+            raise ProblemError(404, "Not Found", f"No API token {token_id!r} exists.")
+        return TokenRead.model_validate(row)
+
+    return await read_model.write(work)
 
 
 def _no_user(user_id: str) -> ProblemError:

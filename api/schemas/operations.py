@@ -152,7 +152,7 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "declare_consignment_lost": {"circumstances": "Vehicle not found after the window expired"},
 }
 
-_CLIENT_SET = frozenset({"actor", "request_id", "kind"})
+_CLIENT_SET = frozenset({"actor", "request_id", "kind", "justification"})
 
 
 def _body_model(kind: str, command: type[Command]) -> type[BaseModel]:

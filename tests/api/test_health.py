@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api.conftest import AppFactory
 from tests.temporal_env import binary, converter_for_tests
+from tests.workflows.conftest import make_worker
 
 
 @pytest.fixture
@@ -32,12 +37,32 @@ async def _health(app: FastAPI) -> httpx.Response:
             return await client.get("/health")
 
 
-async def test_up_when_temporal_and_database_answer(
-    app_factory: AppFactory, temporal_env: WorkflowEnvironment
+async def test_ok_while_a_worker_polls_and_degraded_without_one(
+    app_factory: AppFactory,
+    dev_server_env: WorkflowEnvironment,
+    session_maker: sessionmaker[Session],
+    activity_executor: ThreadPoolExecutor,
 ) -> None:
-    response = await _health(app_factory(temporal_client=temporal_env.client))
+    task_queue = f"health-{uuid.uuid4().hex}"
+    app = app_factory(temporal_client=dev_server_env.client, task_queue=task_queue)
+    response = await _health(app)
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "ok", "checks": {"temporal": "up", "database": "up"}}
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {"temporal": "up", "database": "up", "workers": "down"},
+    }
+    async with make_worker(dev_server_env, session_maker, activity_executor, task_queue):
+        # The worker's first poll reaches the server a moment after it starts.
+        for _ in range(50):
+            response = await _health(app)
+            if response.json()["status"] == "ok":
+                break
+            await asyncio.sleep(0.1)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"temporal": "up", "database": "up", "workers": "up"},
+    }
 
 
 async def test_temporal_down_is_a_503_naming_it(app_factory: AppFactory) -> None:
@@ -47,7 +72,7 @@ async def test_temporal_down_is_a_503_naming_it(app_factory: AppFactory) -> None
     problem: dict[str, Any] = response.json()
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
-    assert problem["checks"] == {"temporal": "down", "database": "up"}
+    assert problem["checks"] == {"temporal": "down", "database": "up", "workers": "down"}
     assert problem["detail"] == "Temporal is unreachable"
 
 
@@ -60,5 +85,5 @@ async def test_database_down_is_a_503_naming_it(
     )
     response = await _health(app)
     assert response.status_code == 503
-    assert response.json()["checks"] == {"temporal": "up", "database": "down"}
+    assert response.json()["checks"]["database"] == "down"
     assert "127.0.0.1" not in response.text

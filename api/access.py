@@ -1,0 +1,83 @@
+"""What every route that touches operational data shares: need-to-know and the access log.
+
+`record_access` appends one entry and commits it before the answer leaves. `visible_for(action)`
+is the dependency resolving the path's operation for a caller who may see it; anyone else has the
+refused attempt logged and is told the operation does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Annotated, Any, Final
+
+from fastapi import HTTPException, status
+from fastapi import Path as PathParam
+
+from api.database import ReadModel
+from api.deps import CurrentPrincipal, ReadModelDep
+from api.principal import Principal
+from api.visibility import visible_operation
+from store.access_log import AccessCategory, append_access
+from store.models import OperationRow
+
+NOT_FOUND: Final = "No operation with this id is visible to you"
+OperationId = Annotated[str, PathParam(min_length=1, max_length=64, description="Operation id")]
+
+
+async def record_access(
+    read_model: ReadModel,
+    *,
+    principal: Principal | None,
+    action: str,
+    category: AccessCategory,
+    operation_id: str | None,
+    justification: str | None = None,
+    recipients: list[str] | None = None,
+    outcome: str = "allowed",
+    reason_code: str | None = None,
+    rule: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await read_model.write(
+        partial(
+            append_access,
+            accessor=principal.accessor() if principal else None,
+            action=action,
+            category=category,
+            operation_id=operation_id,
+            justification=justification,
+            recipients=recipients,
+            outcome=outcome,
+            reason_code=reason_code,
+            rule=rule,
+            detail=detail,
+        )
+    )
+
+
+def visible_for(
+    action: str, *, category: AccessCategory = AccessCategory.CONSULTATION
+) -> Callable[..., Awaitable[OperationRow]]:
+    """Dependency: the path's operation, if the caller may see it now; else logged and 404."""
+
+    async def resolve(
+        operation_id: OperationId, principal: CurrentPrincipal, read_model: ReadModelDep
+    ) -> OperationRow:
+        row = await read_model.read(
+            partial(visible_operation, principal=principal, operation_id=operation_id)
+        )
+        if row is None:
+            await record_access(
+                read_model,
+                principal=principal,
+                action=action,
+                category=category,
+                operation_id=operation_id,
+                outcome="refused",
+                reason_code="not_visible",
+            )
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+        return row
+
+    return resolve
