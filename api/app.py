@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import version
+from multiprocessing import get_context
 from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
@@ -13,6 +15,8 @@ from temporalio.client import Client
 
 from api.auth import jwks_client
 from api.database import ReadModel
+from api.documents import RenderedDocuments
+from api.live_state import LiveStates
 from api.problems import document_problems, install_problem_handlers, problem_responses
 from api.routes import agencies, audit, debrief, health, operations, statistics, users
 from api.throttle import Throttle
@@ -20,6 +24,7 @@ from api.workers import WorkerPresence
 from cdtrack.settings import Settings
 from cdtrack.temporal import connect
 from store.session import create_engine_for
+from workflows.starter import read_state
 
 API_PREFIX: Final = "/api/v1"
 TITLE: Final = "cdtrack"
@@ -44,16 +49,26 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         engine = create_engine_for(
             settings.read_model_url, pool_size=connections, max_overflow=0, pool_timeout=30
         )
+        # Started on the first rendering; spawned, not forked, from a process that runs threads.
+        renderer = ProcessPoolExecutor(
+            max_workers=settings.api_render_processes, mp_context=get_context("spawn")
+        )
         try:
             app.state.settings = settings
             app.state.read_model = ReadModel(engine, connections=connections)
             app.state.jwks = jwks_client(settings)
             app.state.throttle = Throttle(settings)
+            app.state.documents = RenderedDocuments(renderer=renderer, size=64)
             # A Temporal client holds no resource to release: its connection goes with it.
             app.state.temporal = temporal_client or await connect(settings)
             app.state.workers = WorkerPresence(app.state.temporal, task_queue=settings.task_queue)
+            client = app.state.temporal
+            app.state.live_states = LiveStates(
+                lambda operation_id: read_state(client, operation_id=operation_id)
+            )
             yield
         finally:
+            renderer.shutdown(wait=False, cancel_futures=True)
             engine.dispose()
 
     app = FastAPI(

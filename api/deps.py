@@ -13,6 +13,8 @@ from temporalio.client import Client
 
 from api.auth import authenticate
 from api.database import ReadModel
+from api.documents import RenderedDocuments
+from api.live_state import LiveStates
 from api.principal import Principal, Role
 from api.problems import ProblemError
 from api.throttle import Throttle
@@ -43,6 +45,16 @@ def get_read_model(request: Request) -> ReadModel:
     return read_model
 
 
+def get_documents(request: Request) -> RenderedDocuments:
+    documents: RenderedDocuments = request.app.state.documents
+    return documents
+
+
+def get_live_states(request: Request) -> LiveStates:
+    states: LiveStates = request.app.state.live_states
+    return states
+
+
 def get_workers(request: Request) -> WorkerPresence:
     workers: WorkerPresence = request.app.state.workers
     return workers
@@ -52,6 +64,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 ReadModelDep = Annotated[ReadModel, Depends(get_read_model)]
 WorkersDep = Annotated[WorkerPresence, Depends(get_workers)]
+DocumentsDep = Annotated[RenderedDocuments, Depends(get_documents)]
+LiveStatesDep = Annotated[LiveStates, Depends(get_live_states)]
 
 
 def _throttle_key(credential: str | None) -> str | None:

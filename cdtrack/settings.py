@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         le=200,
         description="Read-model connections of one API process; requests beyond them queue.",
     )
+    api_render_processes: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="Processes of one API process that render reports and summaries (PDF).",
+    )
     auth_failure_limit: str = Field(
         default="10/minute",
         description="Failed authentications allowed per address and per token (limits syntax).",

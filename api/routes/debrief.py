@@ -7,9 +7,6 @@ fetching the report is a disclosure (a document leaves the system), logged with 
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections import OrderedDict
 from functools import partial
 from typing import Annotated, Literal
 
@@ -20,7 +17,7 @@ from sqlalchemy.orm import Session
 from activities.assessment import OutcomeAssessment
 from activities.report.render import Language, render_report_html, render_report_pdf
 from api.access import NOT_FOUND, record_access, visible_for
-from api.deps import CurrentPrincipal, ReadModelDep
+from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
 from api.justification import Justification
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
 from store.access_log import AccessCategory
@@ -85,32 +82,10 @@ async def get_assessment(
     return found
 
 
-class _Rendered:
-    """Reports already rendered: a version never changes, so neither does its report."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._documents: OrderedDict[tuple[str, int, str, str], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, computed: OutcomeAssessment, lang: Language, format: str) -> bytes:
-        key = (computed.operation_id, computed.version, lang, format)
-        with self._lock:
-            if key in self._documents:
-                self._documents.move_to_end(key)
-                return self._documents[key]
-        if format == "pdf":
-            document = render_report_pdf(computed, lang=lang)
-        else:
-            document = render_report_html(computed, lang=lang).encode()
-        with self._lock:
-            self._documents[key] = document
-            while len(self._documents) > self._size:
-                self._documents.popitem(last=False)
-        return document
-
-
-_rendered = _Rendered(size=64)
+def _render_report(computed: OutcomeAssessment, lang: Language, format: str) -> bytes:
+    if format == "pdf":
+        return render_report_pdf(computed, lang=lang)
+    return render_report_html(computed, lang=lang).encode()
 
 
 @router.get(
@@ -129,6 +104,7 @@ async def get_report(
     operation: Annotated[OperationRow, Depends(visible_for("report.disclose"))],
     principal: CurrentPrincipal,
     read_model: ReadModelDep,
+    documents: DocumentsDep,
     justification: Justification,
     lang: Literal["en", "ru"] = "en",
     format: Literal["pdf", "html"] = "pdf",
@@ -136,8 +112,10 @@ async def get_report(
 ) -> Response:
     row = await read_model.read(partial(_version_row, operation_id=operation.id, version=version))
     computed = OutcomeAssessment.model_validate(row.body)
-    # Rendering takes seconds of CPU: off the event loop, so other requests are not held up.
-    body = await asyncio.to_thread(_rendered, computed, lang, format)
+    body = await documents.get(
+        ("report", computed.operation_id, computed.version, lang, format),
+        partial(_render_report, computed, lang, format),
+    )
     media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     await record_access(
         read_model,

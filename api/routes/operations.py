@@ -10,6 +10,7 @@ read and every refused attempt is logged here.
 import asyncio
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -25,7 +26,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import NOT_FOUND, record_access, visible_for
-from api.deps import CurrentPrincipal, ReadModelDep, SettingsDep, TemporalDep, WorkersDep
+from api.deps import (
+    CurrentPrincipal,
+    LiveStatesDep,
+    ReadModelDep,
+    SettingsDep,
+    TemporalDep,
+    WorkersDep,
+)
 from api.justification import Justification, OptionalJustification
 from api.principal import Principal, Role
 from api.problems import ProblemError
@@ -54,7 +62,6 @@ from workflows.starter import (
     ActionRefusedError,
     PlanRejectedError,
     act,
-    read_state,
     start_operation,
     synchronise,
 )
@@ -288,19 +295,25 @@ async def list_operations(
     return found
 
 
+def _arrival() -> float:
+    return time.monotonic()
+
+
 @router.get("/{operation_id}", response_model=OperationRead, summary="The live state")
 async def get_operation(
+    # First, so it is taken before the caller is authenticated: when the request arrived.
+    arrived_at: Annotated[float, Depends(_arrival)],
     row: Annotated[OperationRow, Depends(visible_for("operation.read"))],
     principal: CurrentPrincipal,
     read_model: ReadModelDep,
-    client: TemporalDep,
+    states: LiveStatesDep,
     workers: WorkersDep,
     settings: SettingsDep,
     justification: Justification,
 ) -> OperationRead:
     await workers.require()
     state = await _answer_in_time(
-        read_state(client, operation_id=row.id), seconds=settings.temporal_answer_seconds
+        states.read(row.id, arrived_at=arrived_at), seconds=settings.temporal_answer_seconds
     )
     await record_access(
         read_model,

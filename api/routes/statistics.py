@@ -7,9 +7,9 @@ consultation naming the operations it drew on.
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import partial
 from typing import Literal
 
 from fastapi import APIRouter
@@ -22,7 +22,7 @@ from activities.report.render import Language, render_statistics_html, render_st
 from activities.statistics import OperationFacts, Statistics, compile_statistics
 from api.access import record_access
 from api.database import ReadModel
-from api.deps import CurrentPrincipal, ReadModelDep
+from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
 from api.justification import Justification
 from api.principal import Principal
 from api.visibility import visible_to
@@ -75,7 +75,6 @@ async def _statistics(
     return figures
 
 
-@lru_cache(maxsize=32)
 def _summary(figures: str, lang: Language, format: str, computed_at: datetime) -> bytes:
     statistics = Statistics.model_validate_json(figures)
     if format == "pdf":
@@ -109,6 +108,7 @@ async def get_statistics(
 async def get_statistics_summary(
     principal: CurrentPrincipal,
     read_model: ReadModelDep,
+    documents: DocumentsDep,
     justification: Justification,
     lang: Literal["en", "ru"] = "en",
     format: Literal["pdf", "html"] = "pdf",
@@ -119,7 +119,11 @@ async def get_statistics_summary(
     # The summary is dated by the day: the same figures asked for again that day are not rendered
     # again (rendering takes seconds of CPU).
     now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    body = await asyncio.to_thread(_summary, statistics.model_dump_json(), lang, format, now)
+    figures = statistics.model_dump_json()
+    body = await documents.get(
+        ("statistics", hashlib.sha256(figures.encode()).hexdigest(), lang, format, now),
+        partial(_summary, figures, lang, format, now),
+    )
     media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     return Response(
         content=body,

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,6 +62,49 @@ def serving(settings: Settings) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+@asynccontextmanager
+async def serving_process(settings: Settings) -> AsyncIterator[str]:
+    """The API as `cdtrack api` runs it, in a process of its own: killed at the end."""
+    environment = {
+        **os.environ,
+        **{
+            f"CDTRACK_{name.upper()}": value
+            for name, value in {
+                "database_url": settings.read_model_url,
+                "temporal_address": settings.temporal_address,
+                "task_queue": settings.task_queue,
+                "api_port": str(settings.api_port),
+                "data_dir": str(settings.data_dir),
+                "codec_keys": json.dumps(
+                    {k: v.get_secret_value() for k, v in settings.codec_keys.items()}
+                ),
+                "codec_active_key_id": settings.codec_active_key_id or "",
+            }.items()
+        },
+    }
+    command = [str(Path(sys.executable).parent / "cdtrack"), "api", "--no-migrate"]
+    # A session of its own, so the API's rendering processes go with it at the end.
+    process = subprocess.Popen(command, env=environment, start_new_session=True)  # noqa: ASYNC220
+    base_url = f"http://127.0.0.1:{settings.api_port}"
+    deadline = time.monotonic() + 60
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=2) as http:
+            while True:
+                try:
+                    # Up, and seeing the worker poll: a request now reaches a workflow.
+                    if (await http.get("/health")).json().get("status") == "ok":
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the API process did not start")
+                await asyncio.sleep(0.2)
+        yield base_url
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 @dataclass
 class LiveStack:
     base_url: str
@@ -75,6 +125,7 @@ def live_database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def live_stack(
+    request: pytest.FixtureRequest,
     dev_server_env: WorkflowEnvironment,
     live_database_url: str,
     tmp_path: Path,
@@ -104,9 +155,15 @@ async def live_stack(
         for agency in SAMPLE_AGENCIES
     }
     worker = make_worker(dev_server_env, sessions, activity_executor, task_queue)
+    # A process of its own where the API's responsiveness is measured: in a thread, it would
+    # share the interpreter lock with the worker and the test's own clients.
+    separate = request.node.get_closest_marker("api_process") is not None
     try:
-        async with worker:
-            with serving(settings) as base_url:
-                yield LiveStack(base_url, settings, sessions, Cast(coordinator, officers))
+        async with worker, AsyncExitStack() as serving_api:
+            if separate:
+                base_url = await serving_api.enter_async_context(serving_process(settings))
+            else:
+                base_url = serving_api.enter_context(serving(settings))
+            yield LiveStack(base_url, settings, sessions, Cast(coordinator, officers))
     finally:
         engine.dispose()
