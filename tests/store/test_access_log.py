@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -117,11 +117,8 @@ def _message(report: LogReport, kind: FindingKind) -> str:
     return " | ".join(f.message for f in report.findings if f.kind is kind)
 
 
-def _disable_guard(connection: object) -> list[str]:
+def _disable_guard(connection: Connection) -> list[str]:
     """What an owner does first: triggers off (PostgreSQL) or dropped (SQLite, kept to restore)."""
-    from sqlalchemy import Connection
-
-    assert isinstance(connection, Connection)
     if connection.dialect.name == "postgresql":
         for table in LOG_TABLES:
             connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
@@ -134,10 +131,7 @@ def _disable_guard(connection: object) -> list[str]:
     return [str(sql) for _, sql in triggers]
 
 
-def _restore_guard(connection: object, dropped: list[str]) -> None:
-    from sqlalchemy import Connection
-
-    assert isinstance(connection, Connection)
+def _restore_guard(connection: Connection, dropped: list[str]) -> None:
     if connection.dialect.name == "postgresql":
         for table in LOG_TABLES:
             connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
@@ -185,7 +179,8 @@ def test_an_intact_log_verifies_against_the_published_heads(log: Log) -> None:
     assert (report.entries, report.size) == (5, 5)
     assert report.checked_against is not None
     assert report.checked_against.source == str(log.heads_file)
-    assert report.root == log.head.root_hash if log.head else False
+    assert log.head is not None
+    assert report.root == log.head.root_hash
     assert "access log intact: 5 entries" in report.describe()
 
 
