@@ -501,6 +501,10 @@ def _at(found: PublishedHead) -> str:
 MISSING_LEAF = leaf_hash(b"\x00missing entry")
 
 
+def _leaves(first: int, last: int) -> str:
+    return f"leaf {first}" if first == last else f"leaves {first} to {last}"
+
+
 def verify_log(
     session: Session,
     *,
@@ -562,9 +566,16 @@ def verify_log(
         .order_by(LeafRow.leaf_index)
         .execution_options(yield_per=1000)
     )
+    gap: Finding | None = None
     for leaf, entry in rows:
         if leaf.leaf_index != range_.size:
-            break  # a gap: no root from here on can be recomputed
+            # No root from here on can be recomputed, so no later head can be checked.
+            gap = Finding(
+                FindingKind.DELETED,
+                f"{_leaves(range_.size + 1, leaf.leaf_index)} gone: deleted without "
+                f"renumbering; no head beyond {range_.size} entries can be checked",
+            )
+            break
         if entry is None:
             content = MISSING_LEAF
             edited.append(
@@ -611,7 +622,7 @@ def verify_log(
             (f.head.tree_size for f in matched if f.head.tree_size < first.head.tree_size),
             default=0,
         )
-        span = f"leaves {last_good + 1} to {first.head.tree_size}"
+        span = _leaves(last_good + 1, first.head.tree_size)
         if beyond:
             findings.append(
                 Finding(
@@ -631,12 +642,14 @@ def verify_log(
             findings.append(
                 Finding(
                     FindingKind.EDITED,
-                    f"entries at {span} were changed after they were signed: the head of "
+                    f"the entries at {span} were changed after they were signed: the head of "
                     f"{first.head.tree_size} entries signed at {_at(first)} no longer matches; "
                     f"{still}",
                 )
             )
         findings += edited
+    elif gap is not None:
+        findings += [gap, *edited]
     elif beyond:
         database_size = max((f.head.tree_size for f in heads if f.source == "database"), default=0)
         set_back = (

@@ -220,6 +220,18 @@ def test_a_deletion_with_the_rest_renumbered_is_named(log: Log) -> None:
     assert "leaves 3 to 4" in deleted
 
 
+def test_a_deletion_without_renumbering_is_named(log: Log) -> None:
+    log.batches(2, 2, 2)
+    _tamper(
+        log.engine,
+        "DELETE FROM access_log_leaves WHERE entry_id = 3",
+        "DELETE FROM access_log WHERE id = 3",
+    )
+    report = log.verify()
+    assert _kinds(report) == {FindingKind.DELETED}
+    assert "leaf 3 gone: deleted without renumbering" in _message(report, FindingKind.DELETED)
+
+
 def test_a_truncated_tail_with_the_heads_set_back_is_named(log: Log) -> None:
     log.batches(2, 2, 2)
     _tamper(
