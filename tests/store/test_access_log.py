@@ -274,6 +274,21 @@ def test_an_entry_rewritten_with_the_triggers_off_between_two_heads_is_named(log
     assert FindingKind.UNGUARDED_HEAD not in _kinds(report)
 
 
+def test_an_entry_rewritten_unchanged_with_the_triggers_off_is_noticed_on_postgres(
+    log: Log,
+) -> None:
+    log.batches(2, 2)
+    _tamper(log.engine, "UPDATE access_log SET action = action WHERE id = 2")
+    log.batches(1)
+    report = log.verify()
+    if log.engine.dialect.name != "postgresql":
+        # Nothing differs and SQLite keeps no row versions: there is nothing to find.
+        assert report.intact
+        return
+    assert _kinds(report) == {FindingKind.REWRITTEN}
+    assert "entry 2 (leaf 2) was rewritten after it was integrated" in report.describe()
+
+
 def test_a_head_signed_with_the_triggers_off_is_named_and_so_is_the_guard_now(log: Log) -> None:
     log.batches(2)
     with log.engine.begin() as connection:
