@@ -5,22 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from store.access_log import (
-    HeadRow,
-    database_head,
     frontier_of,
     head_is_signed,
     integrate_pending,
+    latest_database_head,
     latest_signed_head,
     publish_head,
     read_published_heads,
 )
 from store.checkpoint import LogSigner
 from workflows.messages import IntegrateEntriesInput, IntegrateEntriesResult, SignedTreeHead
+
+UNSIGNED_HEAD = "AccessLogHeadUnsigned"
 
 
 class AuditActivities:
@@ -37,9 +38,16 @@ class AuditActivities:
         verifier = self._signer.verifier
         start = request.head
         if start is not None and not head_is_signed(start, verifier):
-            raise ValueError("the head to extend does not carry the log's signature")
+            # Retrying cannot help: the key changed, or the workflow carries a head not ours.
+            raise ApplicationError(
+                "the head to extend does not carry the log's signature",
+                type=UNSIGNED_HEAD,
+                non_retryable=True,
+            )
         with self._sessions.begin() as session:
-            committed = self._committed_since(session, start)
+            committed = latest_database_head(
+                session, verifier=verifier, beyond=start.tree_size if start else -1
+            )
             if committed is not None and start is not None:
                 # An earlier attempt integrated and committed, then its result was lost.
                 self._publish(committed)
@@ -63,20 +71,6 @@ class AuditActivities:
         return IntegrateEntriesResult(
             head=head, integrated=head.tree_size - (start.tree_size if start else 0)
         )
-
-    def _committed_since(
-        self, session: Session, head: SignedTreeHead | None
-    ) -> SignedTreeHead | None:
-        """The newest head in the database beyond `head` that the log's key signed."""
-        since = head.tree_size if head is not None else -1
-        rows = session.scalars(
-            select(HeadRow).where(HeadRow.tree_size > since).order_by(HeadRow.tree_size.desc())
-        )
-        for row in rows:
-            found = database_head(row)
-            if head_is_signed(found, self._signer.verifier):
-                return found
-        return None
 
     def _publish(self, head: SignedTreeHead) -> None:
         publish_head(self._heads_file, head)

@@ -288,6 +288,20 @@ def database_heads(session: Session) -> list[SignedTreeHead]:
     ]
 
 
+def latest_database_head(
+    session: Session, *, verifier: LogVerifier, beyond: int = -1
+) -> SignedTreeHead | None:
+    """The largest head the database holds beyond `beyond` entries that the log's key signed."""
+    rows = session.scalars(
+        select(HeadRow).where(HeadRow.tree_size > beyond).order_by(HeadRow.tree_size.desc())
+    )
+    for row in rows:
+        head = database_head(row)
+        if head_is_signed(head, verifier):
+            return head
+    return None
+
+
 def latest_signed_head(
     heads: Iterable[SignedTreeHead], *, verifier: LogVerifier
 ) -> SignedTreeHead | None:
@@ -787,6 +801,8 @@ def prove_inclusion(
         hashes.append(MISSING_LEAF if entry is None else entry_leaf_hash(entry))
         if index == leaf.leaf_index and entry is not None:
             entry_text = entry_bytes(entry).decode()
+    if not entry_text:
+        raise NotIntegratedError(f"entry {entry_id} is gone: run `cdtrack audit verify`")
     if len(hashes) != head.tree_size:
         raise NotIntegratedError(
             f"the log holds {len(hashes)} leaves, fewer than the head of {head.tree_size} "
