@@ -534,14 +534,47 @@ def verify_log(
     Without a `verifier` the database's heads are taken as they are (no signature is checked),
     which finds careless tampering only: an insider can recompute hashes but not signatures.
     """
-    findings: list[Finding] = []
     candidates = [PublishedHead("database", head) for head in database_heads(session)]
-    candidates += published
+    heads, findings = _signed_heads([*candidates, *published], verifier)
+    by_size: dict[int, PublishedHead] = {}
+    # A head found outside the database is the one to name, so it goes first.
+    for found in sorted(heads, key=lambda f: (f.head.tree_size, f.source == "database")):
+        known = by_size.setdefault(found.head.tree_size, found)
+        if known.head.root_hash != found.head.root_hash:
+            findings.append(
+                Finding(
+                    FindingKind.FORK,
+                    f"two signed heads of {known.head.tree_size} entries disagree: "
+                    f"{known.source} and {found.source}",
+                )
+            )
+    entries = session.scalar(select(func.count()).select_from(AccessEntry)) or 0
+    tree = _recompute(session, by_size)
+    findings += _tampering(tree, heads=heads, by_size=by_size, entries=entries)
+    largest = max(by_size.values(), key=lambda f: f.head.tree_size, default=None)
+    findings += _bookkeeping(
+        session,
+        signed_size=largest.head.tree_size if largest is not None else 0,
+        now=now,
+        queue_limit=queue_limit,
+    )
+    return LogReport(
+        entries=entries,
+        size=tree.range.size,
+        root=_b64(tree.range.root()),
+        checked_against=largest,
+        findings=findings,
+    )
+
+
+def _signed_heads(
+    candidates: Sequence[PublishedHead], verifier: LogVerifier | None
+) -> tuple[list[PublishedHead], list[Finding]]:
+    """The heads the log's key signed; a finding for each forged one and each signed unguarded."""
     heads: list[PublishedHead] = []
+    findings: list[Finding] = []
     for found in candidates:
-        if verifier is None or head_is_signed(found.head, verifier):
-            heads.append(found)
-        else:
+        if verifier is not None and not head_is_signed(found.head, verifier):
             findings.append(
                 Finding(
                     FindingKind.FORGED_HEAD,
@@ -549,18 +582,8 @@ def verify_log(
                     "the log's signature (forged or altered)",
                 )
             )
-    by_size: dict[int, PublishedHead] = {}
-    for published_head in sorted(heads, key=lambda f: (f.head.tree_size, f.source == "database")):
-        known = by_size.setdefault(published_head.head.tree_size, published_head)
-        if known.head.root_hash != published_head.head.root_hash:
-            findings.append(
-                Finding(
-                    FindingKind.FORK,
-                    f"two signed heads of {known.head.tree_size} entries disagree: "
-                    f"{known.source} and {published_head.source}",
-                )
-            )
-    for found in heads:
+            continue
+        heads.append(found)
         if not found.head.guarded:
             findings.append(
                 Finding(
@@ -569,31 +592,40 @@ def verify_log(
                     "the log's append-only triggers disabled or missing",
                 )
             )
+    return heads, findings
 
-    entries = session.scalar(select(func.count()).select_from(AccessEntry)) or 0
-    range_ = CompactRange()
-    edited: list[Finding] = []
-    matched: list[PublishedHead] = []
-    failed: list[PublishedHead] = []
+
+@dataclass
+class _Recomputed:
+    """The tree rebuilt from the entries' content, and how each head fared against it."""
+
+    range: CompactRange = field(default_factory=CompactRange)
+    matched: list[PublishedHead] = field(default_factory=list)
+    failed: list[PublishedHead] = field(default_factory=list)
+    entry_findings: list[Finding] = field(default_factory=list)
+    gap: Finding | None = None
+
+
+def _recompute(session: Session, by_size: dict[int, PublishedHead]) -> _Recomputed:
+    tree = _Recomputed()
     rows = session.execute(
         select(LeafRow, AccessEntry)
         .outerjoin(AccessEntry, AccessEntry.id == LeafRow.entry_id)
         .order_by(LeafRow.leaf_index)
         .execution_options(yield_per=1000)
     )
-    gap: Finding | None = None
     for leaf, entry in rows:
-        if leaf.leaf_index != range_.size:
+        if leaf.leaf_index != tree.range.size:
             # No root from here on can be recomputed, so no later head can be checked.
-            gap = Finding(
+            tree.gap = Finding(
                 FindingKind.DELETED,
-                f"{_leaves(range_.size + 1, leaf.leaf_index)} gone: deleted without "
-                f"renumbering; no head beyond {range_.size} entries can be checked",
+                f"{_leaves(tree.range.size + 1, leaf.leaf_index)} gone: deleted without "
+                f"renumbering; no head beyond {tree.range.size} entries can be checked",
             )
             break
         if entry is None:
             content = MISSING_LEAF
-            edited.append(
+            tree.entry_findings.append(
                 Finding(
                     FindingKind.DELETED,
                     f"leaf {leaf.leaf_index + 1} names entry {leaf.entry_id}, which is gone",
@@ -603,7 +635,7 @@ def verify_log(
         else:
             content = entry_leaf_hash(entry)
             if _b64(content) != leaf.leaf_hash:
-                edited.append(
+                tree.entry_findings.append(
                     Finding(
                         FindingKind.EDITED,
                         f"entry {entry.id} (leaf {leaf.leaf_index + 1}) was edited: its "
@@ -611,42 +643,49 @@ def verify_log(
                         entry.id,
                     )
                 )
-        range_ = range_.append(content)
-        covering = by_size.get(range_.size)
+        tree.range = tree.range.append(content)
+        covering = by_size.get(tree.range.size)
         if covering is not None:
-            same = _b64(range_.root()) == covering.head.root_hash
-            (matched if same else failed).append(covering)
-    size = range_.size
+            same = _b64(tree.range.root()) == covering.head.root_hash
+            (tree.matched if same else tree.failed).append(covering)
+    return tree
+
+
+def _tampering(
+    tree: _Recomputed,
+    *,
+    heads: list[PublishedHead],
+    by_size: dict[int, PublishedHead],
+    entries: int,
+) -> list[Finding]:
+    """What the recomputed tree says against the heads: wiped, edited, deleted or truncated."""
+    size = tree.range.size
     beyond = sorted(
         (found for found in by_size.values() if found.head.tree_size > size),
         key=lambda f: f.head.tree_size,
     )
-    largest = max(by_size.values(), key=lambda f: f.head.tree_size, default=None)
-
     if entries == 0 and size == 0 and beyond:
-        findings.append(
+        return [
             Finding(
                 FindingKind.WIPED,
                 f"the log is empty but a head of {beyond[-1].head.tree_size} entries was "
                 f"published at {_at(beyond[-1])}",
             )
-        )
-    elif failed:
-        first = failed[0]
+        ]
+    if tree.failed:
+        first = tree.failed[0]
         last_good = max(
-            (f.head.tree_size for f in matched if f.head.tree_size < first.head.tree_size),
+            (f.head.tree_size for f in tree.matched if f.head.tree_size < first.head.tree_size),
             default=0,
         )
         span = _leaves(last_good + 1, first.head.tree_size)
         if beyond:
-            findings.append(
-                Finding(
-                    FindingKind.DELETED,
-                    f"entries were deleted and the rest renumbered: the log holds {size} "
-                    f"leaves where a head of {beyond[-1].head.tree_size} entries was published "
-                    f"at {_at(beyond[-1])}, and {span} no longer match the head of "
-                    f"{first.head.tree_size} entries signed at {_at(first)}",
-                )
+            summary = Finding(
+                FindingKind.DELETED,
+                f"entries were deleted and the rest renumbered: the log holds {size} "
+                f"leaves where a head of {beyond[-1].head.tree_size} entries was published "
+                f"at {_at(beyond[-1])}, and {span} no longer match the head of "
+                f"{first.head.tree_size} entries signed at {_at(first)}",
             )
         else:
             still = (
@@ -654,37 +693,39 @@ def verify_log(
                 if last_good
                 else "no earlier head matches"
             )
-            findings.append(
-                Finding(
-                    FindingKind.EDITED,
-                    f"the entries at {span} were changed after they were signed: the head of "
-                    f"{first.head.tree_size} entries signed at {_at(first)} no longer matches; "
-                    f"{still}",
-                )
+            summary = Finding(
+                FindingKind.EDITED,
+                f"the entries at {span} were changed after they were signed: the head of "
+                f"{first.head.tree_size} entries signed at {_at(first)} no longer matches; "
+                f"{still}",
             )
-        findings += edited
-    elif gap is not None:
-        findings += [gap, *edited]
-    elif beyond:
+        return [summary, *tree.entry_findings]
+    if tree.gap is not None:
+        return [tree.gap, *tree.entry_findings]
+    if beyond:
         database_size = max((f.head.tree_size for f in heads if f.source == "database"), default=0)
         set_back = (
             f"; the database's heads were set back to {database_size} entries"
             if database_size < beyond[-1].head.tree_size
             else ""
         )
-        findings.append(
+        return [
             Finding(
                 FindingKind.TRUNCATED,
                 f"the log holds {size} entries but a head of {beyond[-1].head.tree_size} "
                 f"entries was published at {_at(beyond[-1])}: entries {size + 1} to "
                 f"{beyond[-1].head.tree_size} were deleted{set_back}",
             )
-        )
-    else:
-        findings += edited
+        ]
+    return tree.entry_findings
 
+
+def _bookkeeping(
+    session: Session, *, signed_size: int, now: datetime, queue_limit: timedelta
+) -> list[Finding]:
+    """Leaves no head signed, the guard as it is now, rewritten rows, the queue."""
+    findings: list[Finding] = []
     leaves = session.scalar(select(func.count()).select_from(LeafRow)) or 0
-    signed_size = largest.head.tree_size if largest is not None else 0
     if leaves > signed_size:
         findings.append(
             Finding(
@@ -713,27 +754,21 @@ def verify_log(
         )
         for entry_id in unaccounted
     ]
-    stale = session.execute(
+    stale, oldest = session.execute(
         select(func.count(), func.min(QueuedEntry.queued_at)).where(
             QueuedEntry.queued_at < now - queue_limit
         )
     ).one()
-    if stale[0]:
+    if stale:
         findings.append(
             Finding(
                 FindingKind.STALE_QUEUE,
-                f"{stale[0]} entries queued for more than {queue_limit.total_seconds():.0f} s "
-                f"are not integrated (the oldest since {stale[1]:%Y-%m-%d %H:%M:%S} UTC): is "
+                f"{stale} entries queued for more than {queue_limit.total_seconds():.0f} s "
+                f"are not integrated (the oldest since {oldest:%Y-%m-%d %H:%M:%S} UTC): is "
                 "the audit workflow running?",
             )
         )
-    return LogReport(
-        entries=entries,
-        size=size,
-        root=_b64(range_.root()),
-        checked_against=largest,
-        findings=findings,
-    )
+    return findings
 
 
 # PostgreSQL stamps every row version with the transaction that wrote it (xmin), and an entry is
