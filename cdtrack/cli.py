@@ -235,12 +235,20 @@ def _published_heads(settings: Settings, *, temporal: bool) -> list[PublishedHea
     path = settings.audit_heads_path
     heads = [PublishedHead(str(path), head) for head in read_published_heads(path)]
     if temporal:
-        latest = asyncio.run(_workflow_head(settings))
-        if latest is None:
-            typer.echo("audit workflow not reachable: its latest head is not checked", err=True)
+        try:
+            latest = asyncio.run(_workflow_head(settings))
+        except _UnreachableError as unreachable:
+            typer.echo(f"audit workflow not asked: {unreachable}", err=True)
         else:
-            heads.append(PublishedHead("audit workflow", latest))
+            if latest is None:
+                typer.echo("the audit workflow has signed no head yet", err=True)
+            else:
+                heads.append(PublishedHead("audit workflow", latest))
     return heads
+
+
+class _UnreachableError(Exception):
+    pass
 
 
 async def _workflow_head(settings: Settings) -> SignedTreeHead | None:
@@ -252,9 +260,11 @@ async def _workflow_head(settings: Settings) -> SignedTreeHead | None:
             client = await connect(settings)
             handle = client.get_workflow_handle(AUDIT_WORKFLOW_ID)
             return await handle.query(AccessLogAuditWorkflow.latest_head)
-    except (TimeoutError, RuntimeError, OSError):
-        # RPCError and a refused connection are RuntimeErrors; a query nobody answers times out.
-        return None
+    except TimeoutError:
+        raise _UnreachableError("no answer within 10 s") from None
+    except (RuntimeError, OSError) as failure:
+        # RPCError and a refused connection are RuntimeErrors.
+        raise _UnreachableError(str(failure) or type(failure).__name__) from None
 
 
 TemporalOption = Annotated[

@@ -1,9 +1,10 @@
 """AccessLogAuditWorkflow: the access log's one sequencer, and where its signed heads are published.
 
-A singleton (id `access-log-audit`): every few seconds it has the sequencer activity integrate
-what is queued and sign a new head, from the head it carries. Each result is in the workflow's
-history, outside the read model: that history is the published checkpoint, and `latest_head`
-answers with the newest. The head and its compact range cross continue-as-new.
+A singleton (id `access-log-audit`): every few seconds (less often while nothing comes) it has
+the sequencer activity integrate what is queued and sign a new head, from the head it carries.
+Each result is in the workflow's history, outside the read model: that history is the published
+checkpoint, and `latest_head` answers with the newest. The head and its compact range cross
+continue-as-new.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class AccessLogAuditWorkflow:
 
     @workflow.run
     async def run(self, start: RunAccessLogAuditInput) -> None:
-        interval = timedelta(seconds=start.batch_interval_seconds)
+        busy = timedelta(seconds=start.batch_interval_seconds)
+        idle = max(timedelta(seconds=start.idle_interval_seconds), busy)
+        interval = busy
         batch_limit = IntegrateEntriesInput().batch_limit
         for _ in range(start.iterations_per_run):
             result: IntegrateEntriesResult = await workflow.execute_activity(
@@ -52,9 +55,12 @@ class AccessLogAuditWorkflow:
             )
             if result.head is not None:
                 self._head = result.head
-            # A full batch means more is waiting: take it at once rather than fall behind.
-            if result.integrated < batch_limit:
-                await workflow.sleep(interval)
+            # A full batch means more is waiting: take it at once rather than fall behind. An
+            # idle log is asked less and less often, so its history does not grow for nothing.
+            if result.integrated >= batch_limit:
+                continue
+            interval = busy if result.integrated else min(interval * 2, idle)
+            await workflow.sleep(interval)
         workflow.continue_as_new(start.model_copy(update={"head": self._head}))
 
     @workflow.query

@@ -145,4 +145,10 @@ class RunAccessLogAuditInput(Message):
 
     head: SignedTreeHead | None = None
     batch_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    idle_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="The longest wait once nothing was queued; waits double up to it when idle",
+    )
     iterations_per_run: int = Field(default=300, ge=1)

@@ -73,7 +73,9 @@ async def test_appended_entries_get_a_signed_head_in_the_workflow_history(
     async with worker:
         handle = await dev_server_env.client.start_workflow(
             AccessLogAuditWorkflow.run,
-            RunAccessLogAuditInput(batch_interval_seconds=0.2, iterations_per_run=5),
+            RunAccessLogAuditInput(
+                batch_interval_seconds=0.2, idle_interval_seconds=0.5, iterations_per_run=5
+            ),
             id=f"access-log-audit-{uuid.uuid4().hex}",
             task_queue=task_queue,
         )
