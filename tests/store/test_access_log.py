@@ -367,6 +367,45 @@ def test_the_application_role_appends_and_sequences_but_cannot_rewrite(
         engine.dispose()
 
 
+APP_PRIVILEGES = {
+    **dict.fromkeys(("access_log", "access_log_leaves", "access_log_heads"), "INSERT SELECT"),
+    "access_log_queue": "DELETE INSERT SELECT",
+    **dict.fromkeys(
+        ("timeline_events", "notification_deliveries", "outcome_assessments", "idempotency_keys"),
+        "INSERT SELECT",
+    ),
+    **dict.fromkeys(
+        (
+            "operations",
+            "operation_participants",
+            "operation_legs",
+            "agencies",
+            "users",
+            "api_tokens",
+            "notification_targets",
+        ),
+        "DELETE INSERT SELECT UPDATE",
+    ),
+    "alembic_version": "SELECT",
+}
+
+
+def test_the_application_role_holds_exactly_what_the_migrations_grant(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            granted = connection.execute(
+                text(
+                    "SELECT table_name, string_agg(privilege_type, ' ' ORDER BY privilege_type) "
+                    "FROM information_schema.role_table_grants WHERE grantee = 'cdtrack_app' "
+                    "AND table_catalog = current_database() GROUP BY table_name"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert dict(granted) == APP_PRIVILEGES
+
+
 def _columns() -> list[tuple[str, str]]:
     return [
         ("access_log", "action"),

@@ -6,7 +6,9 @@ integrates them as the tree's first leaves, in their old order. Their chain hash
 
 On PostgreSQL the application role `cdtrack_app` (created NOLOGIN if missing; deploy/
 postgres-init.sql creates it with LOGIN) is granted what the application needs and no more:
-on the log SELECT and INSERT, on the queue DELETE too; full DML on the rest of the read model.
+on the log SELECT and INSERT, on the queue DELETE too; on the rest of the read model what
+store/ does there (SELECT and INSERT on timeline events, deliveries, assessments and
+idempotency keys).
 Migrations run as the owner; a later migration that adds a table grants on it itself.
 
 Revision ID: 0008
@@ -30,15 +32,19 @@ Stamp = sa.DateTime(timezone=True)
 
 GUARDED = ("access_log", "access_log_leaves", "access_log_heads")
 APP_ROLE = "cdtrack_app"
-READ_MODEL = (
+# What store/ does to each table of the read model: projections, records and idempotency keys
+# are only added to; operations, their participants and legs, identities and targets change.
+READ_MODEL_CHANGED = (
     "operations",
     "operation_participants",
     "operation_legs",
-    "timeline_events",
     "agencies",
     "users",
     "api_tokens",
     "notification_targets",
+)
+READ_MODEL_ADDED_TO = (
+    "timeline_events",
     "notification_deliveries",
     "outcome_assessments",
     "idempotency_keys",
@@ -204,12 +210,15 @@ def upgrade() -> None:
 def _grant_app_role() -> None:
     op.execute(POSTGRES_APP_ROLE)
     log = ("access_log", "access_log_queue", "access_log_leaves", "access_log_heads")
-    for table in (*log, *READ_MODEL, "alembic_version"):
+    for table in (*log, *READ_MODEL_CHANGED, *READ_MODEL_ADDED_TO, "alembic_version"):
         op.execute(f"REVOKE ALL ON {table} FROM {APP_ROLE}")
     op.execute(f"GRANT USAGE ON SCHEMA {_schema()} TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT ON access_log, access_log_leaves, access_log_heads TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, DELETE ON access_log_queue TO {APP_ROLE}")
-    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(READ_MODEL)} TO {APP_ROLE}")
+    op.execute(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(READ_MODEL_CHANGED)} TO {APP_ROLE}"
+    )
+    op.execute(f"GRANT SELECT, INSERT ON {', '.join(READ_MODEL_ADDED_TO)} TO {APP_ROLE}")
     # `cdtrack api` checks the schema is current before it serves (store.migrate.upgrade).
     op.execute(f"GRANT SELECT ON alembic_version TO {APP_ROLE}")
     op.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {_schema()} TO {APP_ROLE}")
