@@ -1,10 +1,12 @@
 -- The read model's roles, run once by the postgres image on a fresh volume (psql 15 or later).
 -- cdtrack_owner owns the schema and runs `cdtrack migrate`; cdtrack_app is what the worker and the
 -- API connect as. The privileges of cdtrack_app are granted by the migrations, not here: migration
--- 0007 (access log as a Merkle tree) grants SELECT and INSERT on the access log's entries, leaves
--- and heads, SELECT, INSERT and DELETE on its queue, SELECT, INSERT, UPDATE and DELETE on the rest of
--- the read model, USAGE on its sequences; never UPDATE, DELETE or TRUNCATE on the log, and, not
--- being the owner, cdtrack_app cannot disable the log's triggers.
+-- 0008 (access log as a Merkle tree) grants SELECT and INSERT on the access log's entries, leaves
+-- and heads, and DELETE too on its queue; SELECT and INSERT on timeline events, deliveries,
+-- assessments and idempotency keys; SELECT, INSERT, UPDATE and DELETE on operations, their
+-- participants and legs, agencies, users, tokens and notification targets; USAGE on sequences.
+-- Never UPDATE, DELETE or TRUNCATE on the log, and, not being the owner, cdtrack_app cannot
+-- disable the log's triggers.
 --
 -- No password is written here. They come from the environment of the postgresql container
 -- (CDTRACK_OWNER_PASSWORD, CDTRACK_DB_PASSWORD, the same values the cdtrack services use); a role

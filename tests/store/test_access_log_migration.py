@@ -1,4 +1,4 @@
-"""Migration 0007: entries of the hash-chained log stay readable and become the first leaves."""
+"""Migration 0008: entries of the hash-chained log stay readable and become the first leaves."""
 
 from __future__ import annotations
 
