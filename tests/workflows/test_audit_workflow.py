@@ -31,8 +31,9 @@ SIGNER = LogSigner(origin="test/access-log", seed=bytes(range(32)))
 
 
 def _append(sessions: sessionmaker[Session], count: int) -> None:
-    for _ in range(count):
-        with sessions.begin() as session:
+    # One transaction, so the sequencer sees all of them at once and signs one head for them.
+    with sessions.begin() as session:
+        for _ in range(count):
             append_access(
                 session,
                 accessor=None,
