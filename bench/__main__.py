@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from bench.access_log import AccessLogRun, run_access_log
 from bench.cpu import CpuSplit, cpu_split
 from bench.direct import run_direct
 from bench.floor import FloorRun, run_floor
@@ -36,6 +37,7 @@ app = typer.Typer(add_completion=False)
 
 
 class Measure(StrEnum):
+    ACCESS_LOG = "access-log"
     DIRECT = "direct"
     LIFECYCLE = "lifecycle"
     LISTING = "listing"
@@ -52,6 +54,7 @@ class BenchOptions:
     report_events: int = 5_000
     live_operations: int = 1_000
     live_concurrency: int = 16
+    access_log_appends: int = 2_000
     deadline_after: timedelta = timedelta(minutes=2)
     deadline_spread: timedelta = timedelta(minutes=2)
     deadline_grace: timedelta = timedelta(seconds=20)
@@ -68,6 +71,7 @@ QUICK = BenchOptions(
     report_events=200,
     live_operations=10,
     live_concurrency=5,
+    access_log_appends=100,
     deadline_after=timedelta(seconds=5),
     deadline_spread=timedelta(seconds=5),
     deadline_grace=timedelta(seconds=5),
@@ -82,6 +86,7 @@ class Results:
     listing: ListingRun | None = None
     report: ReportRun | None = None
     scale: ScaleRun | None = None
+    access_log: AccessLogRun | None = None
     cpu: dict[str, CpuSplit] = field(default_factory=dict)
 
 
@@ -162,6 +167,14 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
         machine = machine_description(
             read_model=stack.read_model, temporal_binary=str(temporal_binary())
         )
+    if Measure.ACCESS_LOG not in options.skip:
+        say(f"Access log: {options.access_log_appends} appends, then the sequencer ...")
+        results.access_log = await asyncio.to_thread(
+            run_access_log,
+            postgres_url=postgres_url,
+            appends=options.access_log_appends,
+            concurrency=options.concurrency,
+        )
     rows = summary_rows(
         floor=results.floor,
         direct=results.direct,
@@ -169,6 +182,7 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
         listing=results.listing,
         report=results.report,
         scale=results.scale,
+        access_log=results.access_log,
     )
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
     parts = [

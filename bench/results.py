@@ -11,6 +11,7 @@ from importlib.metadata import version
 
 import psutil
 
+from bench.access_log import AccessLogRun
 from bench.floor import FloorRun
 from bench.lifecycle import LifecycleRun
 from bench.listing import ListingRun
@@ -90,6 +91,7 @@ def summary_rows(
     listing: ListingRun | None,
     report: ReportRun | None,
     scale: ScaleRun | None,
+    access_log: AccessLogRun | None = None,
 ) -> list[Row]:
     rows: list[Row] = []
     if floor is not None:
@@ -257,7 +259,28 @@ def summary_rows(
                 _verdict(scale.all_on_time),
             )
         )
+    if access_log is not None:
+        rows += access_log_rows(access_log)
     return rows
+
+
+def access_log_rows(run: AccessLogRun) -> list[Row]:
+    samples = run.append_latencies
+    rate = run.integrated / run.integrate_seconds if run.integrate_seconds else math.nan
+    return [
+        Row(
+            "7. Access log: append + commit, per request",
+            f"p50 {ms(percentile(samples, 0.5))}, p99 {ms(percentile(samples, 0.99))}",
+            f"{len(samples)} appends one after another, each its own transaction; "
+            f"{run.concurrent_appends / run.concurrent_seconds:.0f} appends/s with "
+            f"{run.concurrency} threads",
+        ),
+        Row(
+            "   Access log: sequencer integration",
+            f"{rate:.0f} entries/s",
+            f"{run.integrated} queued entries integrated and signed in batches of 5,000",
+        ),
+    ]
 
 
 def markdown_table(rows: list[Row]) -> str:

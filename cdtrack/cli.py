@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
@@ -13,6 +13,10 @@ import typer
 from api.principal import Role
 from cdtrack import stack
 from cdtrack.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from store.access_log import PublishedHead
+    from workflows.messages import SignedTreeHead
 
 app = typer.Typer(
     help="Workflow engine for international controlled deliveries.", no_args_is_help=True
@@ -224,21 +228,131 @@ def _issue_token(settings: Settings, *, name: str, role: Role, agency: str, user
         engine.dispose()
 
 
+def _published_heads(settings: Settings, *, temporal: bool) -> list[PublishedHead]:
+    """The signed heads published outside the database: the heads file, the audit workflow."""
+    from store.access_log import PublishedHead, read_published_heads
+
+    path = settings.audit_heads_path
+    heads = [PublishedHead(str(path), head) for head in read_published_heads(path)]
+    if temporal:
+        try:
+            latest = asyncio.run(_workflow_head(settings))
+        except _UnreachableError as unreachable:
+            typer.echo(f"audit workflow not asked: {unreachable}", err=True)
+        else:
+            if latest is None:
+                typer.echo("the audit workflow has signed no head yet", err=True)
+            else:
+                heads.append(PublishedHead("audit workflow", latest))
+    return heads
+
+
+class _UnreachableError(Exception):
+    pass
+
+
+async def _workflow_head(settings: Settings) -> SignedTreeHead | None:
+    from cdtrack.temporal import connect
+    from workflows.audit import AUDIT_WORKFLOW_ID, AccessLogAuditWorkflow
+
+    try:
+        async with asyncio.timeout(10):
+            client = await connect(settings)
+            handle = client.get_workflow_handle(AUDIT_WORKFLOW_ID)
+            return await handle.query(AccessLogAuditWorkflow.latest_head)
+    except TimeoutError:
+        raise _UnreachableError("no answer within 10 s") from None
+    except (RuntimeError, OSError) as failure:
+        # RPCError and a refused connection are RuntimeErrors.
+        raise _UnreachableError(str(failure) or type(failure).__name__) from None
+
+
+TemporalOption = Annotated[
+    bool, typer.Option(help="Also ask the audit workflow (Temporal) for its latest signed head.")
+]
+PublicKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The log's verifier key (`cdtrack audit public-key`); from the settings if omitted."
+    ),
+]
+
+
 @audit_app.command("verify")
-def verify_audit() -> None:
-    """Walk the access log's hash chain; exit 1 naming the first entry that does not hold."""
-    from store.access_log import verify_chain
+def verify_audit(temporal: TemporalOption = True, public_key: PublicKeyOption = None) -> None:
+    """Check every entry against every signed head; exit 1 naming what was tampered with."""
+    from datetime import UTC, datetime, timedelta
+
+    from store.access_log import verify_log
+    from store.checkpoint import LogVerifier
     from store.session import create_engine_for, session_factory
 
     settings = load_settings()
+    verifier = LogVerifier.from_vkey(public_key) if public_key else settings.audit_verifier()
+    published = _published_heads(settings, temporal=temporal)
     engine = create_engine_for(settings.read_model_url)
     try:
         with session_factory(engine)() as session:
-            report = verify_chain(session)
+            report = verify_log(
+                session,
+                verifier=verifier,
+                published=published,
+                now=datetime.now(UTC),
+                queue_limit=timedelta(seconds=settings.audit_queue_limit_seconds),
+            )
     finally:
         engine.dispose()
     if report.intact:
-        typer.echo(f"access log intact: {report.entries} entries")
+        typer.echo(report.describe())
         return
-    typer.echo(f"access log broken at entry {report.broken_at}: {report.problem}", err=True)
+    typer.echo(f"access log NOT intact ({len(report.findings)} findings):", err=True)
+    typer.echo(report.describe(), err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("prove")
+def prove_entry(
+    entry_id: Annotated[int, typer.Argument(help="The access-log entry's id.")],
+    temporal: TemporalOption = True,
+) -> None:
+    """Print (JSON) an inclusion proof of one entry against the latest signed head.
+
+    Anyone with the public key checks it: store.checkpoint.check_inclusion_proof, or any
+    RFC 9162 and signed-note implementation.
+    """
+    import json
+
+    from store.access_log import (
+        NotIntegratedError,
+        database_heads,
+        latest_signed_head,
+        prove_inclusion,
+    )
+    from store.session import create_engine_for, session_factory
+
+    settings = load_settings()
+    verifier = settings.audit_verifier()
+    published = [found.head for found in _published_heads(settings, temporal=temporal)]
+    engine = create_engine_for(settings.read_model_url)
+    try:
+        with session_factory(engine)() as session:
+            head = latest_signed_head([*published, *database_heads(session)], verifier=verifier)
+            if head is None:
+                typer.echo("error: no signed head yet; is the worker running?", err=True)
+                raise typer.Exit(1)
+            proof = prove_inclusion(session, entry_id=entry_id, head=head, verifier=verifier)
+    except NotIntegratedError as missing:
+        typer.echo(f"error: {missing}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps(proof, indent=2, ensure_ascii=False))
+
+
+@audit_app.command("public-key")
+def public_key(
+    pem: Annotated[bool, typer.Option(help="As a PEM SubjectPublicKeyInfo instead.")] = False,
+) -> None:
+    """Print the key the access log's heads are signed with, for whoever checks them."""
+    verifier = load_settings().audit_verifier()
+    typer.echo(verifier.pem().rstrip() if pem else verifier.vkey())

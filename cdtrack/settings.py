@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cdtrack.codec import SecretBox
+from store.checkpoint import LogSigner, LogVerifier
 from workflows.messages import DeliveryPolicy
 
 
@@ -154,6 +155,67 @@ class Settings(BaseSettings):
             raise ValueError(f"codec_active_key_id {active!r} names no configured key")
         return active, keys
 
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 key signing the access log's heads (base64 of its 32-byte seed); "
+        "a key file under data_dir if unset.",
+    )
+    audit_public_key: str | None = Field(
+        default=None,
+        description="The access log's verifier key (name+keyid+base64, `cdtrack audit "
+        "public-key`), for a process that verifies but does not sign; from the signing key if "
+        "unset.",
+    )
+    audit_origin: str = Field(
+        default="cdtrack/access-log",
+        pattern=r"^[^\s+]+$",
+        description="The access log's name in its signed heads (no spaces, no '+').",
+    )
+    audit_heads_file: Path | None = Field(
+        default=None,
+        description="Where every signed head is appended as a JSON line, for shipping off the "
+        "machine; data_dir/access-log-heads.jsonl if unset.",
+    )
+    audit_batch_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="Wait between two sequencer batches"
+    )
+    audit_queue_limit_seconds: float = Field(
+        default=300.0, gt=0, description="Verification reports entries queued for longer"
+    )
+
+    @field_validator("audit_signing_key")
+    @classmethod
+    def _signing_key_is_ed25519(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            try:
+                raw = base64.b64decode(key.get_secret_value(), validate=True)
+            except ValueError as error:
+                raise ValueError("audit_signing_key is not valid base64") from error
+            if len(raw) != 32:
+                raise ValueError(f"audit_signing_key must be 32 bytes (Ed25519), got {len(raw)}")
+        return key
+
+    def audit_signer(self) -> LogSigner:
+        """The access log's signing key, creating a local key file when none is set.
+
+        As with the codec keys, a deployment sets CDTRACK_AUDIT_SIGNING_KEY so the key never
+        sits beside the data; it is never stored in the read model.
+        """
+        if self.audit_signing_key is not None:
+            seed = base64.b64decode(self.audit_signing_key.get_secret_value())
+        else:
+            seed = _local_signing_key(self.data_dir / "access-log-signing-key")
+        return LogSigner(origin=self.audit_origin, seed=seed)
+
+    def audit_verifier(self) -> LogVerifier:
+        if self.audit_public_key is not None:
+            return LogVerifier.from_vkey(self.audit_public_key)
+        return self.audit_signer().verifier
+
+    @property
+    def audit_heads_path(self) -> Path:
+        return self.audit_heads_file or self.data_dir / "access-log-heads.jsonl"
+
 
 def _local_key_file(path: Path) -> dict[str, bytes]:
     if not path.exists():
@@ -164,6 +226,15 @@ def _local_key_file(path: Path) -> dict[str, bytes]:
             json.dump({key_id: base64.b64encode(secrets.token_bytes(32)).decode()}, out)
     stored: dict[str, str] = json.loads(path.read_text())
     return {k: base64.b64decode(v) for k, v in stored.items()}
+
+
+def _local_signing_key(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    return base64.b64decode(path.read_text().strip())
 
 
 def load_settings() -> Settings:

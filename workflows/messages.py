@@ -109,3 +109,46 @@ class AssessOperationInput(Message):
 class AssessOperationResult(Message):
     version: int
     written: bool
+
+
+class SignedTreeHead(Message):
+    """A signed head of the access log's Merkle tree, and the compact range that extends it.
+
+    `frontier` is not signed but needs no signature: folded, it must give `root_hash`.
+    """
+
+    origin: str
+    tree_size: int = Field(ge=0)
+    root_hash: str = Field(description="base64 of the RFC 9162 root")
+    signed_at: datetime
+    guarded: bool = Field(description="The append-only triggers were in place at signing")
+    key_id: str = Field(description="hex of the signed-note key id")
+    signature: str = Field(description="base64 Ed25519 signature of the checkpoint text")
+    frontier: list[str] = Field(default_factory=list, description="base64 subtree roots")
+
+
+class IntegrateEntriesInput(Message):
+    """The head the sequencer last signed (None: take the latest the log itself holds)."""
+
+    head: SignedTreeHead | None = None
+    batch_limit: int = Field(default=5_000, ge=1)
+
+
+class IntegrateEntriesResult(Message):
+    head: SignedTreeHead | None
+    integrated: int
+    already_integrated: bool = False
+
+
+class RunAccessLogAuditInput(Message):
+    """Start of the audit loop, or the head carried over by continue-as-new."""
+
+    head: SignedTreeHead | None = None
+    batch_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    idle_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="The longest wait once nothing was queued; waits double up to it when idle",
+    )
+    iterations_per_run: int = Field(default=300, ge=1)

@@ -1,16 +1,22 @@
-"""The access log, for administrators: its entries and whether the chain still holds."""
+"""The access log, for administrators: its entries and whether they match the signed heads."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from api.deps import AdminPrincipal, ReadModelDep
-from store.access_log import list_access, verify_chain
+from api.deps import AdminPrincipal, ReadModelDep, SettingsDep
+from store.access_log import (
+    PublishedHead,
+    head_note,
+    list_access,
+    read_published_heads,
+    verify_log,
+)
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -18,7 +24,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 class AccessEntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    seq: int
+    id: int
     at: datetime
     user_id: str | None
     user_name: str | None
@@ -30,17 +36,32 @@ class AccessEntryRead(BaseModel):
     recipients: list[str]
     justification: str | None
     outcome: str
-    reason: str | None
+    reason_code: str | None
+    rule: str | None
     detail: dict[str, Any]
-    prev_hash: str
-    hash: str
 
 
-class ChainRead(BaseModel):
+class FindingRead(BaseModel):
+    kind: str
+    message: str
+    entry_id: int | None
+
+
+class SignedHeadRead(BaseModel):
+    source: str
+    tree_size: int
+    root_hash: str
+    signed_at: datetime
+    checkpoint: str
+
+
+class LogVerificationRead(BaseModel):
     intact: bool
     entries: int
-    broken_at: int | None
-    problem: str | None
+    integrated: int
+    root_hash: str
+    checked_against: SignedHeadRead | None
+    findings: list[FindingRead]
 
 
 @router.get("/entries", response_model=list[AccessEntryRead], summary="Access log entries")
@@ -48,25 +69,59 @@ async def entries(
     _admin: AdminPrincipal,
     read_model: ReadModelDep,
     operation_id: Annotated[str | None, Query(max_length=64)] = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AccessEntryRead]:
     def work(session: Session) -> list[AccessEntryRead]:
-        found = list_access(session, operation_id=operation_id, after_seq=after_seq, limit=limit)
+        found = list_access(session, operation_id=operation_id, after_id=after_id, limit=limit)
         return [AccessEntryRead.model_validate(entry) for entry in found]
 
     return await read_model.read(work)
 
 
-@router.get("/verify", response_model=ChainRead, summary="Walk the hash chain")
-async def verify(_admin: AdminPrincipal, read_model: ReadModelDep) -> ChainRead:
-    def work(session: Session) -> ChainRead:
-        report = verify_chain(session)
-        return ChainRead(
+@router.get(
+    "/verify",
+    response_model=LogVerificationRead,
+    summary="Check the entries against the signed heads",
+)
+async def verify(
+    _admin: AdminPrincipal, read_model: ReadModelDep, settings: SettingsDep
+) -> LogVerificationRead:
+    """Against the heads file and the database's heads; `cdtrack audit verify` also asks the
+    audit workflow for its latest head."""
+    verifier = settings.audit_verifier()
+    source = str(settings.audit_heads_path)
+    published = [
+        PublishedHead(source, head) for head in read_published_heads(settings.audit_heads_path)
+    ]
+
+    def work(session: Session) -> LogVerificationRead:
+        report = verify_log(
+            session,
+            verifier=verifier,
+            published=published,
+            now=datetime.now(UTC),
+            queue_limit=timedelta(seconds=settings.audit_queue_limit_seconds),
+        )
+        checked = report.checked_against
+        return LogVerificationRead(
             intact=report.intact,
             entries=report.entries,
-            broken_at=report.broken_at,
-            problem=report.problem,
+            integrated=report.size,
+            root_hash=report.root,
+            checked_against=None
+            if checked is None
+            else SignedHeadRead(
+                source=checked.source,
+                tree_size=checked.head.tree_size,
+                root_hash=checked.head.root_hash,
+                signed_at=checked.head.signed_at,
+                checkpoint=head_note(checked.head),
+            ),
+            findings=[
+                FindingRead(kind=f.kind.value, message=f.message, entry_id=f.entry_id)
+                for f in report.findings
+            ],
         )
 
     return await read_model.read(work)

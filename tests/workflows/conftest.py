@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.audit import AuditActivities
 from activities.debrief import DebriefActivities
 from activities.projection import ReadModelActivities
 from cdtrack.worker import build_worker, notification_activities
@@ -36,6 +37,7 @@ def make_worker(
     task_queue: str,
     *,
     public_base_url: str = "http://127.0.0.1:8000",
+    audit: AuditActivities | None = None,
 ) -> Worker:
     settings = settings_for_tests(public_base_url=public_base_url)
     return build_worker(
@@ -45,4 +47,5 @@ def make_worker(
         notifications=notification_activities(settings, session_maker),
         debrief=DebriefActivities(session_maker),
         activity_executor=executor,
+        audit=audit,
     )
