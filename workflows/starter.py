@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -26,6 +27,16 @@ class PlanRejectedError(ValueError):
 
 class ActionRefusedError(Exception):
     """The lifecycle refused an action; the message is the rules' reason."""
+
+
+def update_id(command: AnyCommand) -> str:
+    """The Update id of a command: the same for a retried request, and opaque.
+
+    Update ids reach the server in plaintext, so the kind and the request id are digested; the
+    kind goes in so two actions under one request id never pass for a retry of each other.
+    """
+    material = f"cdtrack-update\x00{command.kind}\x00{command.request_id}".encode()
+    return hashlib.sha256(material).hexdigest()
 
 
 def workflow_id(operation_id: str) -> str:
@@ -81,7 +92,7 @@ async def act(client: Client, *, operation_id: str, command: AnyCommand) -> Acti
         result: ActionResult = await handle.execute_update(
             command.kind,
             command,
-            id=f"{command.kind}-{command.request_id}",
+            id=update_id(command),
             result_type=ActionResult,
         )
     except WorkflowUpdateFailedError as failure:
