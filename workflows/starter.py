@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from workflows.commands import Actor, AnyCommand
 from workflows.messages import DeliveryPolicy, RunOperationInput, RunOperationResult
 from workflows.operation import REFUSED, ControlledDeliveryWorkflow
-from workflows.plan import OperationPlan, schedule_problems
+from workflows.plan import OperationPlan, plan_size_problem, schedule_problems
 from workflows.state import ActionResult, OperationState
 
 
@@ -57,7 +57,8 @@ async def start_operation(
     delivery: DeliveryPolicy | None = None,
 ) -> str:
     """Start the workflow of a new operation and return its id."""
-    problems = schedule_problems(plan, now=now)
+    size_problem = plan_size_problem(plan)
+    problems = [size_problem] if size_problem else schedule_problems(plan, now=now)
     if problems:
         raise PlanRejectedError(problems)
     operation_id = operation_id or str(uuid.uuid4())
