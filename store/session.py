@@ -7,9 +7,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.files import private_sqlite_database
+
 
 def create_engine_for(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
+        private_sqlite_database(url)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
