@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from cdtrack.settings import Settings
 from cdtrack.walkthrough import SAMPLE_AGENCIES, Cast
 from store.session import create_engine_for, session_factory
 from tests.api.conftest import issue_token
-from tests.temporal_env import settings_for_tests
+from tests.temporal_env import settings_for_tests, start_dev_server
 from tests.workflows.conftest import make_worker
 
 
@@ -73,8 +73,30 @@ def live_database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+# Where a live stack on a dev server of its own ("own-temporal") keeps that server's database.
+TEMPORAL_DATABASE = "temporal.db"
+
+
 @pytest.fixture
 async def live_stack(
+    request: pytest.FixtureRequest,
+    dev_server_env: WorkflowEnvironment,
+    live_database_url: str,
+    tmp_path: Path,
+    activity_executor: ThreadPoolExecutor,
+) -> AsyncIterator[LiveStack]:
+    """The stack on the session's dev server, or ("own-temporal", indirect) on a dev server of
+    the test's own that keeps its history in `tmp_path / TEMPORAL_DATABASE`."""
+    async with AsyncExitStack() as temporal:
+        env = dev_server_env
+        if getattr(request, "param", "shared-temporal") == "own-temporal":
+            env = await start_dev_server(database=tmp_path / TEMPORAL_DATABASE)
+            await temporal.enter_async_context(env)
+        async for stack in _live_stack(env, live_database_url, tmp_path, activity_executor):
+            yield stack
+
+
+async def _live_stack(
     dev_server_env: WorkflowEnvironment,
     live_database_url: str,
     tmp_path: Path,
