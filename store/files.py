@@ -44,7 +44,8 @@ def narrow(path: Path) -> Path:
     """An existing file and its SQLite companions made the owner's alone; missing ones are not
     created (some programs, Temporal's dev server among them, set up a database they create)."""
     for candidate in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
-        if candidate.is_file():
+        # Another user's file (a database shared on purpose) is not ours to change.
+        if candidate.is_file() and candidate.stat().st_uid == os.getuid():
             os.chmod(candidate, FILE_MODE)
     return path
 
