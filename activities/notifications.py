@@ -35,6 +35,11 @@ from workflows.notices import Notice, NoticeAction, Recipient
 DELIVERY_FAILED = "DeliveryFailed"
 SEND_TIMEOUT_SECONDS = 20.0
 
+# The only reasons a failed delivery is given: none names the target's agency, URL or host.
+REFUSED = "the target refused the notification or could not be reached"
+TIMED_OUT = "the target did not answer in time"
+UNREADABLE_URL = "apprise does not understand this target's URL"
+
 _URGENT = {
     NoticeAction.ACKNOWLEDGEMENT_OVERDUE,
     NoticeAction.ACKNOWLEDGEMENT_ESCALATED,
@@ -49,12 +54,11 @@ _URGENT = {
 class _Target:
     id: str
     url_sealed: str
-    url_hint: str
     language: Language
 
     @classmethod
     def of(cls, row: NotificationTargetRow) -> _Target:
-        return cls(row.id, row.url_sealed, row.url_hint, Language(row.language))
+        return cls(row.id, row.url_sealed, Language(row.language))
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,9 @@ class NotificationActivities:
                 elif error == "moot":
                     return NotifyAgenciesResult(delivered=delivered, moot=True)
                 else:
-                    failures.append(f"{addressee.label} ({target.url_hint}): {error}")
+                    failures.append(f"target {target.id}: {error}")
         if failures and attempt < request.max_attempts:
+            # The message reaches Temporal: target ids only, never an agency, URL or host.
             raise ApplicationError(
                 f"{len(failures)} delivery(ies) failed on attempt {attempt}: "
                 + "; ".join(failures),
@@ -161,7 +166,7 @@ class NotificationActivities:
         url = self._box.open(target.url_sealed, context=target.id)
         sender = apprise.Apprise()
         if not sender.add(url):
-            error: str | None = "apprise does not understand this target's URL"
+            error: str | None = UNREADABLE_URL
         else:
             result = sender.notify(
                 body=text.body,
@@ -230,5 +235,8 @@ def _log(
 
 
 def _reason(result: apprise.AppriseResult) -> str:
-    problems = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR", "CRITICAL")]
-    return "; ".join(problems)[-500:] or "the target refused the notification"
+    # Apprise's own log lines name the URL, host and at times a credential; only a fixed word
+    # goes to the delivery log and to Temporal (the worker's log keeps apprise's detail).
+    if result.status == apprise.AppriseResultStatus.TIMEOUT or result.timeout_count:
+        return TIMED_OUT
+    return REFUSED

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cdtrack.codec import SecretBox
 from store.checkpoint import LogSigner, LogVerifier
+from store.files import private_directory
 from workflows.messages import DeliveryPolicy
 
 
@@ -219,7 +220,7 @@ class Settings(BaseSettings):
 
 def _local_key_file(path: Path) -> dict[str, bytes]:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         key_id = "local-1"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
@@ -230,7 +231,7 @@ def _local_key_file(path: Path) -> dict[str, bytes]:
 
 def _local_signing_key(path: Path) -> bytes:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")

@@ -25,12 +25,15 @@ from temporalio.common import SearchAttributeIndexedValueType
 
 from cdtrack.settings import Settings
 from cdtrack.temporal import SEARCH_ATTRIBUTES
+from store.files import narrow, private_directory, private_file
 
 log = structlog.get_logger(__name__)
 
 STARTUP_TIMEOUT_SECONDS: Final = 60.0
 SHUTDOWN_GRACE_SECONDS: Final = 15.0
 LOG_TAIL_LINES: Final = 40
+# What the dev server creates (database, WAL, shared memory) is readable by its owner only.
+PRIVATE_UMASK: Final = 0o077
 
 # The type names `temporal server start-dev --search-attribute KEY=TYPE` accepts.
 CLI_ATTRIBUTE_TYPES: Final[dict[SearchAttributeIndexedValueType, str]] = {
@@ -159,8 +162,12 @@ async def dev_server(
         return
 
     command = dev_server_command(binary=temporal_binary(), settings=settings, ui=ui)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with server.log_file.open("ab") as log_out:
+    # Temporal's history holds plaintext metadata and its log names workflows: owner only. The
+    # server creates its database itself (it sets one up only when the file is new), so it runs
+    # under a umask that leaves the database, its WAL and shared-memory files to the owner.
+    private_directory(data_dir)
+    narrow(server.database)
+    with private_file(server.log_file).open("ab") as log_out:
         log_out.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {command}\n".encode())
         log_out.flush()
         process = await asyncio.create_subprocess_exec(
@@ -171,6 +178,7 @@ async def dev_server(
             # Its own session keeps a terminal's Ctrl-C away from the server, so the worker can
             # finish its tasks before the server it talks to goes away.
             start_new_session=True,
+            umask=PRIVATE_UMASK,
         )
     log.info("starting the Temporal dev server", pid=process.pid, database=str(server.database))
     try:
@@ -209,7 +217,7 @@ async def serve_worker(settings: Settings, *, stop: asyncio.Event | None = None)
 def migrate_read_model(settings: Settings) -> None:
     from store.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     upgrade(settings.read_model_url)
 
 

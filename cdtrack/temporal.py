@@ -8,7 +8,7 @@ from typing import Final
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from cdtrack.codec import EncryptionCodec
 from cdtrack.settings import Settings
@@ -18,9 +18,16 @@ SEARCH_ATTRIBUTES: Final[list[SearchAttributeKey[str]]] = [PHASE_ATTRIBUTE]
 
 
 def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic payloads, encrypted; failures too.
+
+    A failure's message and stack trace would otherwise reach the server in plaintext (a
+    refusal's reason, an activity's error): they travel as an encoded attribute, through the codec.
+    """
     active, keys = settings.codec_key_ring()
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(active_key_id=active, keys=keys)
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(active_key_id=active, keys=keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 

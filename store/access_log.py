@@ -46,6 +46,7 @@ from store.checkpoint import (
     canonical_entry_bytes,
     note_text,
 )
+from store.files import private_directory
 from store.merkle import CompactRange, inclusion_proof, leaf_hash
 from store.models import Base
 from workflows.messages import SignedTreeHead
@@ -409,7 +410,7 @@ def publish_head(path: Path, head: SignedTreeHead) -> bool:
     last = _last_published(path)
     if last is not None and last.tree_size >= head.tree_size:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     fields = head.model_dump(mode="json")
     fields["checkpoint"] = head_note(head)
     line = json.dumps(fields, separators=(",", ":")) + "\n"

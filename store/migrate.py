@@ -6,7 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
+
+from store.files import private_sqlite_database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,7 +20,5 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_database(url)
     command.upgrade(alembic_config(url), "head")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 
+from apprise.manager_plugins import NotificationManager
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -62,6 +66,71 @@ class DeliveryRow(Base):
     at: Mapped[datetime]
 
 
+UNREADABLE_HINT = "(unreadable URL)"
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,31}")
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+# A DNS name with at least one dot and a top-level label that is not all digits.
+_HOSTNAME = re.compile(rf"(?=.{{4,253}}$)({_LABEL}\.)+[a-z][a-z0-9-]{{0,61}}[a-z0-9]")
+# Where a scheme's URL templates name the host: `{host}` at the start of the authority.
+_HOST_TEMPLATE = re.compile(r"^[^/?#]*?(?:^|@)\{host\}")
+
+
+def target_hint(url: str) -> str:
+    """How people recognise a target without its secrets: the scheme and the server's host.
+
+    Nothing else of the URL is kept: user names, passwords, tokens, paths, custom headers
+    (`+Authorization=...`), payload and query arguments all carry credentials in one scheme or
+    another. Many schemes put a token where a host would be (tgram://BOT-TOKEN/..., slack, discord
+    webhook ids, matrix://TOKEN, ntfy://TOPIC); the host is shown only for schemes whose every URL
+    form names a server there, and only when it reads as a DNS name or an IP address.
+    """
+    scheme, separator, rest = url.strip().partition("://")
+    scheme = scheme.lower()
+    if not separator or not _SCHEME.fullmatch(scheme):
+        return UNREADABLE_HINT
+    server = _server(rest) if _names_a_server(scheme) else None
+    return f"{scheme}://{server}/…" if server else f"{scheme}://…"
+
+
+@cache
+def _names_a_server(scheme: str) -> bool:
+    manager = NotificationManager()  # type: ignore[no-untyped-call]
+    if scheme not in manager:
+        return False
+    templates: tuple[str, ...] = tuple(getattr(manager[scheme], "templates", ()))
+    return bool(templates) and all(
+        _HOST_TEMPLATE.match(template.partition("://")[2]) for template in templates
+    )
+
+
+def _server(rest: str) -> str | None:
+    """`host` or `host:port` of the authority, if it reads as a server's name or address."""
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2].lower()
+    if authority.startswith("["):
+        address, _, after = authority[1:].partition("]")
+        port = after[1:] if after.startswith(":") else ""
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            return None
+        host = f"[{address}]"
+    else:
+        host, _, port = authority.partition(":")
+        if not (_HOSTNAME.fullmatch(host) or host == "localhost" or _ipv4(host)):
+            return None
+    if port and not (port.isdigit() and len(port) <= 5):
+        return None
+    return f"{host}:{port}" if port else host
+
+
+def _ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class UnknownTargetError(Exception):
     def __init__(self, agency_id: str, target_id: str) -> None:
         super().__init__(f"agency {agency_id!r} has no notification target {target_id!r}")
@@ -73,7 +142,7 @@ def add_target(
     box: SecretBox,
     agency_id: str,
     url: str,
-    url_hint: str,
+    url_hint: str | None = None,
     purpose: Purpose,
     language: Language,
     label: str | None,
@@ -86,7 +155,7 @@ def add_target(
         language=language.value,
         label=label,
         url_sealed=box.seal(url, context=target_id),
-        url_hint=url_hint,
+        url_hint=url_hint if url_hint is not None else target_hint(url),
         active=True,
         created_at=datetime.now(UTC),
         retired_at=None,

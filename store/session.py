@@ -7,12 +7,15 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.files import private_sqlite_database
+
 # Execution option marking an engine whose SQLite transactions only read (see `_begin`).
 READ_ONLY: Final = "cdtrack_read_only"
 
 
 def create_engine_for(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
+        private_sqlite_database(url)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin)

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.migrate import upgrade
 from store.session import create_engine_for, session_factory
-from tests.temporal_env import binary, converter_for_tests
+from tests.temporal_env import binary, converter_for_tests, start_dev_server
 from workflows.operation import PHASE_ATTRIBUTE
 
 POSTGRES_URL = os.environ.get(
@@ -93,15 +93,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        data_converter=converter_for_tests(),
-        search_attributes=[PHASE_ATTRIBUTE],
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.enableUpdateWorkflowExecution=true",
-        ],
-    )
+    env = await start_dev_server()
     async with env:
         yield env
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from workflows.plan import (
+    MAX_LEGS,
+    MAX_NAME_LENGTH,
+    MAX_PARTICIPANTS,
+    MAX_REMINDERS,
+    MAX_SUBSTANCES,
+    MAX_TRACKER_IDS,
     Consignment,
     DeliveryType,
     Leg,
@@ -60,3 +67,53 @@ def sample_plan(*, now: datetime, code_name: str = "NIGHTJAR") -> OperationPlan:
             Participant(agency="kz-police", country="KZ", role=ParticipantRole.DESTINATION),
         ],
     )
+
+
+ROUTE = ["AF", "TJ", "KZ", "UZ", "KG", "TM", "AZ", "RU", "TR", "IR", "PK", "CN", "IN", "AE", "OM"]
+ROUTE += ["SA", "EG", "GR", "IT", "BE", "NL"]
+
+
+def plan_at_limits(*, now: datetime, character: str = "x") -> dict[str, Any]:
+    """A plan (as JSON) with every list and every string as long as allowed, in `character`."""
+    name = character * MAX_NAME_LENGTH
+    agencies = [f"agency-{number:02d}-{'x' * 50}" for number in range(MAX_PARTICIPANTS)]
+    departure = now + timedelta(days=2)
+    legs = [
+        {
+            "from_country": ROUTE[number],
+            "to_country": ROUTE[number + 1],
+            "crossing_point": name,
+            "carrier": name,
+            "tracking_number": name,
+            "planned_departure": (departure + timedelta(hours=2 * number)).isoformat(),
+            "planned_arrival": (departure + timedelta(hours=2 * number + 1)).isoformat(),
+            "sending_agency": agencies[number],
+            "receiving_agency": agencies[number + 1],
+            "escalation": {"reminder_after": 60},
+        }
+        for number in range(MAX_LEGS)
+    ]
+    on_route = [
+        {"agency": agencies[n], "country": ROUTE[n], "role": "transit", "name": name}
+        for n in range(MAX_LEGS + 1)
+    ]
+    observers = [
+        {"agency": agency, "country": "KZ", "role": "observer", "name": name}
+        for agency in agencies[MAX_LEGS + 1 :]
+    ]
+    return {
+        "code_name": "N" * 40,
+        "coordinator_agency": "caricc",
+        "lead_agency": agencies[0],
+        "consignment": {
+            "substances": [{"name": name, "quantity": 1e300, "unit": "units"}] * MAX_SUBSTANCES,
+            "packaging": name,
+            "concealment": name,
+            "tracker_ids": [name] * MAX_TRACKER_IDS,
+            "mode": "courier",
+        },
+        "legs": legs,
+        "participants": on_route + observers,
+        "debrief_reminders_before": [86_401] * MAX_REMINDERS,
+        "handling": {"code": "H3", "restrictions": name},
+    }

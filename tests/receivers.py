@@ -58,7 +58,6 @@ def register_directory(
                 box=box,
                 agency_id=agency,
                 url=url,
-                url_hint=url,
                 purpose=Purpose.ACTION_REQUIRED,
                 language=language,
                 label=f"{agency} duty room",

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 from temporalio.converter import DataConverter
+from temporalio.testing import WorkflowEnvironment
 
 from cdtrack.settings import Settings
 from cdtrack.temporal import data_converter
+from workflows.operation import PHASE_ATTRIBUTE
 
 # A fixed key so recorded histories can be replayed by later test runs.
 TEST_CODEC_KEY = base64.b64encode(bytes(range(32))).decode()
@@ -41,3 +43,18 @@ def binary(name: str) -> str:
             "Temporal tests cannot run on this machine !!!"
         )
     return found
+
+
+async def start_dev_server(*, database: Path | None = None) -> WorkflowEnvironment:
+    """The Temporal dev server with the product's search attribute and Updates enabled; its
+    history in memory, or in the SQLite file `database` for a test that reads what it keeps."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        data_converter=converter_for_tests(),
+        search_attributes=[PHASE_ATTRIBUTE],
+        dev_server_database_filename=str(database) if database is not None else None,
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.enableUpdateWorkflowExecution=true",
+        ],
+    )

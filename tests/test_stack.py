@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,6 +112,25 @@ async def test_the_dev_server_keeps_its_workflows_across_a_restart(settings: Set
         history = await client.get_workflow_handle(handle.id).fetch_history()
         started = history.events[0].workflow_execution_started_event_attributes
         assert await data_converter(settings).decode(started.input.payloads) == ["mephedrone"]
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_the_stack_keeps_its_files_to_its_owner(settings: Settings) -> None:
+    async with stack.dev_server(settings, ui=False) as server:
+        client = await connect(settings)
+        await client.start_workflow("ModeProbe", "x", id="mode-1", task_queue="nobody-polls")
+        written = [server.database, server.log_file]
+        written += [
+            server.database.with_name(f"temporal.db{suffix}") for suffix in ("-wal", "-shm")
+        ]
+        # The server made its WAL and shared-memory files itself; they took the database's mode.
+        assert {path.name: mode(path) for path in written} == {path.name: 0o600 for path in written}
+    await asyncio.to_thread(stack.migrate_read_model, settings)
+    assert mode(settings.data_dir) == 0o700
+    assert mode(settings.data_dir / "readmodel.db") == 0o600
 
 
 async def test_a_reused_server_gets_the_phase_attribute_registered(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from workflows.plan import (
+    ONE_LINE,
+    ONE_LINE_SCHEMA,
     AgencyId,
     Authorisation,
     CountryCode,
@@ -15,7 +17,22 @@ from workflows.plan import (
     ShortText,
     Text,
     UtcDatetime,
+    serialized_size,
 )
+
+# Every participant's debrief input stays in the operation's state: 30 of them at this limit, with
+# the largest plan, still fit in one Temporal payload (see workflows.plan).
+MAX_COMMAND_BYTES: Final = 32 * 1024
+MAX_DEBRIEF_ENTRIES: Final = 50  # problems, lessons, proposals: each a list of free texts
+MAX_DEBRIEF_RECORDS: Final = 100  # seizures, arrests, assets
+MAX_IDENTIFIER_LENGTH: Final = 255  # an identity provider's subject may be this long (OIDC)
+
+Identifier = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH),
+    ONE_LINE,
+    ONE_LINE_SCHEMA,
+]
 
 
 class ActorRole(StrEnum):
@@ -29,8 +46,8 @@ class Actor(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    agency: str
-    officer: str
+    agency: Identifier
+    officer: Identifier
     role: ActorRole
 
 
@@ -39,8 +56,18 @@ SYSTEM = Actor(agency="cdtrack", officer="timer", role=ActorRole.SYSTEM)
 RequestId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=128),
+    ONE_LINE,
+    ONE_LINE_SCHEMA,
     Field(description="Client request id; a retried request with the same id is applied once"),
 ]
+
+
+def command_size_problem(command: BaseModel) -> str | None:
+    """Why the command is too large to send to an operation, or None if it fits."""
+    size = serialized_size(command)
+    if size <= MAX_COMMAND_BYTES:
+        return None
+    return f"the command is {size} bytes serialized; the limit is {MAX_COMMAND_BYTES} bytes"
 
 
 class Command(BaseModel):
@@ -53,6 +80,13 @@ class Command(BaseModel):
     justification: str | None = Field(
         default=None, max_length=500, description="Why the person acts, as they said it"
     )
+
+    @model_validator(mode="after")
+    def _fits_in_a_payload(self) -> Command:
+        problem = command_size_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class RecordAuthorisationInput(Command):
@@ -226,12 +260,24 @@ class SubmitDebriefInput(Command):
     during the interdiction (they are the confirmed figures); if it lists none, those stand."""
 
     kind: Literal["submit_debrief"] = "submit_debrief"
-    problems: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
-    lessons: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
-    proposals: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
-    seizures: Annotated[list[ReportedSeizure], Field(max_length=100)] = Field(default_factory=list)
-    arrests: Annotated[list[ReportedArrest], Field(max_length=100)] = Field(default_factory=list)
-    assets: Annotated[list[ReportedAsset], Field(max_length=100)] = Field(default_factory=list)
+    problems: Annotated[list[Text], Field(max_length=MAX_DEBRIEF_ENTRIES)] = Field(
+        default_factory=list
+    )
+    lessons: Annotated[list[Text], Field(max_length=MAX_DEBRIEF_ENTRIES)] = Field(
+        default_factory=list
+    )
+    proposals: Annotated[list[Text], Field(max_length=MAX_DEBRIEF_ENTRIES)] = Field(
+        default_factory=list
+    )
+    seizures: Annotated[list[ReportedSeizure], Field(max_length=MAX_DEBRIEF_RECORDS)] = Field(
+        default_factory=list
+    )
+    arrests: Annotated[list[ReportedArrest], Field(max_length=MAX_DEBRIEF_RECORDS)] = Field(
+        default_factory=list
+    )
+    assets: Annotated[list[ReportedAsset], Field(max_length=MAX_DEBRIEF_RECORDS)] = Field(
+        default_factory=list
+    )
 
 
 class ExtendDebriefDeadlineInput(Command):

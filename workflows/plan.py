@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import pycountry
 from pydantic import (
@@ -18,6 +19,19 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import to_json
+
+# Limits of what a plan and a command may hold. Temporal refuses any payload over 2 MB (its blob
+# size limit) and the operation's state carries the plan and every participant's debrief input,
+# so the whole stays well below it: MAX_PLAN_BYTES + MAX_PARTICIPANTS * the largest command.
+MAX_NAME_LENGTH: Final = 200  # names, places, references: one line
+MAX_TEXT_LENGTH: Final = 2000  # free text: conditions, reasons, circumstances, lessons
+MAX_SUBSTANCES: Final = 50
+MAX_TRACKER_IDS: Final = 200
+MAX_LEGS: Final = 20
+MAX_PARTICIPANTS: Final = 30
+MAX_REMINDERS: Final = 10
+MAX_PLAN_BYTES: Final = 256 * 1024
 
 # Read once at import so validation inside the workflow sandbox touches no files.
 _ISO_ALPHA2 = frozenset(country.alpha_2 for country in pycountry.countries)
@@ -39,6 +53,7 @@ def _utc(moment: datetime) -> datetime:
 
 CountryCode = Annotated[
     str,
+    StringConstraints(min_length=2, max_length=2),
     AfterValidator(_iso_country),
     Field(json_schema_extra={"enum": sorted(_ISO_ALPHA2)}, examples=["KZ"]),
 ]
@@ -48,18 +63,39 @@ AgencyId = Annotated[
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$"),
     Field(description="Agency identifier, lower-case letters, digits and hyphens, e.g. kz-customs"),
 ]
-# No NUL or other C0 control characters (a database cannot store NUL); Text keeps line breaks.
+# No control characters (C0, DEL, C1): a database cannot store NUL, the others garble logs,
+# reports and terminals. Text keeps tabs and line breaks; pydantic refuses unpaired surrogates.
+_TEXT_FORBIDDEN_CHARACTERS = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+_LINE_FORBIDDEN_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+_TEXT_FORBIDDEN = re.compile(f"[{_TEXT_FORBIDDEN_CHARACTERS}]")
+_LINE_FORBIDDEN = re.compile(f"[{_LINE_FORBIDDEN_CHARACTERS}]")
+
+
+def _forbidden_character(forbidden: re.Pattern[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        found = forbidden.search(value)
+        if found is not None:
+            raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed")
+        return value
+
+    return AfterValidator(check)
+
+
+# For strings that are not ShortText (identifiers): one line, nothing stripped.
+ONE_LINE: Final = _forbidden_character(_LINE_FORBIDDEN)
+ONE_LINE_SCHEMA: Final = Field(json_schema_extra={"pattern": f"^[^{_LINE_FORBIDDEN_CHARACTERS}]+$"})
+
 Text = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_LENGTH),
+    _forbidden_character(_TEXT_FORBIDDEN),
+    Field(json_schema_extra={"pattern": f"^[^{_TEXT_FORBIDDEN_CHARACTERS}]+$"}),
 ]
 ShortText = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$"
-    ),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    ONE_LINE,
+    ONE_LINE_SCHEMA,
 ]
 
 
@@ -167,10 +203,12 @@ class Substance(Frozen):
 
 
 class Consignment(Frozen):
-    substances: Annotated[list[Substance], Field(min_length=1)]
+    substances: Annotated[list[Substance], Field(min_length=1, max_length=MAX_SUBSTANCES)]
     packaging: ShortText
     concealment: ShortText | None = None
-    tracker_ids: list[ShortText] = Field(default_factory=list)
+    tracker_ids: Annotated[list[ShortText], Field(max_length=MAX_TRACKER_IDS)] = Field(
+        default_factory=list
+    )
     delivery_type: DeliveryType = DeliveryType.INTACT
     mode: TransportMode
 
@@ -248,15 +286,17 @@ class OperationPlan(Frozen):
     coordinator_agency: AgencyId = Field(description="The coordination centre steering it")
     lead_agency: AgencyId
     consignment: Consignment
-    legs: Annotated[list[Leg], Field(min_length=1, max_length=20)]
-    participants: Annotated[list[Participant], Field(min_length=2, max_length=50)]
+    legs: Annotated[list[Leg], Field(min_length=1, max_length=MAX_LEGS)]
+    participants: Annotated[list[Participant], Field(min_length=2, max_length=MAX_PARTICIPANTS)]
     contingency: ContingencyRules = ContingencyRules()
     escalation: EscalationDelays = EscalationDelays()
     checkpoint_interval: PositiveDuration = timedelta(hours=1)
     debrief_period: PositiveDuration = timedelta(days=14)
-    debrief_reminders_before: list[PositiveDuration] = Field(
-        default_factory=lambda: [timedelta(days=3), timedelta(days=1)],
-        description="Reminders to agencies whose debrief input is missing, before the deadline",
+    debrief_reminders_before: Annotated[list[PositiveDuration], Field(max_length=MAX_REMINDERS)] = (
+        Field(
+            default_factory=lambda: [timedelta(days=3), timedelta(days=1)],
+            description="Reminders to agencies whose debrief input is missing, before the deadline",
+        )
     )
     handling: Handling = Handling()
 
@@ -278,6 +318,19 @@ class OperationPlan(Frozen):
 
     def escalation_for(self, leg: Leg) -> EscalationDelays:
         return leg.escalation or self.escalation
+
+
+def serialized_size(model: BaseModel) -> int:
+    """Bytes of the model as the data converter writes it (JSON, before encryption)."""
+    return len(to_json(model))
+
+
+def plan_size_problem(plan: BaseModel) -> str | None:
+    """Why the plan is too large to start an operation from, or None if it fits."""
+    size = serialized_size(plan)
+    if size <= MAX_PLAN_BYTES:
+        return None
+    return f"the plan is {size} bytes serialized; the limit is {MAX_PLAN_BYTES} bytes"
 
 
 def route_problems(plan: OperationPlan) -> list[str]:

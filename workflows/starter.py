@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from workflows.commands import Actor, AnyCommand
 from workflows.messages import DeliveryPolicy, RunOperationInput, RunOperationResult
 from workflows.operation import REFUSED, ControlledDeliveryWorkflow
-from workflows.plan import OperationPlan, schedule_problems
+from workflows.plan import OperationPlan, plan_size_problem, schedule_problems
 from workflows.state import ActionResult, OperationState
 
 
@@ -26,6 +27,16 @@ class PlanRejectedError(ValueError):
 
 class ActionRefusedError(Exception):
     """The lifecycle refused an action; the message is the rules' reason."""
+
+
+def update_id(command: AnyCommand) -> str:
+    """The Update id of a command: the same for a retried request, and opaque.
+
+    Update ids reach the server in plaintext, so the kind and the request id are digested; the
+    kind goes in so two actions under one request id never pass for a retry of each other.
+    """
+    material = f"cdtrack-update\x00{command.kind}\x00{command.request_id}".encode()
+    return hashlib.sha256(material).hexdigest()
 
 
 def workflow_id(operation_id: str) -> str:
@@ -46,7 +57,8 @@ async def start_operation(
     delivery: DeliveryPolicy | None = None,
 ) -> str:
     """Start the workflow of a new operation and return its id."""
-    problems = schedule_problems(plan, now=now)
+    size_problem = plan_size_problem(plan)
+    problems = [size_problem] if size_problem else schedule_problems(plan, now=now)
     if problems:
         raise PlanRejectedError(problems)
     operation_id = operation_id or str(uuid.uuid4())
@@ -81,7 +93,7 @@ async def act(client: Client, *, operation_id: str, command: AnyCommand) -> Acti
         result: ActionResult = await handle.execute_update(
             command.kind,
             command,
-            id=f"{command.kind}-{command.request_id}",
+            id=update_id(command),
             result_type=ActionResult,
         )
     except WorkflowUpdateFailedError as failure:

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from api.principal import Role
 from store.identity import AgencyKind
-from store.notifications import Language
+from store.notifications import Language, target_hint
 from workflows.notices import Purpose
 from workflows.plan import CountryCode
 
@@ -194,9 +194,12 @@ def _apprise_url(url: str) -> str:
 
 
 def masked_url(url: str) -> str:
-    """The URL with its credentials masked, as apprise shows it, for recognising a target."""
-    plugin = apprise.Apprise.instantiate(url)
-    return str(plugin.url(privacy=True)) if plugin is not None else "(unreadable URL)"  # type: ignore[no-untyped-call]
+    """The target's scheme and server host, for recognising it; never a credential.
+
+    Apprise's own privacy URL keeps custom headers and payload arguments of webhook targets in
+    clear (`+Authorization=Bearer ...`, `:apikey=...`), so it is not used.
+    """
+    return target_hint(url)
 
 
 NotificationUrl = Annotated[

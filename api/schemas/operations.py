@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from store.notifications import DeliveryStatus
 from workflows.commands import SYSTEM_KINDS, AnyCommand, Command
 from workflows.notices import NoticeAction
-from workflows.plan import OperationPlan
+from workflows.plan import OperationPlan, plan_size_problem
 from workflows.state import OperationState, Phase, TimelineEvent
 
 EXAMPLE_TIME = "2026-12-01T08:00:00Z"
@@ -175,6 +175,14 @@ ACTION_BODIES: dict[str, type[BaseModel]] = {
 
 class OperationCreate(OperationPlan):
     model_config = ConfigDict(json_schema_extra={"examples": [PLAN_EXAMPLE]})
+
+    @model_validator(mode="after")
+    def _fits_in_a_payload(self) -> OperationCreate:
+        # Each list and string has its limit; together they could still outgrow Temporal's.
+        problem = plan_size_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class OperationCreated(BaseModel):

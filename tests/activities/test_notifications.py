@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -11,9 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notifications import NotificationActivities
+from activities.notifications import REFUSED, NotificationActivities
 from store.access_log import list_access, verify_chain
-from store.notifications import DeliveryStatus, list_deliveries
+from store.notifications import (
+    DeliveryStatus,
+    Language,
+    add_target,
+    list_deliveries,
+    list_targets,
+    retire_target,
+)
 from store.timeline import project_operation
 from tests.factories import sample_plan
 from tests.receivers import received_by, register_directory
@@ -85,9 +93,10 @@ def test_a_retried_attempt_sends_nothing_twice_and_the_last_reports_who_was_not_
     register_directory(session_maker, httpserver, failing={"tj-dca"})
     notice = _notice("af-cnpa", "tj-dca")
     for attempt in (1, 2):
-        with pytest.raises(ApplicationError, match="tj-dca") as failed:
+        with pytest.raises(ApplicationError, match=f"1 delivery.*attempt {attempt}") as failed:
             _attempt(activities, notice, attempt)
         assert not failed.value.non_retryable
+        assert "tj-dca" not in failed.value.message
     last = _attempt(activities, notice, 3)
 
     assert last.unreachable == ["tj-dca"]
@@ -167,3 +176,49 @@ def test_a_notice_answered_since_is_not_sent(
     result = _attempt(activities, _notice("tj-dca", void_after=OFFER_CLOSED), 1)
     assert result.moot
     assert received_by(httpserver, "tj-dca") == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_a_failing_target_is_named_only_by_its_id_in_errors_and_in_the_log(
+    activities: NotificationActivities, session_maker: sessionmaker[Session], httpserver: HTTPServer
+) -> None:
+    register_directory(session_maker, httpserver)
+    port = _closed_port()
+    urls = [
+        f"json://hook-user:pw-7731@127.0.0.1:{port}/drop/tj-dca?:apikey=payload-secret-7731",
+        f"json://127.0.0.1:{port}/tj-dca?+Authorization=Bearer%20header-secret-7731",
+        "xml://127.0.0.1:1/tj-dca?-token=get-secret-7731",
+    ]
+    box = settings_for_tests().secret_box()
+    with session_maker.begin() as session:
+        for target in list_targets(session, agency_id="tj-dca"):
+            retire_target(session, agency_id="tj-dca", target_id=target.id)
+        for url in urls:
+            add_target(
+                session,
+                box=box,
+                agency_id="tj-dca",
+                url=url,
+                purpose=Purpose.ACTION_REQUIRED,
+                language=Language.RUSSIAN,
+                label=None,
+            )
+    notice = _notice("tj-dca")
+    with pytest.raises(ApplicationError) as failed:
+        _attempt(activities, notice, 1)
+    last = _attempt(activities, notice, 3)
+    assert last.unreachable == ["tj-dca"]
+    with session_maker() as session:
+        errors = {d.error or "" for d in list_deliveries(session, operation_id=OPERATION)}
+    assert errors == {REFUSED}
+    message = failed.value.message
+    assert message.startswith("3 delivery(ies) failed on attempt 1")
+    for said in (message, *errors):
+        for secret in ("tj-dca", "127.0.0.1", str(port), "7731", "hook-user", "drop", "json"):
+            assert secret not in said, (secret, said)

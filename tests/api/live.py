@@ -30,7 +30,7 @@ from cdtrack.settings import Settings
 from cdtrack.walkthrough import SAMPLE_AGENCIES, Cast
 from store.session import create_engine_for, session_factory
 from tests.api.conftest import issue_token
-from tests.temporal_env import settings_for_tests
+from tests.temporal_env import settings_for_tests, start_dev_server
 from tests.workflows.conftest import make_worker
 
 
@@ -123,6 +123,10 @@ def live_database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+# Where a live stack on a dev server of its own ("own-temporal") keeps that server's database.
+TEMPORAL_DATABASE = "temporal.db"
+
+
 @pytest.fixture
 async def live_stack(
     request: pytest.FixtureRequest,
@@ -130,6 +134,30 @@ async def live_stack(
     live_database_url: str,
     tmp_path: Path,
     activity_executor: ThreadPoolExecutor,
+) -> AsyncIterator[LiveStack]:
+    """The stack on the session's dev server, or ("own-temporal", indirect) on a dev server of
+    the test's own that keeps its history in `tmp_path / TEMPORAL_DATABASE`."""
+    async with AsyncExitStack() as temporal:
+        env = dev_server_env
+        if getattr(request, "param", "shared-temporal") == "own-temporal":
+            env = await start_dev_server(database=tmp_path / TEMPORAL_DATABASE)
+            await temporal.enter_async_context(env)
+        # A process of its own where the API's responsiveness is measured: in a thread, it
+        # would share the interpreter lock with the worker and the test's own clients.
+        separate = request.node.get_closest_marker("api_process") is not None
+        async for stack in _live_stack(
+            env, live_database_url, tmp_path, activity_executor, api_process=separate
+        ):
+            yield stack
+
+
+async def _live_stack(
+    dev_server_env: WorkflowEnvironment,
+    live_database_url: str,
+    tmp_path: Path,
+    activity_executor: ThreadPoolExecutor,
+    *,
+    api_process: bool,
 ) -> AsyncIterator[LiveStack]:
     task_queue = f"operations-{uuid.uuid4().hex}"
     settings = settings_for_tests(
@@ -155,12 +183,9 @@ async def live_stack(
         for agency in SAMPLE_AGENCIES
     }
     worker = make_worker(dev_server_env, sessions, activity_executor, task_queue)
-    # A process of its own where the API's responsiveness is measured: in a thread, it would
-    # share the interpreter lock with the worker and the test's own clients.
-    separate = request.node.get_closest_marker("api_process") is not None
     try:
         async with worker, AsyncExitStack() as serving_api:
-            if separate:
+            if api_process:
                 base_url = await serving_api.enter_async_context(serving_process(settings))
             else:
                 base_url = serving_api.enter_context(serving(settings))

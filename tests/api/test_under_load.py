@@ -26,7 +26,13 @@ from sqlalchemy import select
 
 from api.principal import Role
 from cdtrack.walkthrough import JUSTIFICATION, Walkthrough, sample_plan
-from store.access_log import AccessEntry, verify_chain
+from store.access_log import (
+    AccessEntry,
+    frontier_of,
+    integrate_pending,
+    latest_database_head,
+    verify_log,
+)
 from tests.api.live import LiveStack, live_database_url, live_stack
 
 __all__ = ["live_database_url", "live_stack"]
@@ -193,7 +199,20 @@ async def test_concurrent_reads_neither_freeze_nor_fail_and_are_all_logged(
                 select(AccessEntry).where(AccessEntry.user_name.like("Load %"))
             )
         )
-        report = verify_chain(session)
+    # The sequencer integrates what the load appended and signs the head; the log verifies
+    # against it, every entry's content recomputed.
+    settings = live_stack.settings
+    with live_stack.sessions.begin() as session:
+        last = latest_database_head(session, verifier=settings.audit_verifier())
+        head = integrate_pending(
+            session,
+            frontier=frontier_of(last),
+            signer=settings.audit_signer(),
+            now=datetime.now(UTC),
+        )
+    assert head is not None
+    with live_stack.sessions() as session:
+        report = verify_log(session, verifier=settings.audit_verifier(), now=datetime.now(UTC))
     expected_log = Counter[tuple[str | None, str, str]]()
     for (user, action, status), count in tally.answers.items():
         outcome = "allowed" if status == 200 else "refused"
@@ -201,4 +220,5 @@ async def test_concurrent_reads_neither_freeze_nor_fail_and_are_all_logged(
     # One entry per answered read, and the write's entry, written by the worker with its event.
     expected_log[("Load participant", "operation.action.confirm_participation", "allowed")] += 1
     assert logged == expected_log
-    assert report.intact, report.problem
+    assert report.intact, report.describe()
+    assert report.size == report.entries == head.tree_size

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
+from temporalio.client import Client
 
-from tests.factories import sample_plan
+from tests.factories import plan_at_limits, sample_plan
+from tests.temporal_env import converter_for_tests
+from workflows.commands import Actor, ActorRole
+from workflows.messages import RunOperationInput
 from workflows.plan import (
+    MAX_PLAN_BYTES,
     AuthorisationGranted,
     Handling,
     HandlingCode,
     OperationPlan,
     Substance,
+    plan_size_problem,
     schedule_problems,
+    serialized_size,
 )
+from workflows.starter import PlanRejectedError, start_operation
 
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 PLAN = sample_plan(now=NOW)
@@ -204,3 +213,92 @@ def test_a_departure_in_the_past_is_a_schedule_problem() -> None:
     assert problems == [f"leg 1 departure {DEPARTURE.isoformat()} is in the past"]
     assert len(schedule_problems(PLAN, now=DEPARTURE + timedelta(days=5))) == 2
     assert schedule_problems(PLAN, now=DEPARTURE) == []
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+TEMPORAL_BLOB_LIMIT = 2 * 1024 * 1024
+
+
+def consignment(**changes: Any) -> dict[str, Any]:
+    return PLAN.consignment.model_dump() | changes
+
+
+def test_a_plan_with_25000_tracker_ids_is_refused_with_the_limit() -> None:
+    message = refusal(consignment=consignment(tracker_ids=[f"GPS-{n}" for n in range(25_000)]))
+    assert "consignment.tracker_ids" in message
+    assert "at most 200 items" in message
+
+
+def test_a_plan_with_10000_substances_is_refused_with_the_limit() -> None:
+    substances = [{"name": f"substance {n}", "quantity": 1.0} for n in range(10_000)]
+    message = refusal(consignment=consignment(substances=substances))
+    assert "consignment.substances" in message
+    assert "at most 50 items" in message
+
+
+def test_a_name_longer_than_200_characters_is_refused() -> None:
+    message = refusal(consignment=consignment(packaging="x" * 201))
+    assert "at most 200 characters" in message
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f", "\x9b", "\n", "\t"])
+def test_control_characters_in_a_name_are_refused_and_named(character: str) -> None:
+    message = refusal(legs=legs(crossing_point=f"Nizhny{character}Panj"))
+    assert "legs.1.crossing_point" in message
+    assert f"control character U+{ord(character):04X} is not allowed" in message
+
+
+@pytest.mark.parametrize("character", ["\x00", "\r", "\x0b", "\x85"])
+def test_control_characters_in_a_text_are_refused_and_named(character: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        granted(conditions=f"Interdiction only{character}at destination")
+    assert f"control character U+{ord(character):04X} is not allowed" in str(refused.value)
+
+
+def test_a_text_keeps_its_line_breaks_and_tabs() -> None:
+    conditions = "Interdiction only at destination.\n\tNo substitution."
+    assert granted(conditions=conditions).conditions == conditions
+
+
+def test_a_nul_in_a_participant_name_is_refused() -> None:
+    listed = [p.model_dump() for p in PLAN.participants]
+    listed[0]["name"] = "Counter Narcotics\x00Police"
+    message = refusal(participants=listed)
+    assert "participants.0.name" in message
+    assert "control character U+0000 is not allowed" in message
+
+
+@pytest.mark.parametrize("character", ["x", "ж", "字"])
+async def test_a_plan_at_every_limit_is_accepted_and_fits_one_temporal_payload(
+    character: str,
+) -> None:
+    plan = OperationPlan.model_validate(plan_at_limits(now=NOW, character=character))
+    assert plan_size_problem(plan) is None
+    start = RunOperationInput(
+        operation_id=str(uuid.uuid4()),
+        plan=plan,
+        created_by=Actor(agency="caricc", officer="o" * 255, role=ActorRole.COORDINATOR),
+    )
+    [payload] = await converter_for_tests().encode([start])
+    # What the server receives: the plan, the start's other fields and the codec's envelope.
+    overhead = payload.ByteSize() - serialized_size(plan)
+    assert overhead < 2048
+    assert MAX_PLAN_BYTES + overhead < TEMPORAL_BLOB_LIMIT / 4
+
+
+async def test_a_plan_within_every_list_and_string_limit_can_still_be_too_large() -> None:
+    plan = OperationPlan.model_validate(plan_at_limits(now=NOW, character="\N{GRINNING FACE}"))
+    size = serialized_size(plan)
+    assert size > MAX_PLAN_BYTES
+    expected = f"the plan is {size} bytes serialized; the limit is {MAX_PLAN_BYTES} bytes"
+    assert plan_size_problem(plan) == expected
+    never_reached = cast(Client, object())
+    with pytest.raises(PlanRejectedError, match=expected):
+        await start_operation(
+            never_reached,
+            plan=plan,
+            created_by=Actor(agency="caricc", officer="liaison", role=ActorRole.COORDINATOR),
+            task_queue="nowhere",
+            now=NOW,
+        )
