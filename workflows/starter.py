@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Final, TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.commands import Actor, AnyCommand
 from workflows.messages import DeliveryPolicy, RunOperationInput, RunOperationResult
@@ -86,28 +90,51 @@ def operation_handle(
     return client.get_workflow_handle_for(ControlledDeliveryWorkflow.run, workflow_id(operation_id))
 
 
+# An Update delivered with a workflow task that the server then rejected (say, because an
+# activity completed while the task ran) is lost, not refused: sent again under the same id, it
+# is applied once. Retried this many times, this long apart.
+TASK_FAILURE_ATTEMPTS: Final = 5
+TASK_FAILURE_PAUSE_SECONDS: Final = 0.2
+T = TypeVar("T")
+
+
+def _lost_with_its_task(error: RPCError) -> bool:
+    return error.status == RPCStatusCode.FAILED_PRECONDITION and "workflow task" in error.message
+
+
+async def _sent_until_delivered(send: Callable[[], Awaitable[T]]) -> T:
+    for attempt in range(1, TASK_FAILURE_ATTEMPTS):
+        try:
+            return await send()
+        except RPCError as error:
+            if not _lost_with_its_task(error):
+                raise
+            await asyncio.sleep(TASK_FAILURE_PAUSE_SECONDS * attempt)
+    return await send()
+
+
 async def act(client: Client, *, operation_id: str, command: AnyCommand) -> ActionResult:
     """Send one steering action; its Update is named after the command's kind."""
     handle = operation_handle(client, operation_id)
     try:
-        result: ActionResult = await handle.execute_update(
-            command.kind,
-            command,
-            id=update_id(command),
-            result_type=ActionResult,
+        return await _sent_until_delivered(
+            lambda: handle.execute_update(
+                command.kind, command, id=update_id(command), result_type=ActionResult
+            )
         )
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:
             raise ActionRefusedError(cause.message) from None
         raise
-    return result
 
 
 async def synchronise(client: Client, *, operation_id: str) -> None:
     """Wait until the read model holds every event of the operation so far."""
     handle = operation_handle(client, operation_id)
-    await handle.execute_update(ControlledDeliveryWorkflow.synchronise)
+    await _sent_until_delivered(
+        lambda: handle.execute_update(ControlledDeliveryWorkflow.synchronise)
+    )
 
 
 async def read_state(client: Client, *, operation_id: str) -> OperationState:

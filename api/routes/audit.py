@@ -69,7 +69,7 @@ async def entries(
     _admin: AdminPrincipal,
     read_model: ReadModelDep,
     operation_id: Annotated[str | None, Query(max_length=64)] = None,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AccessEntryRead]:
     def work(session: Session) -> list[AccessEntryRead]:

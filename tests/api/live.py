@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -63,8 +64,11 @@ def serving(settings: Settings) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def serving_process(settings: Settings) -> AsyncIterator[str]:
-    """The API as `cdtrack api` runs it, in a process of its own: killed at the end."""
+async def serving_process(
+    settings: Settings, *, command: list[str] | None = None
+) -> AsyncIterator[str]:
+    """The API as `cdtrack api` runs it (or `command`), in a process of its own: killed at the
+    end."""
     environment = {
         **os.environ,
         **{
@@ -82,7 +86,7 @@ async def serving_process(settings: Settings) -> AsyncIterator[str]:
             }.items()
         },
     }
-    command = [str(Path(sys.executable).parent / "cdtrack"), "api", "--no-migrate"]
+    command = command or [str(Path(sys.executable).parent / "cdtrack"), "api", "--no-migrate"]
     # A session of its own, so the API's rendering processes go with it at the end.
     process = subprocess.Popen(command, env=environment, start_new_session=True)  # noqa: ASYNC220
     base_url = f"http://127.0.0.1:{settings.api_port}"
@@ -101,7 +105,8 @@ async def serving_process(settings: Settings) -> AsyncIterator[str]:
                 await asyncio.sleep(0.2)
         yield base_url
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # the group may have ended already
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
 
 

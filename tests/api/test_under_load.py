@@ -125,7 +125,11 @@ async def _load(
 ) -> Tally:
     tally = Tally()
     routes = _read_routes(closed_id)
-    limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
+    # Idle connections are let go before the server closes them (after 5 s), or a request could
+    # go out on a connection the server is closing: a client-side race, not an API failure.
+    limits = httpx.Limits(
+        max_connections=BURST, max_keepalive_connections=BURST, keepalive_expiry=1.0
+    )
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=120, limits=limits) as http:
         with _health_watched(stack.base_url, tally):
             await _read_everything(http, tally, routes=routes, tokens=tokens)

@@ -1,0 +1,281 @@
+"""What a person or a crash can do to the API on a real stack, and what stays true after it.
+
+Idempotency keys bound to their first request; a retried create after its operation ended; no
+worker polling; an API killed between the workflow's acceptance and its answer; refusals logged
+by reason code, never by their text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.principal import Role
+from cdtrack.walkthrough import JUSTIFICATION, sample_plan
+from store.access_log import AccessEntry
+from store.models import TimelineEventRow
+from tests.api.conftest import issue_token
+from tests.api.live import (
+    LiveStack,
+    free_port,
+    live_database_url,
+    live_stack,
+    serving,
+    serving_process,
+)
+from tests.temporal_env import settings_for_tests
+from tests.workflows.conftest import make_worker
+
+__all__ = ["live_database_url", "live_stack"]
+
+
+def _headers(token: str, *, key: str | None = None) -> dict[str, str]:
+    sent = {"Authorization": f"Bearer {token}", "X-Justification": JUSTIFICATION}
+    if key:
+        sent["Idempotency-Key"] = key
+    return sent
+
+
+def _plan(code_name: str, **consignment: Any) -> dict[str, Any]:
+    plan = sample_plan(coordinator_agency="caricc", now=datetime.now(UTC), code_name=code_name)
+    plan["consignment"].update(consignment)
+    return plan
+
+
+async def test_a_key_is_bound_to_the_request_that_first_used_it(live_stack: LiveStack) -> None:
+    await asyncio.to_thread(_key_bound_to_its_request, live_stack)
+
+
+def _key_bound_to_its_request(stack: LiveStack) -> None:
+    coordinator, kz = stack.cast.coordinator, stack.cast.officers["kz-police"]
+    with httpx.Client(base_url=stack.base_url, timeout=60) as http:
+        plan = _plan("PLOVER")
+        first = http.post("/api/v1/operations", json=plan, headers=_headers(coordinator, key="p-1"))
+        assert first.status_code == 201, first.text
+        operation_id = first.json()["operation_id"]
+
+        # The same key with the same plan: the first answer again, nothing new.
+        again = http.post("/api/v1/operations", json=plan, headers=_headers(coordinator, key="p-1"))
+        assert (again.status_code, again.json()) == (201, first.json())
+
+        # The same key with another consignment: refused, saying so, and nothing is created.
+        other = http.post(
+            "/api/v1/operations",
+            json={**plan, "consignment": {**plan["consignment"], "packaging": "cardboard"}},
+            headers=_headers(coordinator, key="p-1"),
+        )
+        assert other.status_code == 422, other.text
+        assert "Idempotency-Key" in other.json()["detail"]
+        assert "different request" in other.json()["detail"]
+        listed = http.get("/api/v1/operations", headers=_headers(coordinator)).json()
+        assert [item["id"] for item in listed["items"]] == [operation_id]
+
+        # An action's key: the same action again answers the same; another action is refused.
+        path = f"/api/v1/operations/{operation_id}"
+        confirm = http.post(f"{path}/confirm-participation", json={}, headers=_headers(kz, key="k"))
+        repeat = http.post(f"{path}/confirm-participation", json={}, headers=_headers(kz, key="k"))
+        assert confirm.status_code == repeat.status_code == 200
+        assert confirm.json() == repeat.json()
+        offer = http.post(f"{path}/offer-handover", json={"leg": 2}, headers=_headers(kz, key="k"))
+        assert offer.status_code == 422, offer.text
+        assert "Idempotency-Key" in offer.json()["detail"]
+        events = http.get(f"{path}/timeline", headers=_headers(kz)).json()["events"]
+        assert [e["kind"] for e in events] == ["operation.created", "participation.confirmed"]
+
+        # A refusal is logged with its reason code and rule, never the lifecycle's own words.
+        refused = http.post(f"{path}/acknowledge-handover", json={"leg": 1}, headers=_headers(kz))
+        assert refused.status_code == 409
+        reason = refused.json()["detail"]
+    with stack.sessions() as session:
+        entry = session.scalars(
+            select(AccessEntry).where(
+                AccessEntry.operation_id == operation_id,
+                AccessEntry.action == "operation.action.acknowledge_handover",
+            )
+        ).one()
+    assert (entry.outcome, entry.reason_code, entry.rule) == (
+        "refused",
+        "lifecycle_refused",
+        "acknowledge_handover",
+    )
+    assert reason not in repr(
+        [getattr(entry, column.key) for column in AccessEntry.__table__.columns]
+    )
+
+
+async def test_a_create_retried_after_its_operation_ended_answers_with_it(
+    live_stack: LiveStack,
+) -> None:
+    await asyncio.to_thread(_retried_after_the_end, live_stack)
+
+
+def _retried_after_the_end(stack: LiveStack) -> None:
+    coordinator = stack.cast.coordinator
+    with httpx.Client(base_url=stack.base_url, timeout=60) as http:
+        plan = _plan("TEAL")
+        created = http.post("/api/v1/operations", json=plan, headers=_headers(coordinator, key="t"))
+        assert created.status_code == 201, created.text
+        operation_id = created.json()["operation_id"]
+        aborted = http.post(
+            f"/api/v1/operations/{operation_id}/abort-operation",
+            json={"reason": "Courier arrested on an unrelated charge"},
+            headers=_headers(coordinator),
+        )
+        assert aborted.status_code == 200, aborted.text
+        deadline = time.monotonic() + 30
+        while True:
+            listed = http.get("/api/v1/operations", headers=_headers(coordinator)).json()
+            if listed["items"][0]["ended_at"] is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        retried = http.post("/api/v1/operations", json=plan, headers=_headers(coordinator, key="t"))
+    assert retried.status_code == 201, retried.text
+    assert retried.json() == {"operation_id": operation_id, "code_name": "TEAL", "phase": "aborted"}
+
+
+async def test_with_no_worker_polling_actions_answer_503_at_once_and_health_says_degraded(
+    dev_server_env: WorkflowEnvironment, postgres_url: str, tmp_path: Path
+) -> None:
+    settings = settings_for_tests(
+        database_url=postgres_url,
+        data_dir=tmp_path,
+        temporal_address=dev_server_env.client.service_client.config.target_host,
+        task_queue=f"nobody-polls-{uuid.uuid4().hex}",
+        api_port=free_port(),
+    )
+    from store.session import create_engine_for, session_factory
+
+    engine = create_engine_for(postgres_url)
+    coordinator = issue_token(
+        session_factory(engine), agency="caricc", role=Role.COORDINATOR, name="Liaison"
+    )
+    engine.dispose()
+
+    def ask() -> tuple[httpx.Response, float, httpx.Response]:
+        with serving(settings) as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
+            started = time.monotonic()
+            create = http.post(
+                "/api/v1/operations", json=_plan("GANNET"), headers=_headers(coordinator)
+            )
+            took = time.monotonic() - started
+            return create, took, http.get("/health")
+
+    create, took, health = await asyncio.to_thread(ask)
+    assert create.status_code == 503, create.text
+    assert int(create.headers["Retry-After"]) > 0
+    assert "No worker is running operations now; nothing was changed" in create.json()["detail"]
+    assert took < 3
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["checks"]["workers"] == "down"
+
+
+async def test_a_worker_gone_mid_operation_is_a_503_within_seconds_not_a_hang(
+    dev_server_env: WorkflowEnvironment,
+    postgres_url: str,
+    tmp_path: Path,
+    activity_executor: ThreadPoolExecutor,
+) -> None:
+    task_queue = f"worker-gone-{uuid.uuid4().hex}"
+    settings = settings_for_tests(
+        database_url=postgres_url,
+        data_dir=tmp_path,
+        temporal_address=dev_server_env.client.service_client.config.target_host,
+        task_queue=task_queue,
+        api_port=free_port(),
+        temporal_answer_seconds=2,
+    )
+    from store.session import create_engine_for, session_factory
+
+    engine = create_engine_for(postgres_url)
+    sessions: sessionmaker[Session] = session_factory(engine)
+    coordinator = issue_token(sessions, agency="caricc", role=Role.COORDINATOR, name="Liaison")
+    try:
+        with serving(settings) as base_url:
+            async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+                async with make_worker(dev_server_env, sessions, activity_executor, task_queue):
+                    created = await _created_when_polled(http, coordinator)
+                # The worker has stopped; Temporal still lists its last poll for a while.
+                started = time.monotonic()
+                read = await http.get(
+                    f"/api/v1/operations/{created}", headers=_headers(coordinator)
+                )
+                took = time.monotonic() - started
+    finally:
+        engine.dispose()
+    assert read.status_code == 503, read.text
+    assert "did not answer within 2 s" in read.json()["detail"]
+    assert read.headers["Retry-After"]
+    assert took < 5
+
+
+async def _created_when_polled(http: httpx.AsyncClient, coordinator: str) -> str:
+    for _ in range(50):
+        created = await http.post(
+            "/api/v1/operations", json=_plan("SKUA"), headers=_headers(coordinator, key="s")
+        )
+        if created.status_code != 503:
+            break
+        await asyncio.sleep(0.2)
+    assert created.status_code == 201, created.text
+    operation_id: str = created.json()["operation_id"]
+    return operation_id
+
+
+@pytest.mark.parametrize("live_database_url", ["sqlite", "postgres"], indirect=True)
+async def test_an_api_killed_after_the_workflow_accepted_leaves_the_action_and_its_entry(
+    live_stack: LiveStack,
+) -> None:
+    coordinator, kz = live_stack.cast.coordinator, live_stack.cast.officers["kz-police"]
+    with httpx.Client(base_url=live_stack.base_url, timeout=60) as http:
+        created = await asyncio.to_thread(
+            http.post, "/api/v1/operations", json=_plan("EIDER"), headers=_headers(coordinator)
+        )
+    operation_id = created.json()["operation_id"]
+    dying = live_stack.settings.model_copy(update={"api_port": free_port()})
+    command = [sys.executable, "-m", "tests.api.dying_api"]
+    async with (
+        serving_process(dying, command=command) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        with pytest.raises(httpx.HTTPError):
+            # The API dies before it answers: the connection drops.
+            await http.post(
+                f"/api/v1/operations/{operation_id}/confirm-participation",
+                json={},
+                headers={
+                    "Authorization": f"Bearer {kz}",
+                    "X-Justification": "Confirming for the duty officer on leave",
+                },
+            )
+    with live_stack.sessions() as session:
+        kinds = list(
+            session.scalars(
+                select(TimelineEventRow.kind)
+                .where(TimelineEventRow.operation_id == operation_id)
+                .order_by(TimelineEventRow.seq)
+            )
+        )
+        entries = session.scalars(
+            select(AccessEntry).where(
+                AccessEntry.operation_id == operation_id,
+                AccessEntry.action == "operation.action.confirm_participation",
+            )
+        ).all()
+    assert kinds == ["operation.created", "participation.confirmed"]
+    assert [(e.outcome, e.agency, e.justification) for e in entries] == [
+        ("allowed", "kz-police", "Confirming for the duty officer on leave")
+    ]
+    assert entries[0].user_name == "Duty officer kz-police"
