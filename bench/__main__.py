@@ -21,12 +21,14 @@ from bench.floor import FloorRun, run_floor
 from bench.lifecycle import UPDATES_PER_OPERATION, LifecycleRun, run_lifecycle
 from bench.listing import ListingRun, run_listing
 from bench.profile import profiled
+from bench.reads import ReadsRun, run_reads
 from bench.report import ReportRun, measure_debrief_report
 from bench.results import (
     lifecycle_detail,
     listing_detail,
     machine_description,
     markdown_table,
+    reads_detail,
     summary_rows,
 )
 from bench.scale import ScaleRun, run_scale
@@ -41,6 +43,7 @@ class Measure(StrEnum):
     DIRECT = "direct"
     LIFECYCLE = "lifecycle"
     LISTING = "listing"
+    READS = "reads"
     REPORT = "report"
     SCALE = "scale"
 
@@ -55,6 +58,8 @@ class BenchOptions:
     live_operations: int = 1_000
     live_concurrency: int = 16
     access_log_appends: int = 2_000
+    read_clients: int = 50
+    read_seconds: float = 30.0
     deadline_after: timedelta = timedelta(minutes=2)
     deadline_spread: timedelta = timedelta(minutes=2)
     deadline_grace: timedelta = timedelta(seconds=20)
@@ -72,6 +77,8 @@ QUICK = BenchOptions(
     live_operations=10,
     live_concurrency=5,
     access_log_appends=100,
+    read_clients=50,
+    read_seconds=3.0,
     deadline_after=timedelta(seconds=5),
     deadline_spread=timedelta(seconds=5),
     deadline_grace=timedelta(seconds=5),
@@ -87,6 +94,7 @@ class Results:
     report: ReportRun | None = None
     scale: ScaleRun | None = None
     access_log: AccessLogRun | None = None
+    reads: ReadsRun | None = None
     cpu: dict[str, CpuSplit] = field(default_factory=dict)
 
 
@@ -127,6 +135,18 @@ async def measure(stack: BenchStack, options: BenchOptions) -> Results:
                     operations=options.operations,
                     concurrency=options.concurrency,
                 )
+    if Measure.READS not in options.skip:
+        say(
+            f"Reads: one operation walked, then {options.read_clients} clients reading it "
+            f"for {options.read_seconds:.0f} s ..."
+        )
+        results.reads = await run_reads(
+            base_url=stack.base_url,
+            cast=stack.cast,
+            sessions=stack.sessions,
+            clients=options.read_clients,
+            seconds=options.read_seconds,
+        )
     if Measure.LISTING not in options.skip:
         say(f"Listing: seeding {options.listing_operations} operations, then listing ...")
         results.listing = await asyncio.to_thread(
@@ -183,6 +203,7 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
         report=results.report,
         scale=results.scale,
         access_log=results.access_log,
+        reads=results.reads,
     )
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
     parts = [
@@ -199,10 +220,16 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
             f"- {split.describe(per=options.operations, unit=unit)}"
             for unit, split in results.cpu.items()
         ]
+    if results.reads is not None and results.reads.reads:
+        unit = f"read at C = {results.reads.clients}"
+        parts += [] if results.cpu else [""]
+        parts += [f"- {results.reads.cpu.describe(per=results.reads.reads, unit=unit)}"]
     if results.lifecycle is not None:
         parts += ["", lifecycle_detail(results.lifecycle)]
     if results.listing is not None:
         parts += ["", listing_detail(results.listing)]
+    if results.reads is not None:
+        parts += ["", reads_detail(results.reads)]
     return "\n".join(parts)
 
 
@@ -235,6 +262,12 @@ def main(
     deadline_spread: Annotated[
         int, typer.Option(help="Live operations' deadlines spread over this many seconds more.")
     ] = int(DEFAULTS.deadline_spread.total_seconds()),
+    read_clients: Annotated[
+        int, typer.Option(help="Clients reading one operation at once through HTTP.")
+    ] = DEFAULTS.read_clients,
+    read_seconds: Annotated[
+        float, typer.Option(help="Seconds the clients read for.")
+    ] = DEFAULTS.read_seconds,
     skip: Annotated[list[Measure] | None, typer.Option(help="Leave a measurement out.")] = None,
     quick: Annotated[
         bool, typer.Option(help="A small smoke run (about a minute); replaces every size above.")
@@ -271,6 +304,8 @@ def main(
         live_concurrency=live_concurrency,
         deadline_after=timedelta(seconds=deadline_after),
         deadline_spread=timedelta(seconds=deadline_spread),
+        read_clients=read_clients,
+        read_seconds=read_seconds,
     )
     if quick:
         options = QUICK

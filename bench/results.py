@@ -15,6 +15,7 @@ from bench.access_log import AccessLogRun
 from bench.floor import FloorRun
 from bench.lifecycle import LifecycleRun
 from bench.listing import ListingRun
+from bench.reads import HEALTH_INTERVAL_SECONDS, ReadsRun
 from bench.report import ReportRun
 from bench.scale import ON_TIME, ScaleRun, deadline_window
 
@@ -92,6 +93,7 @@ def summary_rows(
     report: ReportRun | None,
     scale: ScaleRun | None,
     access_log: AccessLogRun | None = None,
+    reads: ReadsRun | None = None,
 ) -> list[Row]:
     rows: list[Row] = []
     if floor is not None:
@@ -261,6 +263,8 @@ def summary_rows(
         )
     if access_log is not None:
         rows += access_log_rows(access_log)
+    if reads is not None:
+        rows += reads_rows(reads)
     return rows
 
 
@@ -269,7 +273,7 @@ def access_log_rows(run: AccessLogRun) -> list[Row]:
     rate = run.integrated / run.integrate_seconds if run.integrate_seconds else math.nan
     return [
         Row(
-            "7. Access log: append + commit, per request",
+            "7. Access-log append cost per request (append + commit)",
             f"p50 {ms(percentile(samples, 0.5))}, p99 {ms(percentile(samples, 0.99))}",
             f"{len(samples)} appends one after another, each its own transaction; "
             f"{run.concurrent_appends / run.concurrent_seconds:.0f} appends/s with "
@@ -281,6 +285,61 @@ def access_log_rows(run: AccessLogRun) -> list[Row]:
             f"{run.integrated} queued entries integrated and signed in batches of 5,000",
         ),
     ]
+
+
+def reads_rows(run: ReadsRun) -> list[Row]:
+    samples = run.all_latencies
+    health = run.health_latencies
+    who = ", ".join(f"{count} {kind}" for kind, count in sorted(run.clients_by_who.items()))
+    not_ok = ", ".join(f"{count} {answer}" for answer, count in run.health_not_ok.items())
+    rate = run.reads / run.seconds if run.seconds else math.nan
+    clean = run.server_errors == 0 and run.unexpected == 0
+    return [
+        Row(
+            f"8. Reads per second at C = {run.clients}",
+            f"{rate:.0f} reads/s",
+            f"{run.reads} reads in {run.seconds:.1f} s of one closed operation (live state, "
+            f"timeline, deliveries, list in turn) by {run.clients} clients ({who})",
+        ),
+        Row(
+            f"   Reads at C = {run.clients}: latency",
+            f"p50 {ms(percentile(samples, 0.5))}, p95 {ms(percentile(samples, 0.95))}, "
+            f"p99 {ms(percentile(samples, 0.99))}",
+            "every read, from sending it to its answer",
+        ),
+        Row(
+            f"   Reads at C = {run.clients}: answers other than 2xx/404",
+            f"{run.odd_answers} ({run.server_errors} 5xx)",
+            f"{run.unexpected} not the caller's due (due: 200 to a participant, 404 to an "
+            "outsider on the operation's routes)",
+            "",
+            "no 5xx, none undue",
+            _verdict(clean),
+        ),
+        Row(
+            f"   Reads at C = {run.clients}: slowest /health",
+            f"{ms(max(health)) if health else 'none'}",
+            f"{len(health)} polls every {HEALTH_INTERVAL_SECONDS * 1000:.0f} ms meanwhile, p50 "
+            f"{ms(percentile(health, 0.5))}; not ok: {not_ok or 'none'}",
+        ),
+    ]
+
+
+def reads_detail(run: ReadsRun) -> str:
+    lines = [
+        f"| Read at C = {run.clients} | count | answers | p50 | p95 | p99 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (route, who), samples in sorted(run.latencies.items(), key=lambda item: item[0][::-1]):
+        answers = ", ".join(
+            f"{count} x {status or 'no answer'}"
+            for status, count in sorted(run.statuses[(route, who)].items())
+        )
+        lines.append(
+            f"| {route} ({who}) | {len(samples)} | {answers} | {ms(percentile(samples, 0.5))} | "
+            f"{ms(percentile(samples, 0.95))} | {ms(percentile(samples, 0.99))} |"
+        )
+    return "\n".join(lines)
 
 
 def markdown_table(rows: list[Row]) -> str:
