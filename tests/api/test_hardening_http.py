@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.principal import Role
-from cdtrack.walkthrough import JUSTIFICATION, sample_plan
+from cdtrack.walkthrough import JUSTIFICATION, SAMPLE_AGENCIES, sample_plan
 from store.access_log import AccessEntry
 from store.models import TimelineEventRow
 from tests.api.conftest import issue_token
@@ -158,9 +158,7 @@ async def test_with_no_worker_polling_actions_answer_503_at_once_and_health_says
     from store.session import create_engine_for, session_factory
 
     engine = create_engine_for(postgres_url)
-    coordinator = issue_token(
-        session_factory(engine), agency="caricc", role=Role.COORDINATOR, name="Liaison"
-    )
+    coordinator = _coordinator_and_agencies(session_factory(engine))
     engine.dispose()
 
     def ask() -> tuple[httpx.Response, float, httpx.Response]:
@@ -201,7 +199,7 @@ async def test_a_worker_gone_mid_operation_is_a_503_within_seconds_not_a_hang(
 
     engine = create_engine_for(postgres_url)
     sessions: sessionmaker[Session] = session_factory(engine)
-    coordinator = issue_token(sessions, agency="caricc", role=Role.COORDINATOR, name="Liaison")
+    coordinator = _coordinator_and_agencies(sessions)
     try:
         with serving(settings) as base_url:
             async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
@@ -219,6 +217,19 @@ async def test_a_worker_gone_mid_operation_is_a_503_within_seconds_not_a_hang(
     assert "did not answer within 2 s" in read.json()["detail"]
     assert read.headers["Retry-After"]
     assert took < 5
+
+
+def _coordinator_and_agencies(sessions: sessionmaker[Session]) -> str:
+    """The centre's coordinator's token, with the sample plan's agencies registered."""
+    for agency in SAMPLE_AGENCIES:
+        issue_token(
+            sessions,
+            agency=agency["id"],
+            role=Role.OFFICER,
+            name=f"Duty officer {agency['id']}",
+            country=agency["country"],
+        )
+    return issue_token(sessions, agency="caricc", role=Role.COORDINATOR, name="Liaison")
 
 
 async def _created_when_polled(http: httpx.AsyncClient, coordinator: str) -> str:
