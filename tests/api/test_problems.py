@@ -51,6 +51,24 @@ def test_query_parameter_errors_name_the_parameter(
     assert [e["field"] for e in _problem(response, 422)["errors"]] == ["query.country"]
 
 
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/api/v1/audit/entries", "after_id"),
+        ("/api/v1/operations", "page_size"),
+        ("/api/v1/operations", "page"),
+    ],
+)
+def test_numbers_beyond_what_is_stored_are_a_422_not_an_overflow(
+    api: TestClient, admin_headers: dict[str, str], path: str, parameter: str
+) -> None:
+    headers = {**admin_headers, "X-Justification": "Checking the bounds of a query"}
+    response = api.get(path, params={parameter: str(2**70)}, headers=headers)
+    problem = _problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == [f"query.{parameter}"]
+    assert "less than or equal" in problem["errors"][0]["message"]
+
+
 @pytest.mark.parametrize("body", ['{"id": "kz-customs", ', "not json at all", '{"a": 1}}'])
 def test_malformed_json_is_a_clear_422(
     api: TestClient, admin_headers: dict[str, str], body: str
