@@ -154,6 +154,16 @@ async def create_operation(
     idempotency_key: IdempotencyKey = None,
 ) -> OperationCreated:
     if principal.role is not Role.COORDINATOR:
+        await record_access(
+            read_model,
+            principal=principal,
+            action="operation.create",
+            category=AccessCategory.COLLECTION,
+            operation_id=None,
+            outcome="refused",
+            reason_code="role",
+            rule="create_operation",
+        )
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only coordinators create operations")
     if plan.coordinator_agency != principal.agency:
         raise HTTPException(
@@ -409,6 +419,16 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
         idempotency_key: IdempotencyKey = None,
     ) -> ActionResult:
         if principal.role not in (Role.OFFICER, Role.COORDINATOR):
+            await record_access(
+                read_model,
+                principal=principal,
+                action=action,
+                category=AccessCategory.ALTERATION,
+                operation_id=row.id,
+                outcome="refused",
+                reason_code="role",
+                rule=kind,
+            )
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Only officers and coordinators act")
         try:
             command = command_type.model_validate(

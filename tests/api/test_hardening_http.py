@@ -98,7 +98,20 @@ def _key_bound_to_its_request(stack: LiveStack) -> None:
         refused = http.post(f"{path}/acknowledge-handover", json={"leg": 1}, headers=_headers(kz))
         assert refused.status_code == 409
         reason = refused.json()["detail"]
+        # So is an action that is not the caller's role to take.
+        not_theirs = http.post("/api/v1/operations", json=plan, headers=_headers(kz))
+        assert not_theirs.status_code == 403
     with stack.sessions() as session:
+        by_role = session.scalars(
+            select(AccessEntry).where(
+                AccessEntry.action == "operation.create", AccessEntry.outcome == "refused"
+            )
+        ).one()
+        assert (by_role.agency, by_role.reason_code, by_role.rule) == (
+            "kz-police",
+            "role",
+            "create_operation",
+        )
         entry = session.scalars(
             select(AccessEntry).where(
                 AccessEntry.operation_id == operation_id,
