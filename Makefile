@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint types pytest clean record-histories bench
+.PHONY: install run test lint types imports pytest clean record-histories bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,10 +27,14 @@ lint: install
 types: install
 	$(BIN)/mypy
 
+# The layering contracts in pyproject.toml: no package imports one above it, no cycles inside one.
+imports: install
+	$(BIN)/lint-imports
+
 pytest: install
 	$(BIN)/pytest -q
 
-test: lint types pytest
+test: lint types imports pytest
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .cdtrack

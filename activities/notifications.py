@@ -17,7 +17,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notice_text import render
-from cdtrack.codec import SecretBox
 from store.access_log import AccessCategory, append_access
 from store.models import TimelineEventRow
 from store.notifications import (
@@ -29,6 +28,7 @@ from store.notifications import (
     record_delivery,
     targets_for,
 )
+from store.sealing import SecretBox
 from workflows.messages import NotifyAgenciesInput, NotifyAgenciesResult
 from workflows.notices import Notice, NoticeAction, Recipient
 

@@ -13,9 +13,9 @@ import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cdtrack.codec import SecretBox
 from store.checkpoint import LogSigner, LogVerifier
 from store.files import private_directory
+from store.sealing import SecretBox
 from workflows.messages import DeliveryPolicy
 
 

@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from store.base import Base
 from store.checkpoint import (
     Checkpoint,
     LogSigner,
@@ -48,7 +49,6 @@ from store.checkpoint import (
 )
 from store.files import private_directory
 from store.merkle import CompactRange, inclusion_proof, leaf_hash
-from store.models import Base
 from workflows.messages import SignedTreeHead
 
 # SQLite gives a rowid alias only to a column declared exactly INTEGER.

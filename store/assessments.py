@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.models import Base
+from store.base import Base
 
 
 class AssessmentRow(Base):

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.models import Base, insert_for
+from store.base import Base, insert_for
 
 
 class KeyClaim(StrEnum):

@@ -19,7 +19,7 @@ from sqlalchemy import Boolean, ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.models import Base
+from store.base import Base
 
 TOKEN_SCHEME: Final = "cdt"  # noqa: S105 (the marker every API token starts with, no secret)
 PREFIX_LENGTH: Final = 8

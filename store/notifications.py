@@ -14,9 +14,9 @@ from apprise.manager_plugins import NotificationManager
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cdtrack.codec import SecretBox
 from store import identity
-from store.models import Base
+from store.base import Base
+from store.sealing import SecretBox
 from workflows.notices import Purpose
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow, insert_for
+from store.base import insert_for
+from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
 from workflows.commands import Actor, ActorRole
 from workflows.state import OperationState, TimelineEvent
 
