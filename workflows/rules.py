@@ -164,13 +164,6 @@ def _custodian(state: OperationState, actor: Actor) -> None:
         )
 
 
-def _custodian_or_coordinator(state: OperationState, actor: Actor) -> None:
-    if actor.role is ActorRole.COORDINATOR:
-        _coordinator(state, actor)
-    else:
-        _custodian(state, actor)
-
-
 def _participant_or_coordinator(state: OperationState, actor: Actor) -> None:
     if actor.role is ActorRole.COORDINATOR:
         _coordinator(state, actor)
