@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -218,7 +218,3 @@ class OperationState(Model):
     @property
     def next_seq(self) -> int:
         return self.timeline[-1].seq + 1 if self.timeline else 1
-
-    @property
-    def silence_limit(self) -> timedelta:
-        return self.plan.checkpoint_interval
