@@ -75,10 +75,6 @@ class Notice(Model):
     """For a DELIVERY_FAILED notice: the recipient that could not be reached."""
     undelivered_action: NoticeAction | None = None
 
-    @property
-    def link_path(self) -> str:
-        return f"/operations/{self.operation_id}"
-
 
 # An offer is answered (or made moot) by any of these; its reminders must stop at once.
 OFFER_CLOSED: Final = (
