@@ -132,10 +132,6 @@ class Settings(BaseSettings):
             attempts=self.notify_attempts, first_retry_seconds=self.notify_first_retry_seconds
         )
 
-    @property
-    def oidc_enabled(self) -> bool:
-        return self.oidc_jwks_url is not None
-
     @cached_property
     def read_model_url(self) -> str:
         if self.database_url:
