@@ -173,7 +173,3 @@ def timeline(
         )
         for row in session.scalars(query)
     ]
-
-
-def get_operation(session: Session, *, operation_id: str) -> OperationRow | None:
-    return session.get(OperationRow, operation_id)
