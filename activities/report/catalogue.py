@@ -14,7 +14,7 @@ from jinja2.ext import babel_extract
 from activities.assessment import TEXTS
 
 HERE: Final = Path(__file__).parent
-PYTHON_SOURCES: Final = ("labels.py", "render.py", "statistics.py")
+PYTHON_SOURCES: Final = ("labels.py", "render.py")
 KEYWORDS: Final = ("_", "gettext", "N_")
 
 
@@ -34,8 +34,6 @@ def message_ids() -> list[str]:
                 add(message)
     for name in PYTHON_SOURCES:
         path = HERE / name
-        if not path.exists():
-            continue
         keywords = {keyword: None for keyword in KEYWORDS}
         for _, message, _, _ in extract_from_file("python", str(path), keywords=keywords):
             add(message)
