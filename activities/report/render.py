@@ -238,7 +238,7 @@ def render_report_html(
     )
 
 
-def html_to_pdf(html: str, *, title: str, lang: Language) -> bytes:
+def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
@@ -251,7 +251,7 @@ def html_to_pdf(html: str, *, title: str, lang: Language) -> bytes:
 
 def render_report_pdf(assessment: OutcomeAssessment, *, lang: Language) -> bytes:
     html = render_report_html(assessment, lang=lang, embed_fonts=True)
-    return html_to_pdf(html, title=assessment.code_name, lang=lang)
+    return html_to_pdf(html)
 
 
 def render_statistics_html(
@@ -296,4 +296,4 @@ def render_statistics_pdf(
     statistics: Statistics, *, lang: Language, computed_at: datetime
 ) -> bytes:
     html = render_statistics_html(statistics, lang=lang, computed_at=computed_at, embed_fonts=True)
-    return html_to_pdf(html, title="statistics", lang=lang)
+    return html_to_pdf(html)
