@@ -8,6 +8,7 @@ prints the same everywhere.
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -60,9 +61,20 @@ def _font_faces() -> str:
     return "\n".join(faces)
 
 
-def _css_string(value: object) -> str:
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-    return text
+def _css_escape(char: str) -> str:
+    if char in '\\"<>&' or unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+        return f"\\{ord(char):x} "
+    return char
+
+
+def _css_string(value: object) -> Markup:
+    """The text of a double-quoted CSS string, as is: for `content: "..."` inside <style>.
+
+    Autoescape would write it as HTML (an apostrophe as &#39;), which CSS prints literally.
+    Quotes, backslashes, control characters and the characters of HTML markup are written as
+    CSS escapes instead, so the text can neither end the string nor the <style> element.
+    """
+    return Markup("".join(_css_escape(char) for char in str(value)))  # noqa: S704 - escaped
 
 
 class Formats:

@@ -110,3 +110,27 @@ def test_the_html_report_escapes_what_agencies_typed(assessment: OutcomeAssessme
     html = render_report_html(hostile, lang="en")
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_the_page_header_prints_the_handling_label_as_typed(assessment: OutcomeAssessment) -> None:
+    restricted = assessment.model_copy(update={"handling_code": "H2"})
+    label = "Not to be passed on without the provider's permission"
+    html = render_report_html(restricted, lang="en")
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert f'content: "H2 — {label}";' in style
+    assert "&#39;" not in style
+    pdf = render_report_pdf(restricted, lang="en")
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        text = " ".join((page.extract_text() or "").split())
+        assert f"H2 — {label}" in text
+        assert "&#39;" not in text
+
+
+def test_a_code_name_cannot_end_the_page_header_string_or_the_style(
+    assessment: OutcomeAssessment,
+) -> None:
+    hostile = assessment.model_copy(update={"code_name": 'X"; } </style><script>alert(1)</script>'})
+    html = render_report_html(hostile, lang="en")
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert "<script>" not in html
+    assert 'content: "X\\22 ; } \\3c /style\\3e ' in style
