@@ -80,6 +80,8 @@ ASSESSMENT_PATCH = "outcome-assessment"
 PROJECTION_RETRY_PATCH = "projection-retried-until-it-lands"
 # One attempt per local activity: the workflow retries it behind a durable timer (see _project).
 PROJECTION_ATTEMPT = RetryPolicy(maximum_attempts=1)
+# Runs that went on past a refused timer or assessment record replay as they ran.
+SYSTEM_REFUSAL_PATCH = "refused-system-command-fails-the-task"
 # Operations started before agencies were notified replay without notices.
 NOTIFICATIONS_PATCH = "notify-agencies"
 ASSESSMENT_RETRY = RetryPolicy(
@@ -498,11 +500,11 @@ class ControlledDeliveryWorkflow:
         _, timer = deadlines[0]
         command = timer.model_copy(update={"request_id": f"timer-{self._state.next_seq}"})
         decision = decide(self._state, command, now=workflow.now())
-        if isinstance(decision, Accepted):
-            self._commit(decision)
-            await self._project()
-        else:
-            workflow.logger.error("deadline refused by the rules: %s", decision.reason)
+        if not isinstance(decision, Accepted):
+            self._refused(command)
+            return
+        self._commit(decision)
+        await self._project()
 
     async def _assess_if_due(self) -> None:
         """Have the outcome assessment written as its next version, then note it on the timeline.
@@ -549,11 +551,25 @@ class ControlledDeliveryWorkflow:
             revision=revision,
         )
         decision = decide(self._state, command, now=workflow.now())
-        if isinstance(decision, Accepted):
-            self._commit(decision)
-            await self._project()
-        else:
-            workflow.logger.error("assessment record refused by the rules: %s", decision.reason)
+        if not isinstance(decision, Accepted):
+            self._refused(command)
+            return
+        self._commit(decision)
+        await self._project()
+
+    def _refused(self, command: AnyCommand) -> None:
+        """The rules refused a command of the workflow's own: a bug to fix, not a state to live in.
+
+        The workflow task fails, so Temporal retries it and shows the run as stuck, rather than
+        the run going on with nothing to wait for. The rules' reason stays out of the message:
+        it names agencies and places, and a failed task is written to the worker's log.
+        """
+        if workflow.patched(SYSTEM_REFUSAL_PATCH):
+            raise SystemCommandRefusedError(
+                f"the rules refused {command.kind} at seq {self._state.next_seq} "
+                f"of operation {self._state.operation_id}"
+            )
+        workflow.logger.error("%s refused by the rules", command.kind)
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
@@ -616,3 +632,10 @@ class ControlledDeliveryWorkflow:
                 for action in actions:
                     self._accepted.pop(action.seq, None)
                 return
+
+
+class SystemCommandRefusedError(RuntimeError):
+    """The rules refused a timer's command or an assessment record the workflow issued itself.
+
+    Deliberately not an ApplicationError: it fails the workflow task, not the workflow.
+    """
