@@ -24,6 +24,17 @@ class DeliveryPolicy(Message):
     maximum_retry_seconds: float = Field(default=300.0, gt=0, le=3600)
 
 
+class ProjectionRetryPolicy(Message):
+    """How a failing read-model projection is retried: until it lands, never given up.
+
+    Every failed attempt costs the run a few history events and the run cannot continue as new
+    before its events are projected, so the wait between attempts grows to a generous ceiling.
+    """
+
+    first_retry_seconds: float = Field(default=0.2, gt=0, le=3600)
+    maximum_retry_seconds: float = Field(default=300.0, gt=0, le=3600)
+
+
 class RunOperationInput(Message):
     """Start of a new operation, or the state carried over by continue-as-new."""
 
@@ -42,6 +53,7 @@ class RunOperationInput(Message):
         description="Checkpoint reports carried to the next run; older ones stay in the read model",
     )
     delivery: DeliveryPolicy = DeliveryPolicy()
+    projection_retry: ProjectionRetryPolicy = ProjectionRetryPolicy()
 
 
 class RunOperationResult(Message):

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -76,11 +76,12 @@ PHASE_ATTRIBUTE = SearchAttributeKey.for_keyword("CdtrackPhase")
 REFUSED = "LifecycleRefusal"
 ASSESSMENT_PATCH = "outcome-assessment"
 
-PROJECTION_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
+# Runs whose projection failed before it was retried until it landed replay as they ran.
+PROJECTION_RETRY_PATCH = "projection-retried-until-it-lands"
+# One attempt per local activity: the workflow retries it behind a durable timer (see _project).
+PROJECTION_ATTEMPT = RetryPolicy(maximum_attempts=1)
+# Runs that went on past a refused timer or assessment record replay as they ran.
+SYSTEM_REFUSAL_PATCH = "refused-system-command-fails-the-task"
 # Operations started before agencies were notified replay without notices.
 NOTIFICATIONS_PATCH = "notify-agencies"
 ASSESSMENT_RETRY = RetryPolicy(
@@ -118,6 +119,7 @@ class ControlledDeliveryWorkflow:
         self._history_event_limit = start.history_event_limit
         self._checkpoints_carried = start.checkpoints_carried
         self._delivery = start.delivery
+        self._projection_retry = start.projection_retry
         self._changes = 0
         self._projection = asyncio.Lock()
         self._deliveries: dict[str, tuple[Notice, asyncio.Task[None]]] = {}
@@ -143,6 +145,7 @@ class ControlledDeliveryWorkflow:
                         history_event_limit=self._history_event_limit,
                         checkpoints_carried=self._checkpoints_carried,
                         delivery=self._delivery,
+                        projection_retry=self._projection_retry,
                     )
                 )
             await self._assess_if_due()
@@ -497,11 +500,11 @@ class ControlledDeliveryWorkflow:
         _, timer = deadlines[0]
         command = timer.model_copy(update={"request_id": f"timer-{self._state.next_seq}"})
         decision = decide(self._state, command, now=workflow.now())
-        if isinstance(decision, Accepted):
-            self._commit(decision)
-            await self._project()
-        else:
-            workflow.logger.error("deadline refused by the rules: %s", decision.reason)
+        if not isinstance(decision, Accepted):
+            self._refused(command)
+            return
+        self._commit(decision)
+        await self._project()
 
     async def _assess_if_due(self) -> None:
         """Have the outcome assessment written as its next version, then note it on the timeline.
@@ -548,11 +551,25 @@ class ControlledDeliveryWorkflow:
             revision=revision,
         )
         decision = decide(self._state, command, now=workflow.now())
-        if isinstance(decision, Accepted):
-            self._commit(decision)
-            await self._project()
-        else:
-            workflow.logger.error("assessment record refused by the rules: %s", decision.reason)
+        if not isinstance(decision, Accepted):
+            self._refused(command)
+            return
+        self._commit(decision)
+        await self._project()
+
+    def _refused(self, command: AnyCommand) -> None:
+        """The rules refused a command of the workflow's own: a bug to fix, not a state to live in.
+
+        The workflow task fails, so Temporal retries it and shows the run as stuck, rather than
+        the run going on with nothing to wait for. The rules' reason stays out of the message:
+        it names agencies and places, and a failed task is written to the worker's log.
+        """
+        if workflow.patched(SYSTEM_REFUSAL_PATCH):
+            raise SystemCommandRefusedError(
+                f"the rules refused {command.kind} at seq {self._state.next_seq} "
+                f"of operation {self._state.operation_id}"
+            )
+        workflow.logger.error("%s refused by the rules", command.kind)
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
@@ -562,27 +579,63 @@ class ControlledDeliveryWorkflow:
         )
 
     async def _project(self) -> None:
-        """Write every event not yet in the read model, with the operation as it stands now."""
+        """Write every event not yet in the read model, with the operation as it stands now.
+
+        Returns only once they are written: an Update answers, and a run ends or continues as
+        new, only with its events (and their access-log entries) in the read model. A failed
+        attempt is retried behind a durable timer, not inside the local activity: retries shorter
+        than its local retry threshold would hold the workflow task open, heartbeating, for as
+        long as the read model is down. Between attempts the workflow task is free, so queries
+        answer and Updates are accepted; they wait here for the same projection to land.
+        """
         async with self._projection:
-            events = [e for e in self._state.timeline if e.seq > self._projected_seq]
-            if not events:
+            attempt = 1
+            backoff = timedelta(seconds=self._projection_retry.first_retry_seconds)
+            ceiling = timedelta(seconds=self._projection_retry.maximum_retry_seconds)
+            while True:
+                # Taken afresh each attempt: changes accepted meanwhile are written with it.
+                events = [e for e in self._state.timeline if e.seq > self._projected_seq]
+                if not events:
+                    return
+                snapshot = self._state.model_copy(update={"timeline": [], "applied": {}})
+                actions = [self._accepted[e.seq] for e in events if e.seq in self._accepted]
+                try:
+                    result: ProjectOperationResult = await workflow.execute_local_activity(
+                        "project_operation",
+                        ProjectOperationInput(operation=snapshot, events=events, actions=actions),
+                        result_type=ProjectOperationResult,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        retry_policy=PROJECTION_ATTEMPT,
+                    )
+                except FailureError as failure:
+                    # A local activity's last failure arrives as it was raised (an
+                    # ApplicationError, a TimeoutError), not wrapped in an ActivityError.
+                    if isinstance(failure, CancelledError):
+                        raise
+                    # Only ids and numbers: the failure's message may quote what was written.
+                    workflow.logger.warning(
+                        "read model projection of operation %s up to seq %d failed (attempt %d)",
+                        self._state.operation_id,
+                        events[-1].seq,
+                        attempt,
+                    )
+                    if not workflow.patched(PROJECTION_RETRY_PATCH):
+                        # As before: an ActivityError was swallowed, anything else raised.
+                        if isinstance(failure, ActivityError):
+                            return
+                        raise
+                    await workflow.sleep(backoff)
+                    attempt += 1
+                    backoff = min(backoff * 2, ceiling)
+                    continue
+                self._projected_seq = max(self._projected_seq, result.last_seq)
+                for action in actions:
+                    self._accepted.pop(action.seq, None)
                 return
-            snapshot = self._state.model_copy(update={"timeline": [], "applied": {}})
-            actions = [self._accepted[e.seq] for e in events if e.seq in self._accepted]
-            try:
-                result: ProjectOperationResult = await workflow.execute_local_activity(
-                    "project_operation",
-                    ProjectOperationInput(operation=snapshot, events=events, actions=actions),
-                    result_type=ProjectOperationResult,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=timedelta(minutes=10),
-                    retry_policy=PROJECTION_RETRY,
-                )
-            except ActivityError:
-                # The operation itself is safe in its history; the next change projects these
-                # events again, together with its own.
-                workflow.logger.exception("read model projection failed; will retry on next change")
-                return
-            self._projected_seq = max(self._projected_seq, result.last_seq)
-            for action in actions:
-                self._accepted.pop(action.seq, None)
+
+
+class SystemCommandRefusedError(RuntimeError):
+    """The rules refused a timer's command or an assessment record the workflow issued itself.
+
+    Deliberately not an ApplicationError: it fails the workflow task, not the workflow.
+    """

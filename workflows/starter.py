@@ -15,7 +15,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.commands import Actor, AnyCommand
-from workflows.messages import DeliveryPolicy, RunOperationInput, RunOperationResult
+from workflows.messages import (
+    DeliveryPolicy,
+    ProjectionRetryPolicy,
+    RunOperationInput,
+    RunOperationResult,
+)
 from workflows.operation import REFUSED, ControlledDeliveryWorkflow
 from workflows.plan import OperationPlan, plan_size_problem, schedule_problems
 from workflows.state import ActionResult, OperationState
@@ -59,6 +64,7 @@ async def start_operation(
     history_event_limit: int | None = None,
     checkpoints_carried: int | None = None,
     delivery: DeliveryPolicy | None = None,
+    projection_retry: ProjectionRetryPolicy | None = None,
 ) -> str:
     """Start the workflow of a new operation and return its id."""
     size_problem = plan_size_problem(plan)
@@ -71,6 +77,7 @@ async def start_operation(
         "history_event_limit": history_event_limit,
         "checkpoints_carried": checkpoints_carried,
         "delivery": delivery,
+        "projection_retry": projection_retry,
     }
     start = start.model_copy(update={k: v for k, v in limits.items() if v is not None})
     await client.start_workflow(

@@ -38,12 +38,13 @@ def make_worker(
     *,
     public_base_url: str = "http://127.0.0.1:8000",
     audit: AuditActivities | None = None,
+    read_model: ReadModelActivities | None = None,
 ) -> Worker:
     settings = settings_for_tests(public_base_url=public_base_url)
     return build_worker(
         env.client,
         task_queue=task_queue,
-        read_model=ReadModelActivities(session_maker),
+        read_model=read_model or ReadModelActivities(session_maker),
         notifications=notification_activities(settings, session_maker),
         debrief=DebriefActivities(session_maker),
         activity_executor=executor,

@@ -174,6 +174,11 @@ class OperationDriver:
 
     async def run_to_closed(self, *, pause: Pause | None = None) -> None:
         """From launch to closed: two handovers, interdiction at destination, three debriefs."""
+        await self.run_to_debriefed(pause=pause)
+        await self.do(CloseDebriefInput(actor=COORDINATOR, request_id=request_id()))
+
+    async def run_to_debriefed(self, *, pause: Pause | None = None) -> None:
+        """From launch to every agency's debrief submitted, the debrief still open."""
         af, tj, kz = (self.agency_of(c) for c in ("AF", "TJ", "KZ"))
         assert (await self.state()).custodian == af
         await self.checkpoint(af, "Sherkhan Bandar", "AF")
@@ -197,4 +202,3 @@ class OperationDriver:
                     actor=officer(agency), request_id=request_id(), lessons=["Earlier ETA notice"]
                 )
             )
-        await self.do(CloseDebriefInput(actor=COORDINATOR, request_id=request_id()))
