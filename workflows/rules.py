@@ -419,8 +419,42 @@ def _offer_handover(state: OperationState, command: OfferHandoverInput, now: dat
     )
 
 
+def _already_decided(state: OperationState, leg_number: int) -> str | None:
+    """What became of the latest offer of this leg, if it was acknowledged or refused."""
+    offer = state.handover_offer
+    if offer is not None and offer.leg == leg_number:
+        return None
+    record = next((r for r in reversed(state.handovers) if r.leg == leg_number), None)
+    if record is None or record.outcome not in ("acknowledged", "refused"):
+        return None
+    event = next(
+        (
+            e
+            for e in reversed(state.timeline)
+            if e.kind == f"handover.{record.outcome}"
+            and e.detail.get("leg") == leg_number
+            and e.at == record.decided_at
+        ),
+        None,
+    )
+    if event is None:
+        by = leg_at(state.plan, leg_number).receiving_agency
+    else:
+        by = f"{event.actor.agency} ({event.actor.officer})"
+    reason = (
+        f"the handover of leg {leg_number} was already {record.outcome} by {by} "
+        f"at {_utc_text(record.decided_at)}"
+    )
+    if record.outcome == "refused":
+        reason += "; no new offer has been made since"
+    return reason
+
+
 def _receiving_side(state: OperationState, actor: Actor, leg_number: int) -> Leg:
     leg = leg_at(state.plan, leg_number)
+    decided = _already_decided(state, leg_number)
+    if decided is not None:
+        raise RefusalError(decided)
     _pending_offer_for(state, leg_number)
     if actor.agency != leg.receiving_agency:
         raise RefusalError(
@@ -1184,6 +1218,7 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
         )
     # The timeline and the request ids only grow: copy the rest deeply, those two by reference.
     after = state.model_copy(update={"timeline": [], "applied": {}}).model_copy(deep=True)
+    after.timeline = list(state.timeline)  # for the rules to read; the events are not copied
     try:
         rule.actor(after, command.actor)
         happened = rule.effect(after, command, now)

@@ -452,6 +452,34 @@ def test_a_refused_handover_leaves_custody_with_the_sender_who_may_offer_again()
     assert accept(state, offer(AF), LAUNCH + timedelta(hours=1)).handover_offer is not None
 
 
+def test_a_second_acknowledgement_says_who_already_acknowledged_and_when() -> None:
+    acknowledged_at = LAUNCH + timedelta(minutes=12)
+    state = accept(accept(launched(), offer(AF), LAUNCH), acknowledge(TJ), acknowledged_at)
+    reason = refusal(state, acknowledge(TJ), acknowledged_at + timedelta(minutes=5))
+    assert reason == (
+        "cannot acknowledge handover: the handover of leg 1 was already acknowledged by "
+        f"tj-dca (duty-tj-dca) at {acknowledged_at.strftime('%Y-%m-%d %H:%M')} UTC"
+    )
+    assert state.custodian == "tj-dca"
+
+
+def test_a_second_refusal_says_who_already_refused_and_when() -> None:
+    refused_at = LAUNCH + timedelta(minutes=3)
+    refuse = RefuseHandoverInput(actor=TJ, request_id=rid(), leg=1, reasons="team not in place")
+    state = accept(accept(launched(), offer(AF), LAUNCH), refuse, refused_at)
+    again = RefuseHandoverInput(actor=TJ, request_id=rid(), leg=1, reasons="still not")
+    reason = refusal(state, again, refused_at + timedelta(minutes=1))
+    assert reason == (
+        "cannot refuse handover: the handover of leg 1 was already refused by "
+        f"tj-dca (duty-tj-dca) at {refused_at.strftime('%Y-%m-%d %H:%M')} UTC; "
+        "no new offer has been made since"
+    )
+    reoffered = accept(state, offer(AF), refused_at + timedelta(minutes=10))
+    assert accept(reoffered, acknowledge(TJ), refused_at + timedelta(minutes=11)).custodian == (
+        "tj-dca"
+    )
+
+
 def test_no_handover_is_left_once_the_destination_holds_custody() -> None:
     state = handed_to_tajikistan()
     at = LAUNCH + timedelta(hours=10)
