@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
@@ -380,13 +381,31 @@ def route_problems(plan: OperationPlan) -> list[str]:
     return problems
 
 
-def schedule_problems(plan: OperationPlan, *, now: datetime) -> list[str]:
+@dataclass(frozen=True)
+class ScheduleProblem:
+    """A time of the plan that is already past, and where in the plan it is."""
+
+    location: tuple[str | int, ...]  # within the plan: ("legs", 0, "planned_departure")
+    message: str  # about the field itself: "departure ... is in the past"
+    text: str  # the whole sentence for the planner: "leg 1 departure ... is in the past"
+
+
+def schedule_faults(plan: OperationPlan, *, now: datetime) -> list[ScheduleProblem]:
     """Times of the plan that already lie in the past when the operation is created."""
     return [
-        f"leg {number} departure {leg.planned_departure.isoformat()} is in the past"
-        for number, leg in enumerate(plan.legs, start=1)
+        ScheduleProblem(
+            location=("legs", index, "planned_departure"),
+            message=f"departure {leg.planned_departure.isoformat()} is in the past",
+            text=f"leg {index + 1} departure {leg.planned_departure.isoformat()} is in the past",
+        )
+        for index, leg in enumerate(plan.legs)
         if leg.planned_departure < now
     ]
+
+
+def schedule_problems(plan: OperationPlan, *, now: datetime) -> list[str]:
+    """Times of the plan that already lie in the past when the operation is created."""
+    return [problem.text for problem in schedule_faults(plan, now=now)]
 
 
 class AuthorisationGranted(Frozen):

@@ -36,7 +36,7 @@ from api.deps import (
 )
 from api.justification import Justification, OptionalJustification
 from api.principal import Principal, Role
-from api.problems import ProblemError
+from api.problems import INVALID_REQUEST, FieldError, ProblemError, field_path
 from api.schemas.operations import (
     ACTION_BODIES,
     ACTIONS,
@@ -56,7 +56,7 @@ from store.identity import AgencyRow
 from store.models import OperationRow
 from store.notifications import list_deliveries
 from store.timeline import timeline
-from workflows.plan import OperationPlan, schedule_problems
+from workflows.plan import OperationPlan, schedule_faults
 from workflows.rules import launch_blockers
 from workflows.starter import (
     ActionRefusedError,
@@ -178,8 +178,17 @@ async def create_operation(
             f"participants name agencies that are not registered: {', '.join(unknown)}",
         )
     now = datetime.now(UTC)
-    if problems := schedule_problems(plan, now=now):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "; ".join(problems))
+    if faults := schedule_faults(plan, now=now):
+        raise ProblemError(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "Invalid request",
+            "; ".join(fault.text for fault in faults),
+            type=INVALID_REQUEST,
+            errors=[
+                FieldError(field=field_path(("body", *fault.location)), message=fault.message)
+                for fault in faults
+            ],
+        )
     await _claim(
         read_model,
         principal=principal,

@@ -181,3 +181,5 @@ def _need_to_know_wrong_state_bad_input_and_retries(live_stack: LiveStack) -> No
         )
         assert rejected.status_code == 422
         assert "is in the past" in rejected.json()["detail"]
+        fields = [e["field"] for e in rejected.json()["errors"]]
+        assert fields == ["body.legs[0].planned_departure", "body.legs[1].planned_departure"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.principal import Role
 from api.problems import ProblemError
-from tests.api.conftest import AppFactory
+from tests.api.conftest import AppFactory, TokenIssuer, bearer
+from tests.factories import sample_plan
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -28,6 +31,24 @@ def test_unknown_route_and_unknown_agency(api: TestClient, admin_headers: dict[s
     _problem(api.get("/api/v1/nothing-here"), 404)
     problem = _problem(api.get("/api/v1/agencies/nowhere", headers=admin_headers), 404)
     assert problem["detail"] == "No agency 'nowhere' is registered."
+
+
+def test_a_departure_in_the_past_names_its_field(api: TestClient, token_for: TokenIssuer) -> None:
+    for agency, country in (("af-cnpa", "AF"), ("tj-dca", "TJ"), ("kz-police", "KZ")):
+        token_for(agency=agency, role=Role.OFFICER, name=f"{agency} officer", country=country)
+    coordinator = token_for(agency="caricc", role=Role.COORDINATOR, name="Liaison officer")
+    plan = sample_plan(now=datetime.now(UTC) - timedelta(days=2, hours=1))
+    sent = {**bearer(coordinator), "X-Justification": "planning operation NIGHTJAR"}
+    response = api.post("/api/v1/operations", json=plan.model_dump(mode="json"), headers=sent)
+    problem = _problem(response, 422)
+    departure = plan.legs[0].planned_departure.isoformat()
+    assert problem["errors"] == [
+        {
+            "field": "body.legs[0].planned_departure",
+            "message": f"departure {departure} is in the past",
+        }
+    ]
+    assert problem["detail"] == f"leg 1 departure {departure} is in the past"
 
 
 def test_wrong_method(api: TestClient) -> None:

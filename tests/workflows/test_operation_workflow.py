@@ -237,7 +237,9 @@ async def test_receiving_state_refuses_the_handover(env: Harness) -> None:
         )
     )
     assert refused.custodian == af
-    with pytest.raises(ActionRefusedError, match="no handover of leg 1 has been offered"):
+    with pytest.raises(
+        ActionRefusedError, match=f"the handover of leg 1 was already refused by {tj}"
+    ):
         await operation.acknowledge(1)
     await env.sleep(timedelta(hours=3))
     state = await operation.state()

@@ -22,6 +22,7 @@ from workflows.plan import (
     OperationPlan,
     Substance,
     plan_size_problem,
+    schedule_faults,
     schedule_problems,
     serialized_size,
 )
@@ -213,6 +214,16 @@ def test_a_departure_in_the_past_is_a_schedule_problem() -> None:
     assert problems == [f"leg 1 departure {DEPARTURE.isoformat()} is in the past"]
     assert len(schedule_problems(PLAN, now=DEPARTURE + timedelta(days=5))) == 2
     assert schedule_problems(PLAN, now=DEPARTURE) == []
+
+
+def test_a_schedule_problem_says_where_in_the_plan_it_is() -> None:
+    faults = schedule_faults(PLAN, now=DEPARTURE + timedelta(days=5))
+    assert [fault.location for fault in faults] == [
+        ("legs", 0, "planned_departure"),
+        ("legs", 1, "planned_departure"),
+    ]
+    assert faults[0].message == f"departure {DEPARTURE.isoformat()} is in the past"
+    assert faults[0].text == f"leg 1 departure {DEPARTURE.isoformat()} is in the past"
 
 
 # --- limits ------------------------------------------------------------------------------------
