@@ -183,3 +183,45 @@ def _need_to_know_wrong_state_bad_input_and_retries(live_stack: LiveStack) -> No
         assert "is in the past" in rejected.json()["detail"]
         fields = [e["field"] for e in rejected.json()["errors"]]
         assert fields == ["body.legs[0].planned_departure", "body.legs[1].planned_departure"]
+
+
+def _acknowledged_twice(live_stack: LiveStack) -> httpx.Response:
+    cast = live_stack.cast
+    with httpx.Client(base_url=live_stack.base_url, timeout=60) as http:
+        walk = Walkthrough(http, cast)
+        operation_id = _created(live_stack, http)
+        now = datetime.now(UTC)
+        for agency in ("af-cnpa", "tj-dca", "kz-police"):
+            country = agency[:2].upper()
+            authorisation = {
+                "decision": "granted",
+                "country": country,
+                "authority": f"Prosecutor's office ({country})",
+                "reference": f"CD-{country}-2026-02",
+                "legal_basis": "Controlled delivery under national procedure law",
+                "granted_at": (now - timedelta(hours=1)).isoformat(),
+                "valid_until": (now + timedelta(days=30)).isoformat(),
+                "substitution_allowed": True,
+            }
+            walk.step(
+                agency, "record-authorisation", operation_id, {"authorisation": authorisation}
+            )
+            walk.step(agency, "confirm-participation", operation_id)
+        walk.step(None, "launch-operation", operation_id)
+        walk.step("af-cnpa", "offer-handover", operation_id, {"leg": 1})
+        walk.step("tj-dca", "acknowledge-handover", operation_id, {"leg": 1})
+        return http.post(
+            f"/api/v1/operations/{operation_id}/acknowledge-handover",
+            json={"leg": 1},
+            headers=headers(cast.officers["tj-dca"]),
+        )
+
+
+async def test_a_second_acknowledgement_says_it_was_already_acknowledged(
+    live_stack: LiveStack,
+) -> None:
+    again = await asyncio.to_thread(_acknowledged_twice, live_stack)
+    assert again.status_code == 409, again.text
+    detail = again.json()["detail"]
+    assert "the handover of leg 1 was already acknowledged by tj-dca (" in detail
+    assert detail.endswith(" UTC")
