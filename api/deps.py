@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import jwt
 from fastapi import Depends, Request
@@ -22,6 +23,8 @@ from api.workers import WorkerPresence
 from cdtrack.settings import Settings
 from store.identity import record_token_use, token_prefix
 
+T = TypeVar("T")
+
 # auto_error off: a missing credential must be a 401 problem, not FastAPI's own 403.
 _bearer = HTTPBearer(
     auto_error=False,
@@ -30,35 +33,23 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency handing out what the app's lifespan built and keeps in `app.state`."""
+
+    def get(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
+
+    get.__name__ = f"get_{name}"
+    return get
 
 
-def get_temporal(request: Request) -> Client:
-    client: Client = request.app.state.temporal
-    return client
-
-
-def get_read_model(request: Request) -> ReadModel:
-    read_model: ReadModel = request.app.state.read_model
-    return read_model
-
-
-def get_documents(request: Request) -> RenderedDocuments:
-    documents: RenderedDocuments = request.app.state.documents
-    return documents
-
-
-def get_live_states(request: Request) -> LiveStates:
-    states: LiveStates = request.app.state.live_states
-    return states
-
-
-def get_workers(request: Request) -> WorkerPresence:
-    workers: WorkerPresence = request.app.state.workers
-    return workers
-
+get_settings = _app_state("settings", Settings)
+get_temporal = _app_state("temporal", Client)
+get_read_model = _app_state("read_model", ReadModel)
+get_documents = _app_state("documents", RenderedDocuments)
+get_live_states = _app_state("live_states", LiveStates)
+get_workers = _app_state("workers", WorkerPresence)
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
@@ -72,7 +63,8 @@ def _throttle_key(credential: str | None) -> str | None:
     """What failed attempts of this credential are counted under: an API token's prefix."""
     if not credential:
         return None
-    return token_prefix(credential) or f"jwt:{credential[-32:]}"
+    # Hashed: the throttle's counters must not hold a usable credential.
+    return token_prefix(credential) or hashlib.sha256(credential.encode()).hexdigest()
 
 
 async def current_principal(

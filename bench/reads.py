@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.principal import Role
 from bench.cpu import CpuSplit, cpu_split
-from bench.stack import wait_until_healthy
+from bench.stack import bench_token, wait_until_healthy
 from cdtrack.walkthrough import JUSTIFICATION, Cast, Walkthrough
 from store import identity
 
@@ -110,24 +110,16 @@ class ReadsRun:
 
 def enrol_outsider(sessions: sessionmaker[Session]) -> str:
     """An officer of an agency that takes part in no operation; returns their token."""
-    suffix = secrets.token_hex(3)
-    with sessions.begin() as session:
-        if identity.get_agency(session, agency_id=OUTSIDER_AGENCY) is None:
-            identity.create_agency(
-                session,
-                agency_id=OUTSIDER_AGENCY,
-                country="UZ",
-                kind=identity.AgencyKind.POLICE,
-                name="Agency in no operation",
-            )
-        user = identity.create_user(
-            session,
-            user_id=f"bench-outsider-{suffix}",
-            name="Bench outsider",
-            role=Role.OFFICER.value,
-            agency_id=OUTSIDER_AGENCY,
-        )
-        return identity.issue_token(session, user_id=user.id, label="bench").token
+    return bench_token(
+        sessions,
+        agency_id=OUTSIDER_AGENCY,
+        country="UZ",
+        kind=identity.AgencyKind.POLICE,
+        agency_name="Agency in no operation",
+        user_id=f"bench-outsider-{secrets.token_hex(3)}",
+        name="Bench outsider",
+        role=Role.OFFICER,
+    )
 
 
 def walk_operation(base_url: str, cast: Cast) -> str:

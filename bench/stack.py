@@ -142,24 +142,40 @@ def _read_model_name(sessions: sessionmaker[Session]) -> str:
         return f"SQLite {session.scalar(text('select sqlite_version()'))} (WAL)"
 
 
-def _admin_token(sessions: sessionmaker[Session], *, suffix: str) -> str:
+def bench_token(
+    sessions: sessionmaker[Session],
+    *,
+    agency_id: str,
+    country: str,
+    kind: identity.AgencyKind,
+    agency_name: str,
+    user_id: str,
+    name: str,
+    role: Role,
+) -> str:
+    """A token for a new user of the agency, registering the agency first if it is missing."""
     with sessions.begin() as session:
-        if identity.get_agency(session, agency_id=CENTRE_AGENCY) is None:
+        if identity.get_agency(session, agency_id=agency_id) is None:
             identity.create_agency(
-                session,
-                agency_id=CENTRE_AGENCY,
-                country="KZ",
-                kind=identity.AgencyKind.COORDINATION_CENTRE,
-                name="Coordination centre",
+                session, agency_id=agency_id, country=country, kind=kind, name=agency_name
             )
         user = identity.create_user(
-            session,
-            user_id=f"bench-admin-{suffix}",
-            name="Bench administrator",
-            role=Role.ADMIN.value,
-            agency_id=CENTRE_AGENCY,
+            session, user_id=user_id, name=name, role=role.value, agency_id=agency_id
         )
         return identity.issue_token(session, user_id=user.id, label="bench").token
+
+
+def _admin_token(sessions: sessionmaker[Session], *, suffix: str) -> str:
+    return bench_token(
+        sessions,
+        agency_id=CENTRE_AGENCY,
+        country="KZ",
+        kind=identity.AgencyKind.COORDINATION_CENTRE,
+        agency_name="Coordination centre",
+        user_id=f"bench-admin-{suffix}",
+        name="Bench administrator",
+        role=Role.ADMIN,
+    )
 
 
 async def wait_until_healthy(base_url: str) -> None:

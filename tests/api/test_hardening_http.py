@@ -26,6 +26,7 @@ from api.principal import Role
 from cdtrack.walkthrough import JUSTIFICATION, SAMPLE_AGENCIES, sample_plan
 from store.access_log import AccessEntry
 from store.models import TimelineEventRow
+from store.session import create_engine_for, session_factory
 from tests.api.conftest import issue_token
 from tests.api.live import (
     LiveStack,
@@ -168,8 +169,6 @@ async def test_with_no_worker_polling_actions_answer_503_at_once_and_health_says
         task_queue=f"nobody-polls-{uuid.uuid4().hex}",
         api_port=free_port(),
     )
-    from store.session import create_engine_for, session_factory
-
     engine = create_engine_for(postgres_url)
     coordinator = _coordinator_and_agencies(session_factory(engine))
     engine.dispose()
@@ -208,8 +207,6 @@ async def test_a_worker_gone_mid_operation_is_a_503_within_seconds_not_a_hang(
         api_port=free_port(),
         temporal_answer_seconds=2,
     )
-    from store.session import create_engine_for, session_factory
-
     engine = create_engine_for(postgres_url)
     sessions: sessionmaker[Session] = session_factory(engine)
     coordinator = _coordinator_and_agencies(sessions)

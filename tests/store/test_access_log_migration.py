@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from store.access_log import frontier_of, integrate_pending, list_access, verify_log
 from store.checkpoint import LogSigner
 from store.migrate import alembic_config
 from store.session import create_engine_for, session_factory
-from tests.conftest import POSTGRES_URL
+from tests.conftest import empty_postgres_database
 
 SIGNER = LogSigner(origin="test/access-log", seed=bytes(range(32)))
 
@@ -29,22 +25,8 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"cdtrack_m_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as error:
-        admin.dispose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"!!! PostgreSQL is unreachable at {POSTGRES_URL}: {error.orig} !!!")
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with empty_postgres_database("cdtrack_m") as url:
+        yield url
 
 
 OLD_ENTRY = (
