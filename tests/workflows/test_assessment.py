@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from activities.assessment import OutcomeAssessment, assess
 from tests.activities.known_operation import DEADLINE, RECOMMENDED, at, known_operation
+from workflows.assessment import OutcomeAssessment, assess
 from workflows.state import Phase
 
 KNOWN = known_operation()

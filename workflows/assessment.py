@@ -1,4 +1,4 @@
-"""The outcome assessment: every figure of a debrief, computed from the operation's record.
+"""The outcome assessment: every figure of a debrief, computed from the operation's state.
 
 `assess` is pure (no Temporal, no clock, no I/O): the same state and time give the same
 assessment, so a test can hold each figure against a hand-computed one. Nothing here is typed in
