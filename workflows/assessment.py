@@ -760,6 +760,20 @@ def _findings(
     return findings, under_control
 
 
+# Events that note an assessment itself: never the change a new version is computed after.
+ASSESSMENT_EVENTS: Final = ("debrief.assessed", "debrief.assessment_failed")
+
+
+def assessment_reason(state: OperationState) -> str:
+    """What the next version is computed after: the latest change, not the last version's note.
+
+    A close that lands while a version is being written is followed by that version's
+    `debrief.assessed`; the final version is still the one "after debrief.closed".
+    """
+    change = next(e for e in reversed(state.timeline) if e.kind not in ASSESSMENT_EVENTS)
+    return f"after {change.kind}"
+
+
 def assess(
     state: OperationState, *, version: int, at_seq: int, reason: str, now: datetime
 ) -> OutcomeAssessment:

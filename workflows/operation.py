@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.assessment import assessment_reason
     from workflows.commands import (
         SYSTEM,
         AbortOperationInput,
@@ -531,7 +532,7 @@ class ControlledDeliveryWorkflow:
                     operation=self._state.model_copy(update={"applied": {}}),
                     version=version,
                     at_seq=at_seq,
-                    reason=f"after {self._state.timeline[-1].kind}",
+                    reason=assessment_reason(self._state),
                     requested_at=workflow.now(),
                 ),
                 result_type=AssessOperationResult,

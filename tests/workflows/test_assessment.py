@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from activities.report.render import render_report_html
-from tests.activities.known_operation import DEADLINE, RECOMMENDED, at, known_operation
-from workflows.assessment import OutcomeAssessment, assess
+from tests.activities.known_operation import (
+    COORDINATOR,
+    DEADLINE,
+    RECOMMENDED,
+    at,
+    known_operation,
+)
+from workflows.assessment import OutcomeAssessment, assess, assessment_reason
+from workflows.commands import SYSTEM, CloseDebriefInput, RecordAssessmentInput
+from workflows.rules import Accepted, decide
 from workflows.state import OperationState, Phase
 
 KNOWN = known_operation()
@@ -189,3 +197,29 @@ def test_each_leg_is_reported_with_its_own_mode(first: OutcomeAssessment) -> Non
     assert rows.count("<td>sea container</td>") == 1
     russian = render_report_html(mixed, lang="ru")
     assert "морской контейнер" in russian
+
+
+def test_a_version_written_after_a_close_that_raced_it_says_after_the_close() -> None:
+    state = KNOWN.after_late_input
+    debrief = state.debrief
+    assert debrief is not None
+    assert assessment_reason(state) == "after debrief.recommendation_added"
+    # The close lands while version 1 is being written; version 1 is then noted after it.
+    closed = decide(
+        state, CloseDebriefInput(actor=COORDINATOR, request_id="close"), now=RECOMMENDED
+    )
+    assert isinstance(closed, Accepted)
+    noted = decide(
+        closed.state,
+        RecordAssessmentInput(
+            actor=SYSTEM,
+            request_id="assessment-1",
+            version=1,
+            at_seq=state.timeline[-1].seq,
+            revision=debrief.revision,
+        ),
+        now=RECOMMENDED,
+    )
+    assert isinstance(noted, Accepted)
+    assert noted.state.timeline[-1].kind == "debrief.assessed"
+    assert assessment_reason(noted.state) == "after debrief.closed"
