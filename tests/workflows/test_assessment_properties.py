@@ -24,7 +24,7 @@ from tests.workflows.test_rules_properties import (
     Run,
 )
 from workflows.assessment import TIME_TOLERANCE, OutcomeAssessment, assess
-from workflows.rules import open_operation
+from workflows.rules import compact_checkpoints, open_operation
 from workflows.state import OperationState, Phase
 
 RUNS = settings(
@@ -146,3 +146,17 @@ def test_the_figures_of_any_operation_agree_with_each_other(
     event(f"ended in {state.phase.value}")
     event("with surveillance gaps" if watched.gaps else "without surveillance gaps")
     event("with time deviations" if off_time else "without time deviations")
+
+
+@RUNS
+@given(
+    head_start=st.integers(0, 14),
+    steps=st.lists(STEPS, min_size=10, max_size=60),
+    keep=st.integers(0, 3),
+)
+def test_compacting_checkpoints_changes_no_figure(
+    head_start: int, steps: list[Draft | Advance | FireTimer], keep: int
+) -> None:
+    run = run_of(head_start, steps)
+    compacted = compact_checkpoints(run.state, keep=keep)
+    assert assessed(compacted, run.now) == assessed(run.state, run.now)

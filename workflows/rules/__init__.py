@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from workflows.commands import SYSTEM, Actor, AnyCommand, Command
+from workflows.facts import kept_facts, note_fact
 from workflows.plan import OperationPlan
 from workflows.rules.base import (
     Happened,
@@ -69,7 +70,14 @@ from workflows.rules.planning import (
     record_authorisation,
     remove_participant,
 )
-from workflows.state import ActionResult, AppliedRequest, OperationState, Phase, TimelineEvent
+from workflows.state import (
+    ActionResult,
+    AppliedRequest,
+    OperationFacts,
+    OperationState,
+    Phase,
+    TimelineEvent,
+)
 
 __all__ = [
     "ACTION_NAMES",
@@ -225,6 +233,7 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
         summary=happened.summary,
         detail=happened.detail,
     )
+    note_fact(after, event)
     after.timeline = [*state.timeline, event]
     after.applied = dict(state.applied)
     if command.actor != SYSTEM:
@@ -256,7 +265,8 @@ def compact_checkpoints(state: OperationState, *, keep: int) -> OperationState:
     """The state without all but the latest `keep` checkpoint reports.
 
     Thousands of checkpoints would outgrow what one run can carry into the next; the dropped
-    reports are already in the read model, and nothing the rules decide depends on them.
+    reports are already in the read model, and what the assessment needs of them (a route
+    deviation) is kept in the state's facts, which are settled here before any report goes.
     """
     checkpoints = [e.seq for e in state.timeline if e.kind == "checkpoint.reported"]
     dropped = set(checkpoints[: max(len(checkpoints) - keep, 0)])
@@ -264,6 +274,7 @@ def compact_checkpoints(state: OperationState, *, keep: int) -> OperationState:
         return state
     return state.model_copy(
         update={
+            "facts": kept_facts(state),
             "timeline": [e for e in state.timeline if e.seq not in dropped],
             "applied": {k: a for k, a in state.applied.items() if a.seq not in dropped},
             "compacted_checkpoints": state.compacted_checkpoints + len(dropped),
@@ -276,7 +287,11 @@ def open_operation(
 ) -> OperationState:
     """A new operation in planning, its creation the first event on the timeline."""
     state = OperationState(
-        operation_id=operation_id, plan=plan, created_at=now, created_by=created_by
+        operation_id=operation_id,
+        plan=plan,
+        created_at=now,
+        created_by=created_by,
+        facts=OperationFacts(),
     )
     route = " -> ".join(plan.route_countries)
     state.timeline.append(
