@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from workflows.commands import (
     AcknowledgeHandoverInput,
-    Actor,
     OfferHandoverInput,
     RefuseHandoverInput,
 )
@@ -14,6 +13,8 @@ from workflows.plan import Leg
 from workflows.rules.base import (
     Happened,
     RefusalError,
+    RoleRefusalError,
+    by_participant,
     close_offer,
     leg_at,
     utc_text,
@@ -93,24 +94,33 @@ def _already_decided(state: OperationState, leg_number: int) -> str | None:
     return reason
 
 
-def _receiving_side(state: OperationState, actor: Actor, leg_number: int) -> Leg:
+def by_receiving_agency(
+    state: OperationState, command: AcknowledgeHandoverInput | RefuseHandoverInput
+) -> None:
+    """The receiving agency of the command's leg: only it acknowledges or refuses that handover."""
+    by_participant(state, command)
+    leg = leg_at(state.plan, command.leg)
+    if command.actor.agency != leg.receiving_agency:
+        raise RoleRefusalError(
+            f"the handover of leg {command.leg} is addressed to {leg.receiving_agency}, "
+            f"not {command.actor.agency}",
+            required=f"receiving agency of leg {command.leg}",
+        )
+
+
+def _open_offer_of(state: OperationState, leg_number: int) -> Leg:
     leg = leg_at(state.plan, leg_number)
     decided = _already_decided(state, leg_number)
     if decided is not None:
         raise RefusalError(decided)
     pending_offer_for(state, leg_number)
-    if actor.agency != leg.receiving_agency:
-        raise RefusalError(
-            f"the handover of leg {leg_number} is addressed to {leg.receiving_agency}, "
-            f"not {actor.agency}"
-        )
     return leg
 
 
 def acknowledge_handover(
     state: OperationState, command: AcknowledgeHandoverInput, now: datetime
 ) -> Happened:
-    leg = _receiving_side(state, command.actor, command.leg)
+    leg = _open_offer_of(state, command.leg)
     offer = pending_offer_for(state, command.leg)
     close_offer(state, outcome="acknowledged", now=now, reasons=None)
     state.custodian = leg.receiving_agency
@@ -135,7 +145,7 @@ def acknowledge_handover(
 
 
 def refuse_handover(state: OperationState, command: RefuseHandoverInput, now: datetime) -> Happened:
-    leg = _receiving_side(state, command.actor, command.leg)
+    leg = _open_offer_of(state, command.leg)
     close_offer(state, outcome="refused", now=now, reasons=command.reasons)
     return Happened(
         "handover.refused",

@@ -20,6 +20,7 @@ from workflows.plan import ContingencyAction
 from workflows.rules.base import (
     Happened,
     RefusalError,
+    RoleRefusalError,
     by_coordinator,
     by_custodian,
     debrief_changed,
@@ -79,19 +80,26 @@ def apply_contingency(
     return "operation aborted"
 
 
+def by_coordinator_or_custodian_in_emergency(
+    state: OperationState, command: OrderInterdictionInput
+) -> None:
+    """The coordinator orders any interdiction; the custodian, only an emergency one."""
+    if command.actor.role is ActorRole.COORDINATOR:
+        by_coordinator(state, command)
+        return
+    by_custodian(state, command)
+    if command.interdiction is not InterdictionKind.EMERGENCY:
+        raise RoleRefusalError(
+            "the custodian may order only an emergency interdiction; planned and early "
+            "interdictions are ordered by the coordinator",
+            required="coordinator",
+        )
+
+
 def order_interdiction(
     state: OperationState, command: OrderInterdictionInput, now: datetime
 ) -> Happened:
     kind = command.interdiction
-    if command.actor.role is ActorRole.COORDINATOR:
-        by_coordinator(state, command.actor)
-    else:
-        by_custodian(state, command.actor)
-        if kind is not InterdictionKind.EMERGENCY:
-            raise RefusalError(
-                "the custodian may order only an emergency interdiction; planned and early "
-                "interdictions are ordered by the coordinator"
-            )
     legs = len(state.plan.legs)
     if kind is InterdictionKind.PLANNED and state.legs_completed < legs:
         raise RefusalError(
