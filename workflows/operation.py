@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitDebriefInput,
         SuspendOperationInput,
     )
+    from workflows.events import EventKind
     from workflows.messages import (
         AcceptedAction,
         AssessOperationInput,
@@ -436,7 +437,7 @@ class ControlledDeliveryWorkflow:
             task = asyncio.create_task(self._deliver(notice))
             self._deliveries[notice.key] = (notice, task)
 
-    def _stop_moot_deliveries(self, kind: str) -> None:
+    def _stop_moot_deliveries(self, kind: EventKind) -> None:
         """An acknowledgement (say) stops its reminders at once, even mid-retry."""
         for notice, task in list(self._deliveries.values()):
             if kind in notice.void_after:

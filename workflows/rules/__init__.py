@@ -51,6 +51,7 @@ from workflows.commands import (
     SuspendOperationInput,
     kind_of,
 )
+from workflows.events import EventKind
 from workflows.plan import OperationPlan
 from workflows.rules.base import (
     Happened,
@@ -347,7 +348,7 @@ def compact_checkpoints(state: OperationState, *, keep: int) -> OperationState:
     Thousands of checkpoints would outgrow what one run can carry into the next; the dropped
     reports are already in the read model, and nothing the rules decide depends on them.
     """
-    checkpoints = [e.seq for e in state.timeline if e.kind == "checkpoint.reported"]
+    checkpoints = [e.seq for e in state.timeline if e.kind == EventKind.CHECKPOINT_REPORTED]
     dropped = set(checkpoints[: max(len(checkpoints) - keep, 0)])
     if not dropped:
         return state
@@ -372,7 +373,7 @@ def open_operation(
         TimelineEvent(
             seq=1,
             at=now,
-            kind="operation.created",
+            kind=EventKind.OPERATION_CREATED,
             actor=created_by,
             summary=f"Operation {plan.code_name} created, route {route}",
             detail={"code_name": plan.code_name, "route": plan.route_countries},

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from workflows.commands import SYSTEM, ActorRole, Command
+from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg, OperationPlan
 from workflows.state import HandoverRecord, OperationState, Phase
 
@@ -19,7 +20,7 @@ class RefusalError(Exception):
 class Happened:
     """What an effect did, to be written on the timeline."""
 
-    kind: str
+    kind: EventKind
     summary: str
     detail: dict[str, Any]
 
@@ -87,7 +88,9 @@ def debrief_changed(state: OperationState) -> None:
         state.debrief.revision += 1
 
 
-def close_offer(state: OperationState, *, outcome: str, now: datetime, reasons: str | None) -> None:
+def close_offer(
+    state: OperationState, *, outcome: HandoverOutcome, now: datetime, reasons: str | None
+) -> None:
     offer = state.handover_offer
     assert offer is not None
     state.handovers.append(
@@ -106,7 +109,7 @@ def close_offer(state: OperationState, *, outcome: str, now: datetime, reasons: 
 
 def withdraw_offer(state: OperationState, now: datetime, why: str) -> None:
     if state.handover_offer is not None:
-        close_offer(state, outcome="withdrawn", now=now, reasons=why)
+        close_offer(state, outcome=HandoverOutcome.WITHDRAWN, now=now, reasons=why)
 
 
 def end_operation(state: OperationState, *, phase: Phase, outcome: str, now: datetime) -> None:

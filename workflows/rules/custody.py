@@ -9,6 +9,7 @@ from workflows.commands import (
     OfferHandoverInput,
     RefuseHandoverInput,
 )
+from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg
 from workflows.rules.base import (
     Happened,
@@ -51,7 +52,7 @@ def offer_handover(state: OperationState, command: OfferHandoverInput, now: date
         leg=command.leg, offered_at=now, offered_by=command.actor, deadline=deadline
     )
     return Happened(
-        "handover.offered",
+        EventKind.HANDOVER_OFFERED,
         f"{leg.sending_agency} offered the handover of leg {command.leg} "
         f"({leg.from_country} -> {leg.to_country}) to {leg.receiving_agency}; "
         f"acknowledgement due {utc_text(deadline)}",
@@ -69,7 +70,7 @@ def _already_decided(state: OperationState, leg_number: int) -> str | None:
     if offer is not None and offer.leg == leg_number:
         return None
     record = next((r for r in reversed(state.handovers) if r.leg == leg_number), None)
-    if record is None or record.outcome not in ("acknowledged", "refused"):
+    if record is None or record.outcome is HandoverOutcome.WITHDRAWN:
         return None
     event = next(
         (
@@ -89,7 +90,7 @@ def _already_decided(state: OperationState, leg_number: int) -> str | None:
         f"the handover of leg {leg_number} was already {record.outcome} by {by} "
         f"at {utc_text(record.decided_at)}"
     )
-    if record.outcome == "refused":
+    if record.outcome is HandoverOutcome.REFUSED:
         reason += "; no new offer has been made since"
     return reason
 
@@ -122,7 +123,7 @@ def acknowledge_handover(
 ) -> Happened:
     leg = _open_offer_of(state, command.leg)
     offer = pending_offer_for(state, command.leg)
-    close_offer(state, outcome="acknowledged", now=now, reasons=None)
+    close_offer(state, outcome=HandoverOutcome.ACKNOWLEDGED, now=now, reasons=None)
     state.custodian = leg.receiving_agency
     state.custody_since = now
     state.checkpoint_clock = now
@@ -131,7 +132,7 @@ def acknowledge_handover(
     late = now - offer.deadline
     lateness = f", {whole_minutes(late)} min after its deadline" if late > timedelta(0) else ""
     return Happened(
-        "handover.acknowledged",
+        EventKind.HANDOVER_ACKNOWLEDGED,
         f"{leg.receiving_agency} acknowledged the handover of leg {command.leg} and holds "
         f"custody{lateness}",
         {
@@ -146,9 +147,9 @@ def acknowledge_handover(
 
 def refuse_handover(state: OperationState, command: RefuseHandoverInput, now: datetime) -> Happened:
     leg = _open_offer_of(state, command.leg)
-    close_offer(state, outcome="refused", now=now, reasons=command.reasons)
+    close_offer(state, outcome=HandoverOutcome.REFUSED, now=now, reasons=command.reasons)
     return Happened(
-        "handover.refused",
+        EventKind.HANDOVER_REFUSED,
         f"{leg.receiving_agency} refused the handover of leg {command.leg}: {command.reasons}; "
         f"{state.custodian} keeps custody",
         {"leg": command.leg, "reasons": command.reasons},

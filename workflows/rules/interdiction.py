@@ -16,6 +16,7 @@ from workflows.commands import (
     RecordArrestInput,
     RecordSeizureInput,
 )
+from workflows.events import EventKind
 from workflows.plan import ContingencyAction
 from workflows.rules.base import (
     Happened,
@@ -121,7 +122,7 @@ def order_interdiction(
         else ""
     )
     return Happened(
-        "interdiction.ordered",
+        EventKind.INTERDICTION_ORDERED,
         f"{kind.value.capitalize()} interdiction ordered at {command.place} "
         f"({command.country}){approval}",
         {
@@ -146,7 +147,7 @@ def approve_emergency(
     interdiction.approved_at = now
     debrief_changed(state)
     return Happened(
-        "interdiction.approved",
+        EventKind.INTERDICTION_APPROVED,
         f"Emergency interdiction approved by {command.authority} (ref. {command.reference})",
         {"authority": command.authority, "reference": command.reference},
     )
@@ -166,7 +167,7 @@ def record_seizure(state: OperationState, command: RecordSeizureInput, now: date
     )
     debrief_changed(state)
     return Happened(
-        "seizure.recorded",
+        EventKind.SEIZURE_RECORDED,
         f"{command.actor.agency} seized {command.quantity:g} {command.unit.value} of "
         f"{command.substance} at {command.place} ({command.country})",
         {
@@ -192,7 +193,7 @@ def record_arrest(state: OperationState, command: RecordArrestInput, now: dateti
     )
     debrief_changed(state)
     return Happened(
-        "arrest.recorded",
+        EventKind.ARREST_RECORDED,
         f"{command.actor.agency} arrested {command.count} ({command.role.value}, "
         f"{command.nationality}) in {command.country}",
         {
@@ -211,7 +212,7 @@ def conclude_interdiction(
     state.phase = Phase.DEBRIEF
     state.debrief = Debrief(opened_at=now, deadline=deadline)
     return Happened(
-        "interdiction.concluded",
+        EventKind.INTERDICTION_CONCLUDED,
         f"Interdiction concluded; debrief inputs due {utc_text(deadline)}",
         {"debrief_deadline": deadline.isoformat()},
     )
