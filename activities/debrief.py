@@ -9,11 +9,12 @@ from temporalio.exceptions import ApplicationError
 from store.assessments import AssessmentConflictError, write_assessment
 from workflows.assessment import assess
 from workflows.messages import AssessOperationInput, AssessOperationResult
+from workflows.side_effects import OutcomeAssessment
 
 ASSESSMENT_CONFLICT = "AssessmentConflict"
 
 
-class DebriefActivities:
+class DebriefActivities(OutcomeAssessment):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 

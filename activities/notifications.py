@@ -31,6 +31,7 @@ from store.notifications import (
 from store.sealing import SecretBox
 from workflows.messages import NotifyAgenciesInput, NotifyAgenciesResult
 from workflows.notices import Notice, NoticeAction, Recipient
+from workflows.side_effects import AgencyNotification
 
 DELIVERY_FAILED = "DeliveryFailed"
 SEND_TIMEOUT_SECONDS = 20.0
@@ -70,7 +71,7 @@ class _Addressee:
     targets: list[_Target]
 
 
-class NotificationActivities:
+class NotificationActivities(AgencyNotification):
     def __init__(
         self, sessions: sessionmaker[Session], *, box: SecretBox, public_base_url: str
     ) -> None:

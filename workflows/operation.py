@@ -47,14 +47,12 @@ with workflow.unsafe.imports_passed_through():
         SubmitDebriefInput,
         SuspendOperationInput,
     )
+    from workflows.events import EventKind
     from workflows.messages import (
         AcceptedAction,
         AssessOperationInput,
-        AssessOperationResult,
         NotifyAgenciesInput,
-        NotifyAgenciesResult,
         ProjectOperationInput,
-        ProjectOperationResult,
         RunOperationInput,
         RunOperationResult,
     )
@@ -62,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rules import (
         Accepted,
         RefusalError,
+        Refused,
+        RoleRefused,
         assessment_due,
         compact_checkpoints,
         decide,
@@ -69,12 +69,16 @@ with workflow.unsafe.imports_passed_through():
         pending_deadlines,
     )
     from workflows.rules import previous_answer as answer_already_given
+    from workflows.side_effects import AgencyNotification, OutcomeAssessment, ReadModelProjection
     from workflows.state import ActionResult, OperationState
 
 # Search attributes are stored unencrypted and are visible to anyone who can list workflows,
 # so only non-sensitive values belong here: never names, routes, seizures or informants.
 PHASE_ATTRIBUTE = SearchAttributeKey.for_keyword("CdtrackPhase")
 REFUSED = "LifecycleRefusal"
+# A command another role gives (the coordinator's, say, asked for by an officer); its details
+# name the role required.
+ROLE_REFUSED = "RoleRefusal"
 ASSESSMENT_PATCH = "outcome-assessment"
 
 # Runs whose projection failed before it was retried until it landed replay as they ran.
@@ -394,7 +398,7 @@ class ControlledDeliveryWorkflow:
             return
         decision = decide(self._state, command, now=workflow.now())
         if not isinstance(decision, Accepted):
-            raise ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+            raise _refusal(decision)
 
     def _answer_given(self, command: AnyCommand) -> ActionResult | None:
         try:
@@ -411,7 +415,7 @@ class ControlledDeliveryWorkflow:
         # Between the validator and here another handler may have changed the state.
         decision = decide(self._state, command, now=workflow.now())
         if not isinstance(decision, Accepted):
-            raise ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+            raise _refusal(decision)
         self._commit(decision)
         self._accepted[decision.event.seq] = AcceptedAction(
             seq=decision.event.seq,
@@ -459,7 +463,7 @@ class ControlledDeliveryWorkflow:
             task = asyncio.create_task(self._deliver(notice))
             self._deliveries[notice.key] = (notice, task)
 
-    def _stop_moot_deliveries(self, kind: str) -> None:
+    def _stop_moot_deliveries(self, kind: EventKind) -> None:
         """An acknowledgement (say) stops its reminders at once, even mid-retry."""
         for notice, task in list(self._deliveries.values()):
             if kind in notice.void_after:
@@ -470,10 +474,9 @@ class ControlledDeliveryWorkflow:
         policy = self._delivery
         unreachable: list[str]
         try:
-            result: NotifyAgenciesResult = await workflow.execute_activity(
-                "notify_agencies",
+            result = await workflow.execute_activity_method(
+                AgencyNotification.notify_agencies,
                 NotifyAgenciesInput(notice=notice, max_attempts=policy.attempts),
-                result_type=NotifyAgenciesResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 # A moot notice is left to its activity, which checks the read model before every
                 # send and stands down; the workflow stops waiting for it at once.
@@ -562,8 +565,8 @@ class ControlledDeliveryWorkflow:
         at_seq = self._state.timeline[-1].seq
         await self._project()
         try:
-            result: AssessOperationResult = await workflow.execute_activity(
-                "assess_operation",
+            result = await workflow.execute_activity_method(
+                OutcomeAssessment.assess_operation,
                 AssessOperationInput(
                     operation=self._state.model_copy(update={"applied": {}}),
                     version=version,
@@ -571,7 +574,6 @@ class ControlledDeliveryWorkflow:
                     reason=assessment_reason(self._state),
                     requested_at=workflow.now(),
                 ),
-                result_type=AssessOperationResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 schedule_to_close_timeout=timedelta(minutes=30),
                 retry_policy=ASSESSMENT_RETRY,
@@ -637,10 +639,9 @@ class ControlledDeliveryWorkflow:
                 snapshot = self._state.model_copy(update={"timeline": [], "applied": {}})
                 actions = [self._accepted[e.seq] for e in events if e.seq in self._accepted]
                 try:
-                    result: ProjectOperationResult = await workflow.execute_local_activity(
-                        "project_operation",
+                    result = await workflow.execute_local_activity_method(
+                        ReadModelProjection.project_operation,
                         ProjectOperationInput(operation=snapshot, events=events, actions=actions),
-                        result_type=ProjectOperationResult,
                         start_to_close_timeout=timedelta(seconds=30),
                         retry_policy=PROJECTION_ATTEMPT,
                     )
@@ -676,3 +677,12 @@ class SystemCommandRefusedError(RuntimeError):
 
     Deliberately not an ApplicationError: it fails the workflow task, not the workflow.
     """
+
+
+def _refusal(decision: Refused) -> ApplicationError:
+    """The answer to a refused Update: the lifecycle's reason, typed by what would help."""
+    if isinstance(decision, RoleRefused):
+        return ApplicationError(
+            decision.reason, decision.required, type=ROLE_REFUSED, non_retryable=True
+        )
+    return ApplicationError(decision.reason, type=REFUSED, non_retryable=True)

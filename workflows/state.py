@@ -15,6 +15,7 @@ from workflows.commands import (
     InterdictionKind,
     SubmitDebriefInput,
 )
+from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Authorisation, OperationPlan, QuantityUnit
 
 
@@ -45,7 +46,7 @@ class TimelineEvent(Model):
 
     seq: int
     at: datetime
-    kind: str
+    kind: EventKind
     actor: Actor
     summary: str
     detail: dict[str, Any] = Field(default_factory=dict)
@@ -65,7 +66,7 @@ class HandoverRecord(Model):
     leg: int
     offered_at: datetime
     deadline: datetime
-    outcome: str  # acknowledged | refused | withdrawn
+    outcome: HandoverOutcome
     decided_at: datetime
     escalation_steps: int
     reasons: str | None = None
