@@ -48,6 +48,13 @@ TEXTS: Final[dict[Language, dict[NoticeAction, str]]] = {
             "Action required on operation {code}: debrief input due {deadline}."
         ),
         NoticeAction.DEBRIEF_REPORT_READY: "Operation {code}: the debrief report is ready.",
+        NoticeAction.DEBRIEF_REPORT_FINAL: (
+            "Operation {code}: the debrief is closed and the debrief report is final."
+        ),
+        NoticeAction.ASSESSMENT_FAILED: (
+            "Alert on operation {code}: the outcome assessment could not be written; it is "
+            "tried again on the next change."
+        ),
         NoticeAction.DELIVERY_FAILED: (
             "Delivery failed on operation {code}: the notice \u201c{undelivered}\u201d could not "
             "be delivered to {agency}. Reach them by other means."
@@ -85,6 +92,13 @@ TEXTS: Final[dict[Language, dict[NoticeAction, str]]] = {
             "до {deadline}."
         ),
         NoticeAction.DEBRIEF_REPORT_READY: "Операция {code}: итоговый отчёт готов.",
+        NoticeAction.DEBRIEF_REPORT_FINAL: (
+            "Операция {code}: подведение итогов завершено, итоговый отчёт окончательный."
+        ),
+        NoticeAction.ASSESSMENT_FAILED: (
+            "Тревога по операции {code}: оценку результатов не удалось записать; она будет "
+            "повторена при следующем изменении."
+        ),
         NoticeAction.DELIVERY_FAILED: (
             "Сбой доставки по операции {code}: уведомление «{undelivered}» не доставлено "
             "адресату {agency}. Свяжитесь с ним другим способом."

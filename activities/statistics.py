@@ -14,6 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from workflows.assessment import OutcomeAssessment
+from workflows.events import HandoverOutcome
 
 
 class Figure(BaseModel):
@@ -119,7 +120,7 @@ def compile_statistics(
         for row in assessment.arrests_by_nationality:
             nationalities[row.key] += row.persons
         for handover in assessment.handovers:
-            if handover.outcome != "acknowledged":
+            if handover.outcome is not HandoverOutcome.ACKNOWLEDGED:
                 continue
             latencies.append(handover.latency_seconds / 60)
             in_time += handover.within_deadline

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from store.base import insert_for
 from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
 from workflows.commands import Actor, ActorRole
-from workflows.state import OperationState, TimelineEvent
+from workflows.events import HandoverOutcome
+from workflows.state import OperationState
+from workflows.timeline import TimelineEvent, read_event
 
 
 def project_operation(
@@ -83,7 +85,11 @@ def _write_operation(
         for p in plan.participants
     ]
     offered = {h.leg: h.offered_at for h in operation.handovers}
-    acknowledged = {h.leg: h.decided_at for h in operation.handovers if h.outcome == "acknowledged"}
+    acknowledged = {
+        h.leg: h.decided_at
+        for h in operation.handovers
+        if h.outcome is HandoverOutcome.ACKNOWLEDGED
+    }
     if operation.handover_offer is not None:
         offered[operation.handover_offer.leg] = operation.handover_offer.offered_at
     legs = [
@@ -147,7 +153,7 @@ def _event_values(operation_id: str, event: TimelineEvent) -> dict[str, Any]:
         "actor_officer": event.actor.officer,
         "actor_role": event.actor.role.value,
         "summary": event.summary,
-        "detail": event.detail,
+        "detail": event.detail.model_dump(mode="json"),
     }
 
 
@@ -161,15 +167,19 @@ def timeline(
         .limit(limit)
     )
     return [
-        TimelineEvent(
-            seq=row.seq,
-            at=row.at,
-            kind=row.kind,
-            actor=Actor(
-                agency=row.actor_agency, officer=row.actor_officer, role=ActorRole(row.actor_role)
-            ),
-            summary=row.summary,
-            detail=row.detail,
+        read_event(
+            {
+                "seq": row.seq,
+                "at": row.at,
+                "kind": row.kind,
+                "actor": Actor(
+                    agency=row.actor_agency,
+                    officer=row.actor_officer,
+                    role=ActorRole(row.actor_role),
+                ),
+                "summary": row.summary,
+                "detail": row.detail,
+            }
         )
         for row in session.scalars(query)
     ]

@@ -15,7 +15,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from workflows.commands import CheckpointStatus
+from workflows.commands import CheckpointStatus, InterdictionKind
+from workflows.events import EscalationStep, EventKind, HandoverOutcome
 from workflows.facts import kept_facts
 from workflows.plan import DeliveryType, QuantityUnit, TransportMode
 from workflows.state import HandoverRecord, OperationFacts, OperationState, Phase
@@ -147,7 +148,7 @@ class HandoverRow(Figure):
     offered_at: datetime
     deadline: datetime
     decided_at: datetime
-    outcome: str
+    outcome: HandoverOutcome
     allowed_seconds: float
     latency_seconds: float
     late_seconds: float
@@ -158,7 +159,7 @@ class HandoverRow(Figure):
 class EscalationRow(Figure):
     leg: int
     step: int
-    escalation: str
+    escalation: EscalationStep
     at: datetime
     overdue_seconds: float
     ended_by: str
@@ -346,7 +347,9 @@ def _phases(state: OperationState, facts: OperationFacts, now: datetime) -> list
 
 
 def _legs(state: OperationState) -> list[LegRow]:
-    acknowledged = {h.leg: h.decided_at for h in state.handovers if h.outcome == "acknowledged"}
+    acknowledged = {
+        h.leg: h.decided_at for h in state.handovers if h.outcome is HandoverOutcome.ACKNOWLEDGED
+    }
     rows: list[LegRow] = []
     started: datetime | None = state.launched_at
     for number, leg in enumerate(state.plan.legs, start=1):
@@ -411,7 +414,7 @@ def _escalations(state: OperationState, facts: OperationFacts) -> list[Escalatio
     rows: list[EscalationRow] = []
     for step in facts.escalations:
         record = _ending_record(state.handovers, step.leg, step.at)
-        if step.escalation == "contingency":
+        if step.escalation is EscalationStep.CONTINGENCY:
             ended_by, ended_at = "contingency", step.at
         elif record is None:
             ended_by, ended_at = "pending", None
@@ -685,17 +688,17 @@ def _findings(
     for row in handovers:
         where: Params = {"from_country": row.from_country, "to_country": row.to_country}
         where["leg"] = row.leg
-        if row.outcome == "acknowledged" and row.late_seconds > 0:
+        if row.outcome is HandoverOutcome.ACKNOWLEDGED and row.late_seconds > 0:
             findings.append(
                 _finding(
                     "handover_late", Severity.WARNING, **where, minutes=_minutes(row.late_seconds)
                 )
             )
-        elif row.outcome == "refused":
+        elif row.outcome is HandoverOutcome.REFUSED:
             findings.append(
                 _finding("handover_refused", Severity.WARNING, **where, agency=row.receiving_agency)
             )
-        elif row.outcome == "withdrawn":
+        elif row.outcome is HandoverOutcome.WITHDRAWN:
             findings.append(_finding("handover_withdrawn", Severity.INFO, **where))
         if row.escalation_steps:
             findings.append(
@@ -722,7 +725,7 @@ def _findings(
             _finding("checkpoint_silence", Severity.WARNING, count=surveillance.silence_alerts)
         )
     interdiction = state.interdiction
-    if interdiction is not None and interdiction.kind.value != "planned":
+    if interdiction is not None and interdiction.kind is not InterdictionKind.PLANNED:
         findings.append(
             _finding(
                 f"interdiction_{interdiction.kind.value}",
@@ -761,7 +764,7 @@ def _findings(
 
 
 # Events that note an assessment itself: never the change a new version is computed after.
-ASSESSMENT_EVENTS: Final = ("debrief.assessed", "debrief.assessment_failed")
+ASSESSMENT_EVENTS: Final = (EventKind.DEBRIEF_ASSESSED, EventKind.DEBRIEF_ASSESSMENT_FAILED)
 
 
 def assessment_reason(state: OperationState) -> str:

@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     DEBRIEF_DEADLINE_EXTENDED = "debrief.deadline_extended"
     DEBRIEF_RECOMMENDATION_ADDED = "debrief.recommendation_added"
     DEBRIEF_ASSESSED = "debrief.assessed"
+    DEBRIEF_ASSESSMENT_FAILED = "debrief.assessment_failed"
     DEBRIEF_CLOSED = "debrief.closed"
     OPERATION_ABORTED = "operation.aborted"
     OPERATION_FAILED = "operation.failed"
@@ -64,3 +65,12 @@ class HandoverOutcome(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REFUSED = "refused"
     WITHDRAWN = "withdrawn"
+
+
+class InterdictionCause(StrEnum):
+    """Who or what ordered an interdiction."""
+
+    ORDERED = "ordered"  # by the coordinator, or by the custodian in an emergency
+    COMPROMISE = "compromise"
+    SURVEILLANCE_NOT_REGAINED = "surveillance_not_regained"
+    HANDOVER_UNACKNOWLEDGED = "handover_unacknowledged"

@@ -8,53 +8,40 @@ One definition serves both ways in: `note_fact` keeps a fact as its event is dec
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Final
 
+from workflows import details
 from workflows.commands import CheckpointStatus
-from workflows.state import (
-    Checkpoint,
-    EscalationRecord,
-    OperationFacts,
-    OperationState,
-    TimelineEvent,
-)
-
-ESCALATION_KINDS: Final = (
-    "handover.acknowledgement_overdue",
-    "handover.escalated",
-    "handover.contingency_applied",
-)
+from workflows.events import EventKind
+from workflows.state import Checkpoint, EscalationRecord, OperationFacts, OperationState
+from workflows.timeline import TimelineEvent
 
 
 def _note(facts: OperationFacts, route: list[str], event: TimelineEvent) -> None:
     detail = event.detail
-    if event.kind == "checkpoint.reported":
-        status = CheckpointStatus(detail["status"])
-        country = str(detail["country"])
-        if status is CheckpointStatus.DEVIATED or country not in route:
+    if isinstance(detail, details.CheckpointReported):
+        if detail.status is CheckpointStatus.DEVIATED or detail.country not in route:
             facts.route_deviations.append(
                 Checkpoint(
-                    at=datetime.fromisoformat(str(detail["observed_at"])),
-                    place=str(detail["place"]),
-                    country=country,
-                    status=status,
+                    at=detail.observed_at,
+                    place=detail.place,
+                    country=detail.country,
+                    status=detail.status,
                 )
             )
-    elif event.kind == "checkpoint.overdue":
+    elif event.kind is EventKind.CHECKPOINT_OVERDUE:
         facts.silence_alerts += 1
-    elif event.kind in ESCALATION_KINDS:
+    elif isinstance(detail, details.Escalation):
         facts.escalations.append(
             EscalationRecord(
-                leg=int(detail["leg"]),
-                step=int(detail["step"]),
-                escalation=str(detail["escalation"]),
+                leg=detail.leg,
+                step=detail.step,
+                escalation=detail.escalation,
                 at=event.at,
-                overdue_seconds=float(detail["overdue_seconds"]),
+                overdue_seconds=detail.overdue_seconds,
             )
         )
-    elif event.kind == "operation.resumed":
-        facts.suspended_seconds += float(detail["suspended_seconds"])
+    elif isinstance(detail, details.OperationResumed):
+        facts.suspended_seconds += detail.suspended_seconds
 
 
 def facts_of(state: OperationState, events: Iterable[TimelineEvent]) -> OperationFacts:

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from workflows.commands import Actor
 from workflows.notices import Notice
 from workflows.plan import OperationPlan
-from workflows.state import OperationState, TimelineEvent
+from workflows.state import OperationState
+from workflows.timeline import TimelineEvent
 
 
 class Message(BaseModel):

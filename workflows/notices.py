@@ -15,8 +15,10 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from workflows import details
 from workflows.events import EscalationStep, EventKind
-from workflows.state import OperationState, Phase, TimelineEvent
+from workflows.state import OperationState, Phase
+from workflows.timeline import TimelineEvent, detail_of
 
 
 class NoticeAction(StrEnum):
@@ -32,6 +34,8 @@ class NoticeAction(StrEnum):
     OPERATION_ABORTED = "operation_aborted"
     DEBRIEF_INPUT_DUE = "debrief_input_due"
     DEBRIEF_REPORT_READY = "debrief_report_ready"
+    DEBRIEF_REPORT_FINAL = "debrief_report_final"
+    ASSESSMENT_FAILED = "assessment_failed"
     DELIVERY_FAILED = "delivery_failed"
 
 
@@ -111,11 +115,6 @@ def everyone(state: OperationState, purpose: Purpose) -> tuple[Recipient, ...]:
     return tuple(_agency(agency, purpose) for agency in dict.fromkeys(agencies))
 
 
-def _moment(event: TimelineEvent, key: str) -> datetime | None:
-    value = event.detail.get(key)
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
 class _Notices:
     """The notices of one event, numbered in the order they are added."""
 
@@ -183,12 +182,12 @@ def _authorisations_and_confirmations(notices: _Notices) -> None:
 
 
 def _acknowledgement_due(notices: _Notices) -> None:
-    event = notices.event
-    leg = notices.state.plan.legs[int(event.detail["leg"]) - 1]
+    offered = detail_of(notices.event, details.HandoverOffered)
+    leg = notices.state.plan.legs[offered.leg - 1]
     notices.add(
         NoticeAction.ACKNOWLEDGEMENT_DUE,
         (_agency(leg.receiving_agency, Purpose.ACTION_REQUIRED),),
-        deadline=_moment(event, "deadline"),
+        deadline=offered.deadline,
         fallback=Recipient(contact_point_of=leg.to_country, purpose=Purpose.ESCALATION),
         void_after=OFFER_CLOSED,
     )
@@ -212,7 +211,7 @@ def _surveillance_lost(notices: _Notices) -> None:
     notices.add(
         NoticeAction.SURVEILLANCE_LOST,
         everyone(notices.state, Purpose.ESCALATION),
-        deadline=_moment(notices.event, "window_ends"),
+        deadline=detail_of(notices.event, details.SurveillanceLost).window_ends,
         void_after=(*OPERATION_ENDED, EventKind.SURVEILLANCE_REGAINED),
     )
 
@@ -225,7 +224,7 @@ def _debrief_input_due(notices: _Notices) -> None:
     notices.add(
         NoticeAction.DEBRIEF_INPUT_DUE,
         participants(notices.state, Purpose.ACTION_REQUIRED),
-        deadline=_moment(notices.event, "debrief_deadline"),
+        deadline=detail_of(notices.event, details.InterdictionConcluded).debrief_deadline,
     )
 
 
@@ -233,7 +232,7 @@ def _debrief_reminder(notices: _Notices) -> None:
     debrief = notices.state.debrief
     if debrief is None:
         return
-    missing = [str(agency) for agency in notices.event.detail.get("missing_inputs", [])]
+    missing = detail_of(notices.event, details.DebriefReminder).missing_inputs
     notices.add(
         NoticeAction.DEBRIEF_INPUT_DUE,
         tuple(_agency(agency, Purpose.ACTION_REQUIRED) for agency in missing),
@@ -247,6 +246,12 @@ def _report_ready(notices: _Notices) -> None:
         everyone(notices.state, Purpose.DIGEST),
         fallback=None,
         void_after=(),
+    )
+
+
+def _assessment_failed(notices: _Notices) -> None:
+    notices.add(
+        NoticeAction.ASSESSMENT_FAILED, (notices.coordinator,), fallback=None, void_after=()
     )
 
 
@@ -264,11 +269,11 @@ def _journey_ended(notices: _Notices) -> None:
 def _escalation(notices: _Notices) -> None:
     state, event = notices.state, notices.event
     offer = state.handover_offer
-    leg_number = int(event.detail["leg"])
-    leg = state.plan.legs[leg_number - 1]
-    deadline = offer.deadline if offer is not None and offer.leg == leg_number else None
+    escalation = detail_of(event, details.Escalation)
+    leg = state.plan.legs[escalation.leg - 1]
+    deadline = offer.deadline if offer is not None and offer.leg == escalation.leg else None
     contact_point = Recipient(contact_point_of=leg.to_country, purpose=Purpose.ESCALATION)
-    step = EscalationStep(event.detail["escalation"])
+    step = escalation.escalation
     if step is EscalationStep.REMINDER:
         recipient = _agency(leg.receiving_agency, Purpose.ESCALATION)
         action, fallback = NoticeAction.ACKNOWLEDGEMENT_OVERDUE, contact_point
@@ -320,4 +325,5 @@ NOTICES: Final[Mapping[EventKind, tuple[Tell, ...]]] = {
     EventKind.INTERDICTION_CONCLUDED: (_debrief_input_due,),
     EventKind.DEBRIEF_REMINDER: (_debrief_reminder,),
     EventKind.DEBRIEF_ASSESSED: (_report_ready,),
+    EventKind.DEBRIEF_ASSESSMENT_FAILED: (_assessment_failed,),
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,8 +14,9 @@ from workflows.commands import (
     InterdictionKind,
     SubmitDebriefInput,
 )
-from workflows.events import EventKind, HandoverOutcome
+from workflows.events import EscalationStep, HandoverOutcome
 from workflows.plan import Authorisation, OperationPlan, QuantityUnit
+from workflows.timeline import TimelineEvent
 
 
 class Phase(StrEnum):
@@ -39,17 +39,6 @@ FINAL_PHASES = frozenset({Phase.CLOSED, Phase.ABORTED, Phase.FAILED})
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class TimelineEvent(Model):
-    """One thing that happened to an operation: who, when, what. Numbered from 1, never reused."""
-
-    seq: int
-    at: datetime
-    kind: EventKind
-    actor: Actor
-    summary: str
-    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 class HandoverOffer(Model):
@@ -90,7 +79,7 @@ class EscalationRecord(Model):
 
     leg: int
     step: int
-    escalation: str  # reminder | contact_point | coordinator | contingency
+    escalation: EscalationStep
     at: datetime
     overdue_seconds: float
 

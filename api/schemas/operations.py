@@ -11,7 +11,8 @@ from store.notifications import DeliveryStatus
 from workflows.commands import SYSTEM_KINDS, AnyCommand, Command
 from workflows.notices import NoticeAction
 from workflows.plan import OperationPlan, plan_size_problem
-from workflows.state import OperationState, Phase, TimelineEvent
+from workflows.state import OperationState, Phase
+from workflows.timeline import TimelineEvent
 
 EXAMPLE_TIME = "2026-12-01T08:00:00Z"
 

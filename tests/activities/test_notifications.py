@@ -26,11 +26,13 @@ from store.timeline import project_operation
 from tests.factories import sample_plan
 from tests.receivers import received_by, register_directory
 from tests.temporal_env import settings_for_tests
+from workflows import details
 from workflows.commands import Actor, ActorRole
+from workflows.events import EventKind
 from workflows.messages import NotifyAgenciesInput, NotifyAgenciesResult
 from workflows.notices import OFFER_CLOSED, Notice, NoticeAction, Purpose, Recipient
 from workflows.rules import open_operation
-from workflows.state import TimelineEvent
+from workflows.timeline import timeline_event
 
 OPERATION = "3f1c9a52-0000-4000-8000-000000000001"
 DEADLINE = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
@@ -164,12 +166,15 @@ def test_a_notice_answered_since_is_not_sent(
     state = open_operation(
         operation_id=OPERATION, plan=sample_plan(now=now), created_by=coordinator, now=now
     )
-    acknowledged = TimelineEvent(
+    acknowledged = timeline_event(
         seq=11,
         at=now,
-        kind="handover.acknowledged",
+        kind=EventKind.HANDOVER_ACKNOWLEDGED,
         actor=Actor(agency="tj-dca", officer="duty", role=ActorRole.OFFICER),
         summary="Handover of leg 1 acknowledged",
+        detail=details.HandoverAcknowledged(
+            leg=1, custodian="tj-dca", latency_seconds=60, late_seconds=0, escalation_steps=0
+        ),
     )
     with session_maker.begin() as session:
         project_operation(session, operation=state, events=[*state.timeline, acknowledged])

@@ -23,7 +23,9 @@ from tests.workflows.test_rules_properties import (
     FireTimer,
     Run,
 )
+from workflows import details
 from workflows.assessment import TIME_TOLERANCE, OutcomeAssessment, assess
+from workflows.commands import CheckpointStatus
 from workflows.rules import compact_checkpoints, open_operation
 from workflows.state import OperationState, Phase
 
@@ -131,9 +133,11 @@ def test_the_figures_of_any_operation_agree_with_each_other(
         assert bool(launch_codes) == (abs(late) > tolerance)
 
     # Route deviations: one per checkpoint reported deviated, one per checkpoint off the route.
-    checkpoints = [e for e in state.timeline if e.kind == "checkpoint.reported"]
-    deviated = [e for e in checkpoints if e.detail["status"] == "deviated"]
-    off_route = [e for e in checkpoints if e.detail["country"] not in PLAN.route_countries]
+    checkpoints = [
+        e.detail for e in state.timeline if isinstance(e.detail, details.CheckpointReported)
+    ]
+    deviated = [c for c in checkpoints if c.status is CheckpointStatus.DEVIATED]
+    off_route = [c for c in checkpoints if c.country not in PLAN.route_countries]
     codes = [d.code for d in figures.deviations]
     assert codes.count("checkpoint_deviated") == len(deviated)
     assert codes.count("off_route_country") == len(off_route)

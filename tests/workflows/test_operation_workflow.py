@@ -18,6 +18,7 @@ from store.timeline import timeline as read_model_timeline
 from tests.factories import sample_plan
 from tests.workflows.conftest import make_worker, record_history
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer, request_id
+from workflows import details
 from workflows.commands import (
     AbortOperationInput,
     InterdictionKind,
@@ -33,6 +34,7 @@ from workflows.events import EventKind
 from workflows.plan import ContingencyAction, ContingencyRules
 from workflows.starter import ActionRefusedError, operation_handle
 from workflows.state import Phase
+from workflows.timeline import detail_of
 
 
 @pytest.fixture
@@ -108,7 +110,8 @@ async def test_full_operation_afghanistan_tajikistan_kazakhstan_runs_to_closed(
     assert kinds.count(EventKind.HANDOVER_ACKNOWLEDGED) == 2
     # The close asks for the closing outcome assessment, the last thing on the timeline.
     assert kinds[-2:] == ["debrief.closed", "debrief.assessed"]
-    assert state.timeline[-1].detail == {"version": 1, "at_seq": state.timeline[-2].seq}
+    assessed = detail_of(state.timeline[-1], details.AssessmentVersion)
+    assert assessed == details.AssessmentVersion(version=1, at_seq=state.timeline[-2].seq)
     assert [e.seq for e in state.timeline] == list(range(1, len(state.timeline) + 1))
 
     with sqlite_session_maker() as session:
@@ -131,10 +134,10 @@ async def test_missed_acknowledgement_escalates_step_by_step_and_late_ack_stops_
     await env.sleep(timedelta(minutes=10))  # national contact point
     state = await operation.state()
     escalations = [e for e in state.timeline if e.kind == "handover.escalated"]
-    assert [e.detail["escalation"] for e in escalations] == ["contact_point"]
+    assert [detail_of(e, details.Escalation).escalation for e in escalations] == ["contact_point"]
 
     late = await operation.acknowledge(1)
-    assert late.event.detail["late_seconds"] >= 11 * 60
+    assert detail_of(late.event, details.HandoverAcknowledged).late_seconds >= 11 * 60
     assert "after its deadline" in late.event.summary
     await env.sleep(timedelta(hours=2))
     state = await operation.state()
@@ -156,7 +159,11 @@ async def test_unacknowledged_handover_runs_the_whole_chain_into_the_contingency
     await operation.offer(1)
     await env.sleep(timedelta(minutes=30 + 35 + 1))
     state = await operation.state()
-    steps = [e.detail.get("escalation") for e in state.timeline if e.kind.startswith("handover.")]
+    steps = [
+        e.detail.escalation if isinstance(e.detail, details.Escalation) else None
+        for e in state.timeline
+        if e.kind.startswith("handover.")
+    ]
     assert steps == [None, "reminder", "contact_point", "coordinator", "contingency"]
     assert state.phase is Phase.INTERDICTION
     assert state.interdiction is not None
@@ -179,7 +186,7 @@ async def test_surveillance_lost_and_regained_in_time(env: Harness) -> None:
     regained = await operation.do(
         ReportSurveillanceRegainedInput(actor=officer(af), request_id=request_id(), place="Kunduz")
     )
-    assert regained.event.detail["gap_seconds"] >= 90 * 60
+    assert detail_of(regained.event, details.SurveillanceRegained).gap_seconds >= 90 * 60
     await env.sleep(timedelta(hours=1))
     state = await operation.state()
     assert state.phase is Phase.EXECUTION

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.factories import sample_plan
+from workflows import details
 from workflows.commands import (
     SYSTEM,
     AbortOperationInput,
@@ -70,6 +71,7 @@ from workflows.rules import (
     previous_answer,
 )
 from workflows.state import OperationState, Phase
+from workflows.timeline import detail_of
 
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 PLAN = sample_plan(now=NOW)
@@ -437,7 +439,7 @@ def test_custody_moves_only_on_acknowledgement() -> None:
     assert state.legs_completed == 1
     assert state.handover_offer is None
     assert state.handovers[-1].outcome == "acknowledged"
-    assert state.timeline[-1].detail["latency_seconds"] == 12 * 60
+    assert detail_of(state.timeline[-1], details.HandoverAcknowledged).latency_seconds == 12 * 60
     due, _ = timer_of(state, CheckpointSilenceReached)
     assert due == acknowledged_at + PLAN.checkpoint_interval
 
@@ -878,7 +880,8 @@ def test_a_debrief_input_carries_validated_seizures_arrests_and_assets() -> None
         }
     )
     state = accept(state, submit, concluded_at)
-    assert state.timeline[-1].detail["reported"] == {"seizures": 1, "arrests": 1, "assets": 1}
+    submitted = detail_of(state.timeline[-1], details.DebriefInputSubmitted)
+    assert submitted.reported == details.ReportedCounts(seizures=1, arrests=1, assets=1)
     bad_asset = {"kind": "cash", "description": "x", "value": -1, "currency": "USD"}
     bad_asset["country"] = "KZ"
     with pytest.raises(ValidationError, match="value"):
@@ -908,7 +911,10 @@ def test_an_assessment_is_due_at_the_deadline_and_again_after_late_input() -> No
     first = record_assessment(state)
     state = accept(state, first, deadline)
     assert state.timeline[-1].kind == "debrief.assessed"
-    assert state.timeline[-1].detail == {"version": 1, "at_seq": first.at_seq}
+    assert state.timeline[-1].detail.model_dump(mode="json") == {
+        "version": 1,
+        "at_seq": first.at_seq,
+    }
     assert not assessment_due(state)
     again = record_assessment(state).model_copy(update={"version": 1})
     assert "no outcome assessment is due" in refusal(state, again, deadline)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
+from workflows import details
 from workflows.commands import (
     SYSTEM,
     AbortOperationInput,
@@ -120,8 +121,8 @@ from workflows.state import (
     OperationFacts,
     OperationState,
     Phase,
-    TimelineEvent,
 )
+from workflows.timeline import TimelineEvent, timeline_event
 
 __all__ = [
     "ACTION_NAMES",
@@ -315,7 +316,7 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
     assert after.phase == state.phase or after.phase in PHASE_MOVES[state.phase], (
         f"{command.kind} moved {state.phase} to {after.phase}, which the table forbids"
     )
-    event = TimelineEvent(
+    event = timeline_event(
         seq=state.next_seq,
         at=now,
         kind=happened.kind,
@@ -385,13 +386,13 @@ def open_operation(
     )
     route = " -> ".join(plan.route_countries)
     state.timeline.append(
-        TimelineEvent(
+        timeline_event(
             seq=1,
             at=now,
             kind=EventKind.OPERATION_CREATED,
             actor=created_by,
             summary=f"Operation {plan.code_name} created, route {route}",
-            detail={"code_name": plan.code_name, "route": plan.route_countries},
+            detail=details.OperationCreated(code_name=plan.code_name, route=plan.route_countries),
         )
     )
     return state

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from workflows.commands import SYSTEM, ActorRole, Command
+from workflows.details import Detail
 from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg, OperationPlan
 from workflows.state import HandoverRecord, OperationState, Phase
@@ -22,7 +22,7 @@ class Happened:
 
     kind: EventKind
     summary: str
-    detail: dict[str, Any]
+    detail: Detail
 
 
 class RoleRefusalError(RefusalError):

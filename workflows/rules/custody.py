@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Final
 
+from workflows import details
 from workflows.commands import (
     AcknowledgeHandoverInput,
     OfferHandoverInput,
@@ -22,6 +24,12 @@ from workflows.rules.base import (
     whole_minutes,
 )
 from workflows.state import HandoverOffer, OperationState
+
+# The event that records each decision on an offer.
+DECIDED_BY: Final = {
+    HandoverOutcome.ACKNOWLEDGED: EventKind.HANDOVER_ACKNOWLEDGED,
+    HandoverOutcome.REFUSED: EventKind.HANDOVER_REFUSED,
+}
 
 
 def pending_offer_for(state: OperationState, leg: int) -> HandoverOffer:
@@ -56,11 +64,9 @@ def offer_handover(state: OperationState, command: OfferHandoverInput, now: date
         f"{leg.sending_agency} offered the handover of leg {command.leg} "
         f"({leg.from_country} -> {leg.to_country}) to {leg.receiving_agency}; "
         f"acknowledgement due {utc_text(deadline)}",
-        {
-            "leg": command.leg,
-            "receiving_agency": leg.receiving_agency,
-            "deadline": deadline.isoformat(),
-        },
+        details.HandoverOffered(
+            leg=command.leg, receiving_agency=leg.receiving_agency, deadline=deadline
+        ),
     )
 
 
@@ -76,8 +82,9 @@ def _already_decided(state: OperationState, leg_number: int) -> str | None:
         (
             e
             for e in reversed(state.timeline)
-            if e.kind == f"handover.{record.outcome}"
-            and e.detail.get("leg") == leg_number
+            if e.kind == DECIDED_BY[record.outcome]
+            and isinstance(e.detail, details.HandoverAcknowledged | details.HandoverRefused)
+            and e.detail.leg == leg_number
             and e.at == record.decided_at
         ),
         None,
@@ -135,13 +142,13 @@ def acknowledge_handover(
         EventKind.HANDOVER_ACKNOWLEDGED,
         f"{leg.receiving_agency} acknowledged the handover of leg {command.leg} and holds "
         f"custody{lateness}",
-        {
-            "leg": command.leg,
-            "custodian": leg.receiving_agency,
-            "latency_seconds": (now - offer.offered_at).total_seconds(),
-            "late_seconds": max(late.total_seconds(), 0.0),
-            "escalation_steps": offer.escalation_step,
-        },
+        details.HandoverAcknowledged(
+            leg=command.leg,
+            custodian=leg.receiving_agency,
+            latency_seconds=(now - offer.offered_at).total_seconds(),
+            late_seconds=max(late.total_seconds(), 0.0),
+            escalation_steps=offer.escalation_step,
+        ),
     )
 
 
@@ -152,5 +159,5 @@ def refuse_handover(state: OperationState, command: RefuseHandoverInput, now: da
         EventKind.HANDOVER_REFUSED,
         f"{leg.receiving_agency} refused the handover of leg {command.leg}: {command.reasons}; "
         f"{state.custodian} keeps custody",
-        {"leg": command.leg, "reasons": command.reasons},
+        details.HandoverRefused(leg=command.leg, reasons=command.reasons),
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from workflows import details
 from workflows.commands import (
     SYSTEM,
     CheckpointSilenceReached,
@@ -101,13 +101,13 @@ def handover_deadline(
     leg = leg_at(state.plan, command.leg)
     offer.escalation_step = command.step
     step = EscalationStep.numbered(command.step)
-    detail: dict[str, Any] = {
-        "leg": command.leg,
-        "step": command.step,
-        "escalation": step.value,
-        "receiving_agency": leg.receiving_agency,
-        "overdue_seconds": (now - offer.deadline).total_seconds(),
-    }
+    detail = details.Escalation(
+        leg=command.leg,
+        step=command.step,
+        escalation=step,
+        receiving_agency=leg.receiving_agency,
+        overdue_seconds=(now - offer.deadline).total_seconds(),
+    )
     if step is EscalationStep.REMINDER:
         summary = (
             f"Acknowledgement of leg {command.leg} by {leg.receiving_agency} is overdue "
@@ -133,12 +133,12 @@ def handover_deadline(
         why=f"handover of leg {command.leg} not acknowledged",
         now=now,
     )
-    detail["contingency"] = action.value
+    applied = details.ContingencyEscalation(**detail.model_dump(), contingency=action)
     summary = (
         f"Handover of leg {command.leg} still unacknowledged; "
         f"contingency rule applied: {consequence}"
     )
-    return Happened(EventKind.HANDOVER_CONTINGENCY_APPLIED, summary, detail)
+    return Happened(EventKind.HANDOVER_CONTINGENCY_APPLIED, summary, applied)
 
 
 def checkpoint_silence(
@@ -155,7 +155,7 @@ def checkpoint_silence(
         EventKind.CHECKPOINT_OVERDUE,
         f"No checkpoint from {state.custodian} for {whole_minutes(silent)} min "
         f"(agreed interval {whole_minutes(state.plan.checkpoint_interval)} min)",
-        {"custodian": state.custodian, "silent_seconds": silent.total_seconds()},
+        details.CheckpointOverdue(custodian=state.custodian, silent_seconds=silent.total_seconds()),
     )
 
 
@@ -180,7 +180,7 @@ def surveillance_window(
         EventKind.SURVEILLANCE_WINDOW_EXPIRED,
         f"Surveillance not regained within {whole_minutes(window)} min; "
         f"contingency rule applied: {consequence}",
-        {"contingency": action.value, "lost_at": gap.lost_at.isoformat()},
+        details.SurveillanceWindowExpired(contingency=action, lost_at=gap.lost_at),
     )
 
 
@@ -194,7 +194,7 @@ def debrief_reminder(state: OperationState, command: DebriefReminderDue, now: da
     return Happened(
         EventKind.DEBRIEF_REMINDER,
         f"Debrief input due {utc_text(debrief.deadline)}; reminded {', '.join(missing)}",
-        {"missing_inputs": missing, "number": command.number},
+        details.DebriefReminder(missing_inputs=missing, number=command.number),
     )
 
 
@@ -211,7 +211,9 @@ def debrief_deadline(
     summary = "Debrief deadline passed" + (
         f"; no input from {', '.join(missing)}" if missing else ""
     )
-    return Happened(EventKind.DEBRIEF_DEADLINE_PASSED, summary, {"missing_inputs": missing})
+    return Happened(
+        EventKind.DEBRIEF_DEADLINE_PASSED, summary, details.MissingInputs(missing_inputs=missing)
+    )
 
 
 def emergency_overdue(
@@ -230,5 +232,5 @@ def emergency_overdue(
     return Happened(
         EventKind.INTERDICTION_APPROVAL_OVERDUE,
         "Retroactive approval of the emergency interdiction is overdue (72 hours)",
-        {"approval_due": interdiction.approval_due.isoformat()},
+        details.InterdictionApprovalOverdue(approval_due=interdiction.approval_due),
     )

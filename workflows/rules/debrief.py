@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from workflows import details
 from workflows.commands import (
     AddRecommendationInput,
     CloseDebriefInput,
@@ -61,16 +62,14 @@ def submit_debrief(state: OperationState, command: SubmitDebriefInput, now: date
         content=command,
     )
     debrief_changed(state)
-    reported = {
-        "seizures": len(command.seizures),
-        "arrests": len(command.arrests),
-        "assets": len(command.assets),
-    }
+    reported = details.ReportedCounts(
+        seizures=len(command.seizures), arrests=len(command.arrests), assets=len(command.assets)
+    )
     return Happened(
         EventKind.DEBRIEF_INPUT_SUBMITTED,
         f"{agency} {'revised' if revised else 'submitted'} its debrief input"
         + (" after the deadline" if late else ""),
-        {"agency": agency, "revised": revised, "late": late, "reported": reported},
+        details.DebriefInputSubmitted(agency=agency, revised=revised, late=late, reported=reported),
     )
 
 
@@ -93,7 +92,7 @@ def extend_debrief_deadline(
     return Happened(
         EventKind.DEBRIEF_DEADLINE_EXTENDED,
         f"Debrief deadline extended from {utc_text(previous)} to {utc_text(command.deadline)}",
-        {"previous_deadline": previous.isoformat(), "deadline": command.deadline.isoformat()},
+        details.DebriefDeadlineExtended(previous_deadline=previous, deadline=command.deadline),
     )
 
 
@@ -125,7 +124,7 @@ def add_recommendation(
     return Happened(
         EventKind.DEBRIEF_RECOMMENDATION_ADDED,
         f"Recommendation {number} added, owned by {command.owner}, due {utc_text(command.due)}",
-        {"number": number, "owner": command.owner, "due": command.due.isoformat()},
+        details.RecommendationAdded(number=number, owner=command.owner, due=command.due),
     )
 
 
@@ -151,7 +150,7 @@ def record_assessment(
     return Happened(
         EventKind.DEBRIEF_ASSESSED,
         f"Outcome assessment version {command.version} written; the debrief report is ready",
-        {"version": command.version, "at_seq": command.at_seq},
+        details.AssessmentVersion(version=command.version, at_seq=command.at_seq),
     )
 
 
@@ -160,4 +159,8 @@ def close_debrief(state: OperationState, command: CloseDebriefInput, now: dateti
     debrief_changed(state)
     end_operation(state, phase=Phase.CLOSED, outcome="closed", now=now)
     note = f"; no input from {', '.join(missing)}" if missing else ""
-    return Happened(EventKind.DEBRIEF_CLOSED, f"Debrief closed{note}", {"missing_inputs": missing})
+    return Happened(
+        EventKind.DEBRIEF_CLOSED,
+        f"Debrief closed{note}",
+        details.MissingInputs(missing_inputs=missing),
+    )

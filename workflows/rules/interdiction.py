@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
+from workflows import details
 from workflows.commands import (
     SYSTEM,
     Actor,
@@ -125,12 +126,9 @@ def order_interdiction(
         EventKind.INTERDICTION_ORDERED,
         f"{kind.value.capitalize()} interdiction ordered at {command.place} "
         f"({command.country}){approval}",
-        {
-            "interdiction": kind.value,
-            "place": command.place,
-            "country": command.country,
-            "reason": command.reason,
-        },
+        details.InterdictionOrdered(
+            interdiction=kind, place=command.place, country=command.country, reason=command.reason
+        ),
     )
 
 
@@ -149,7 +147,7 @@ def approve_emergency(
     return Happened(
         EventKind.INTERDICTION_APPROVED,
         f"Emergency interdiction approved by {command.authority} (ref. {command.reference})",
-        {"authority": command.authority, "reference": command.reference},
+        details.InterdictionApproved(authority=command.authority, reference=command.reference),
     )
 
 
@@ -170,13 +168,13 @@ def record_seizure(state: OperationState, command: RecordSeizureInput, now: date
         EventKind.SEIZURE_RECORDED,
         f"{command.actor.agency} seized {command.quantity:g} {command.unit.value} of "
         f"{command.substance} at {command.place} ({command.country})",
-        {
-            "substance": command.substance,
-            "quantity": command.quantity,
-            "unit": command.unit.value,
-            "place": command.place,
-            "country": command.country,
-        },
+        details.SeizureRecorded(
+            substance=command.substance,
+            quantity=command.quantity,
+            unit=command.unit,
+            place=command.place,
+            country=command.country,
+        ),
     )
 
 
@@ -196,12 +194,12 @@ def record_arrest(state: OperationState, command: RecordArrestInput, now: dateti
         EventKind.ARREST_RECORDED,
         f"{command.actor.agency} arrested {command.count} ({command.role.value}, "
         f"{command.nationality}) in {command.country}",
-        {
-            "count": command.count,
-            "role": command.role.value,
-            "nationality": command.nationality,
-            "country": command.country,
-        },
+        details.ArrestRecorded(
+            count=command.count,
+            role=command.role,
+            nationality=command.nationality,
+            country=command.country,
+        ),
     )
 
 
@@ -214,5 +212,5 @@ def conclude_interdiction(
     return Happened(
         EventKind.INTERDICTION_CONCLUDED,
         f"Interdiction concluded; debrief inputs due {utc_text(deadline)}",
-        {"debrief_deadline": deadline.isoformat()},
+        details.InterdictionConcluded(debrief_deadline=deadline),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
+from workflows import details
 from workflows.commands import (
     AbortOperationInput,
     DeclareConsignmentLostInput,
@@ -41,13 +42,13 @@ def report_checkpoint(
     return Happened(
         EventKind.CHECKPOINT_REPORTED,
         f"Checkpoint {command.place} ({command.country}): {command.status.value.replace('_', ' ')}",
-        {
-            "place": command.place,
-            "country": command.country,
-            "observed_at": command.observed_at.isoformat(),
-            "status": command.status.value,
-            "remarks": command.remarks,
-        },
+        details.CheckpointReported(
+            place=command.place,
+            country=command.country,
+            observed_at=command.observed_at,
+            status=command.status,
+            remarks=command.remarks,
+        ),
     )
 
 
@@ -67,11 +68,11 @@ def report_surveillance_lost(
         EventKind.SURVEILLANCE_LOST,
         f"Surveillance lost near {command.last_known_place}; to be regained by "
         f"{utc_text(window_end)}, else the contingency rule applies ({action})",
-        {
-            "last_known_place": command.last_known_place,
-            "circumstances": command.circumstances,
-            "window_ends": window_end.isoformat(),
-        },
+        details.SurveillanceLost(
+            last_known_place=command.last_known_place,
+            circumstances=command.circumstances,
+            window_ends=window_end,
+        ),
     )
 
 
@@ -88,7 +89,9 @@ def report_surveillance_regained(
     return Happened(
         EventKind.SURVEILLANCE_REGAINED,
         f"Surveillance regained at {command.place} after {whole_minutes(now - gap.lost_at)} min",
-        {"place": command.place, "gap_seconds": (now - gap.lost_at).total_seconds()},
+        details.SurveillanceRegained(
+            place=command.place, gap_seconds=(now - gap.lost_at).total_seconds()
+        ),
     )
 
 
@@ -120,7 +123,7 @@ def report_compromise(
     return Happened(
         EventKind.OPERATION_COMPROMISED,
         f"Compromise reported by {command.actor.agency}; {consequence}",
-        {"circumstances": command.circumstances, "contingency": action.value},
+        details.OperationCompromised(circumstances=command.circumstances, contingency=action),
     )
 
 
@@ -130,7 +133,7 @@ def suspend(state: OperationState, command: SuspendOperationInput, now: datetime
     return Happened(
         EventKind.OPERATION_SUSPENDED,
         f"Operation suspended: {command.reason}",
-        {"reason": command.reason},
+        details.Reason(reason=command.reason),
     )
 
 
@@ -144,7 +147,7 @@ def resume(state: OperationState, command: ResumeOperationInput, now: datetime) 
     return Happened(
         EventKind.OPERATION_RESUMED,
         f"Operation resumed after {whole_minutes(now - suspended_at)} min",
-        {"suspended_seconds": (now - suspended_at).total_seconds()},
+        details.OperationResumed(suspended_seconds=(now - suspended_at).total_seconds()),
     )
 
 
@@ -153,7 +156,7 @@ def abort(state: OperationState, command: AbortOperationInput, now: datetime) ->
     return Happened(
         EventKind.OPERATION_ABORTED,
         f"Operation aborted: {command.reason}",
-        {"reason": command.reason},
+        details.Reason(reason=command.reason),
     )
 
 
@@ -166,5 +169,5 @@ def declare_lost(
     return Happened(
         EventKind.OPERATION_FAILED,
         f"Consignment declared lost: {command.circumstances}",
-        {"circumstances": command.circumstances},
+        details.ConsignmentLost(circumstances=command.circumstances),
     )

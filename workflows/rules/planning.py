@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from workflows import details
 from workflows.commands import (
     Actor,
     ConfirmParticipationInput,
@@ -70,24 +70,27 @@ def record_authorisation(
         )
     _require_participant_country(state, command.actor, country)
     state.authorisations[country] = authorisation
-    detail: dict[str, Any] = {"country": country, "authority": authorisation.authority}
     if isinstance(authorisation, AuthorisationGranted):
-        detail |= {
-            "reference": authorisation.reference,
-            "valid_until": authorisation.valid_until.isoformat(),
-            "substitution_allowed": authorisation.substitution_allowed,
-            "conditions": authorisation.conditions,
-        }
         summary = (
             f"{country} authorisation granted by {authorisation.authority} "
             f"(ref. {authorisation.reference}), valid until {utc_text(authorisation.valid_until)}"
         )
-        return Happened(EventKind.AUTHORISATION_GRANTED, summary, detail)
-    detail["reasons"] = authorisation.reasons
+        granted = details.AuthorisationGranted(
+            country=country,
+            authority=authorisation.authority,
+            reference=authorisation.reference,
+            valid_until=authorisation.valid_until,
+            substitution_allowed=authorisation.substitution_allowed,
+            conditions=authorisation.conditions,
+        )
+        return Happened(EventKind.AUTHORISATION_GRANTED, summary, granted)
     summary = (
         f"{country} authorisation refused by {authorisation.authority}: {authorisation.reasons}"
     )
-    return Happened(EventKind.AUTHORISATION_REFUSED, summary, detail)
+    refused = details.AuthorisationRefused(
+        country=country, authority=authorisation.authority, reasons=authorisation.reasons
+    )
+    return Happened(EventKind.AUTHORISATION_REFUSED, summary, refused)
 
 
 def confirm_participation(
@@ -98,7 +101,9 @@ def confirm_participation(
         confirmed = utc_text(state.confirmations[agency])
         raise RefusalError(f"{agency} already confirmed its participation at {confirmed}")
     state.confirmations[agency] = now
-    return Happened(EventKind.PARTICIPATION_CONFIRMED, f"{agency} confirmed participation", {})
+    return Happened(
+        EventKind.PARTICIPATION_CONFIRMED, f"{agency} confirmed participation", details.Nothing()
+    )
 
 
 def launch(state: OperationState, command: LaunchOperationInput, now: datetime) -> Happened:
@@ -114,7 +119,7 @@ def launch(state: OperationState, command: LaunchOperationInput, now: datetime) 
     return Happened(
         EventKind.OPERATION_LAUNCHED,
         f"Operation launched; {first.sending_agency} holds custody",
-        {"custodian": first.sending_agency},
+        details.Custody(custodian=first.sending_agency),
     )
 
 
@@ -142,5 +147,5 @@ def remove_participant(
     return Happened(
         EventKind.PARTICIPANT_REMOVED,
         f"{agency} no longer takes part: {command.reason}",
-        {"agency": agency, "reason": command.reason},
+        details.ParticipantRemoved(agency=agency, reason=command.reason),
     )
