@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workflows.assessment import OutcomeAssessment
 from workflows.events import HandoverOutcome
+from workflows.state import OperationOutcome
 
 
 class Figure(BaseModel):
@@ -24,7 +25,7 @@ class Figure(BaseModel):
 class OperationFacts(Figure):
     operation_id: str
     phase: str
-    outcome: str | None
+    outcome: OperationOutcome | None  # as stored: read from its text
     created_at: datetime
     countries: list[str]
 
@@ -75,8 +76,8 @@ def percentile(values: Sequence[float], share: float) -> float | None:
 
 
 def _outcome(facts: OperationFacts) -> str:
-    # "aborted: <reason>" counts as aborted; the reasons stay with the operation.
-    return (facts.outcome or "open").split(":", 1)[0]
+    # Counted by kind; the reasons stay with the operation.
+    return facts.outcome.kind.value if facts.outcome else "open"
 
 
 def _counts(counter: Counter[str]) -> list[CountBy]:

@@ -64,7 +64,7 @@ def _write_operation(
         "created_at": operation.created_at,
         "launched_at": operation.launched_at,
         "ended_at": operation.ended_at,
-        "outcome": operation.outcome,
+        "outcome": operation.outcome.text if operation.outcome else None,
         "last_seq": max(last_seq, row.last_seq if row else 0),
         "updated_at": now,
     }

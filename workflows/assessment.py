@@ -19,7 +19,13 @@ from workflows.commands import CheckpointStatus, InterdictionKind
 from workflows.events import EscalationStep, EventKind, HandoverOutcome
 from workflows.facts import kept_facts
 from workflows.plan import DeliveryType, QuantityUnit, TransportMode
-from workflows.state import HandoverRecord, OperationFacts, OperationState, Phase
+from workflows.state import (
+    HandoverRecord,
+    OperationFacts,
+    OperationOutcome,
+    OperationState,
+    Phase,
+)
 
 # Launching, or handing a leg over, earlier or later than planned by more than this is a
 # deviation from the plan (a time deviation). Within it, agencies' clocks and a border queue
@@ -278,7 +284,7 @@ class OutcomeAssessment(Figure):
     delivery_type: str
     transport_mode: str
     phase: Phase
-    outcome: str | None
+    outcome: OperationOutcome | None
     created_at: datetime
     launched_at: datetime | None
     ended_at: datetime | None

@@ -176,7 +176,7 @@ class ControlledDeliveryWorkflow:
         return RunOperationResult(
             operation_id=self._state.operation_id,
             phase=self._state.phase.value,
-            outcome=self._state.outcome,
+            outcome=self._state.outcome.text if self._state.outcome else None,
             events=self._state.timeline[-1].seq,
         )
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflows.commands import (
     Actor,
@@ -39,6 +40,50 @@ FINAL_PHASES = frozenset({Phase.CLOSED, Phase.ABORTED, Phase.FAILED})
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class OutcomeKind(StrEnum):
+    CLOSED = "closed"
+    ABORTED = "aborted"
+    ABORTED_BY_CONTINGENCY = "aborted by contingency rule"
+    CONSIGNMENT_LOST = "consignment lost"
+
+
+class OperationOutcome(Model):
+    """How an operation ended: its kind, and the reason given for it.
+
+    Its `text` ("aborted: courier arrested") is what the read model stores and what states
+    carried before the outcome was typed; such a text reads back as the outcome it names.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: OutcomeKind
+    reason: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.kind.value if self.reason is None else f"{self.kind.value}: {self.reason}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        kind, _, reason = value.partition(": ")
+        return {"kind": kind, "reason": reason or None}
+
+
+class RuleChange(StrEnum):
+    """A change of what the rules decide, adopted by the runs that start after it.
+
+    A run replaying a history recorded before the change decides without it, as that run did
+    (the workflow adopts each change behind `workflow.patched`).
+    """
+
+    INTERDICTION_EVENT_FOR_EVERY_CAUSE = "interdiction-ordered-event-for-every-cause"
+    LEFT_IN_REQUIRED = "partial-substitution-says-what-is-left-in"
+    FINAL_REPORT_NAMES_THE_CLOSE = "final-report-ready-names-the-close"
 
 
 class HandoverOffer(Model):
@@ -221,7 +266,7 @@ class OperationState(Model):
     arrests: list[Arrest] = Field(default_factory=list)
     debrief: Debrief | None = None
     ended_at: datetime | None = None
-    outcome: str | None = None
+    outcome: OperationOutcome | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
     facts: OperationFacts | None = Field(
         default=None,
@@ -233,6 +278,9 @@ class OperationState(Model):
     )
     applied: dict[str, AppliedRequest] = Field(
         default_factory=dict, description="Accepted request ids and their answers"
+    )
+    rule_changes: frozenset[RuleChange] = Field(
+        default=frozenset(), description="The changes of the rules this run decides with"
     )
 
     @property

@@ -29,6 +29,7 @@ from store.access_log import AccessCategory
 from store.assessments import latest_assessments
 from store.models import OperationRow
 from workflows.assessment import OutcomeAssessment
+from workflows.state import OperationOutcome
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 
@@ -45,7 +46,7 @@ def _figures(session: Session, *, principal: Principal) -> tuple[Statistics, lis
         OperationFacts(
             operation_id=row.id,
             phase=row.phase,
-            outcome=row.outcome,
+            outcome=OperationOutcome.model_validate(row.outcome) if row.outcome else None,
             created_at=row.created_at,
             countries=list(row.countries),
         )

@@ -11,6 +11,7 @@ from activities.report.render import render_statistics_pdf
 from activities.statistics import OperationFacts, compile_statistics, percentile
 from tests.activities.known_operation import DEADLINE, known_operation
 from workflows.assessment import assess
+from workflows.state import OperationOutcome, OutcomeKind
 
 
 def test_percentiles_by_nearest_rank() -> None:
@@ -35,7 +36,7 @@ def test_statistics_over_an_assessed_and_an_open_operation() -> None:
         OperationFacts(
             operation_id="op-2",
             phase="aborted",
-            outcome="aborted: courier arrested elsewhere",
+            outcome=OperationOutcome.model_validate("aborted: courier arrested elsewhere"),
             created_at=created,
             countries=["KZ", "UZ"],
         ),
@@ -70,3 +71,38 @@ def test_statistics_over_an_assessed_and_an_open_operation() -> None:
     assert "Контролируемые поставки: статистика" in text
     assert "12,6 кг" in text
     assert "77 мин" in text
+
+
+def test_an_outcome_reads_from_the_text_stored_before_it_was_typed() -> None:
+    stored = {
+        "closed": OperationOutcome(kind=OutcomeKind.CLOSED),
+        "aborted: courier arrested: at the border": OperationOutcome(
+            kind=OutcomeKind.ABORTED, reason="courier arrested: at the border"
+        ),
+        "aborted by contingency rule: surveillance not regained in time": OperationOutcome(
+            kind=OutcomeKind.ABORTED_BY_CONTINGENCY, reason="surveillance not regained in time"
+        ),
+        "consignment lost: vanished at Termez": OperationOutcome(
+            kind=OutcomeKind.CONSIGNMENT_LOST, reason="vanished at Termez"
+        ),
+    }
+    for text, outcome in stored.items():
+        assert OperationOutcome.model_validate(text) == outcome
+        assert outcome.text == text
+    facts = [
+        OperationFacts(
+            operation_id=f"op-{number}",
+            phase="aborted",
+            outcome=OperationOutcome.model_validate(text),
+            created_at=datetime(2026, 3, 2, tzinfo=UTC),
+            countries=["KZ"],
+        )
+        for number, text in enumerate(stored)
+    ]
+    figures = compile_statistics(operations=facts, assessments=[])
+    assert {c.key: c.count for c in figures.by_outcome} == {
+        "closed": 1,
+        "aborted": 1,
+        "aborted by contingency rule": 1,
+        "consignment lost": 1,
+    }

@@ -70,7 +70,7 @@ from workflows.rules import (
     pending_deadlines,
     previous_answer,
 )
-from workflows.state import OperationState, Phase
+from workflows.state import OperationOutcome, OperationState, OutcomeKind, Phase
 from workflows.timeline import detail_of
 
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -349,7 +349,8 @@ def test_only_the_coordinator_suspends_and_aborts(actor: Actor) -> None:
         state, AbortOperationInput(actor=COORDINATOR, request_id=rid(), reason="leak"), at
     )
     assert aborted.phase is Phase.ABORTED
-    assert aborted.outcome == "aborted: leak"
+    assert aborted.outcome == OperationOutcome(kind=OutcomeKind.ABORTED, reason="leak")
+    assert aborted.outcome.text == "aborted: leak"
 
 
 @pytest.mark.parametrize(
@@ -567,7 +568,9 @@ def test_an_unacknowledged_handover_aborts_when_the_contingency_says_abort() -> 
         due, timer = timer_of(state, HandoverDeadlineReached)
         state = accept(state, timer, due)
     assert state.phase is Phase.ABORTED
-    assert state.outcome == "aborted by contingency rule: handover of leg 1 not acknowledged"
+    assert state.outcome == OperationOutcome(
+        kind=OutcomeKind.ABORTED_BY_CONTINGENCY, reason="handover of leg 1 not acknowledged"
+    )
     assert pending_deadlines(state) == []
 
 
@@ -636,7 +639,9 @@ def test_surveillance_not_regained_aborts_when_the_contingency_says_abort() -> N
     due, timer = timer_of(state, SurveillanceWindowExpired)
     state = accept(state, timer, due)
     assert state.phase is Phase.ABORTED
-    assert state.outcome == "aborted by contingency rule: surveillance not regained in time"
+    assert state.outcome == OperationOutcome(
+        kind=OutcomeKind.ABORTED_BY_CONTINGENCY, reason="surveillance not regained in time"
+    )
 
 
 def test_a_compromise_triggers_an_emergency_interdiction_at_once() -> None:

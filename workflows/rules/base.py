@@ -9,7 +9,7 @@ from workflows.commands import SYSTEM, ActorRole, Command
 from workflows.details import Detail
 from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg, OperationPlan
-from workflows.state import HandoverRecord, OperationState, Phase
+from workflows.state import HandoverRecord, OperationOutcome, OperationState, Phase
 
 
 class RefusalError(Exception):
@@ -112,7 +112,9 @@ def withdraw_offer(state: OperationState, now: datetime, why: str) -> None:
         close_offer(state, outcome=HandoverOutcome.WITHDRAWN, now=now, reasons=why)
 
 
-def end_operation(state: OperationState, *, phase: Phase, outcome: str, now: datetime) -> None:
+def end_operation(
+    state: OperationState, *, phase: Phase, outcome: OperationOutcome, now: datetime
+) -> None:
     withdraw_offer(state, now, f"operation {phase.value}")
     if state.surveillance_lost is not None:
         state.surveillance_gaps.append(state.surveillance_lost)

@@ -18,7 +18,9 @@ from workflows.state import (
     AssessmentRecord,
     Debrief,
     DebriefInputRecord,
+    OperationOutcome,
     OperationState,
+    OutcomeKind,
     Phase,
     Recommendation,
 )
@@ -157,7 +159,9 @@ def record_assessment(
 def close_debrief(state: OperationState, command: CloseDebriefInput, now: datetime) -> Happened:
     missing = missing_debrief_inputs(state)
     debrief_changed(state)
-    end_operation(state, phase=Phase.CLOSED, outcome="closed", now=now)
+    end_operation(
+        state, phase=Phase.CLOSED, outcome=OperationOutcome(kind=OutcomeKind.CLOSED), now=now
+    )
     note = f"; no input from {', '.join(missing)}" if missing else ""
     return Happened(
         EventKind.DEBRIEF_CLOSED,

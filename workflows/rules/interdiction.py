@@ -30,7 +30,16 @@ from workflows.rules.base import (
     utc_text,
     withdraw_offer,
 )
-from workflows.state import Arrest, Debrief, Interdiction, OperationState, Phase, Seizure
+from workflows.state import (
+    Arrest,
+    Debrief,
+    Interdiction,
+    OperationOutcome,
+    OperationState,
+    OutcomeKind,
+    Phase,
+    Seizure,
+)
 
 EMERGENCY_APPROVAL_WINDOW: Final = timedelta(hours=72)
 
@@ -76,9 +85,8 @@ def apply_contingency(
     if action is ContingencyAction.INTERDICT:
         interdict(state, kind=kind, actor=SYSTEM, place=place, country=country, reason=why, now=now)
         return f"{kind.value} interdiction ordered at {place}"
-    end_operation(
-        state, phase=Phase.ABORTED, outcome=f"aborted by contingency rule: {why}", now=now
-    )
+    outcome = OperationOutcome(kind=OutcomeKind.ABORTED_BY_CONTINGENCY, reason=why)
+    end_operation(state, phase=Phase.ABORTED, outcome=outcome, now=now)
     return "operation aborted"
 
 

@@ -20,7 +20,14 @@ from workflows.commands import (
 from workflows.events import EventKind
 from workflows.rules.base import Happened, RefusalError, end_operation, utc_text, whole_minutes
 from workflows.rules.interdiction import apply_contingency
-from workflows.state import Checkpoint, OperationState, Phase, SurveillanceGap
+from workflows.state import (
+    Checkpoint,
+    OperationOutcome,
+    OperationState,
+    OutcomeKind,
+    Phase,
+    SurveillanceGap,
+)
 
 # Agencies' clocks differ: a checkpoint observed a little "in the future" is skew, not a lie.
 CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -152,7 +159,8 @@ def resume(state: OperationState, command: ResumeOperationInput, now: datetime) 
 
 
 def abort(state: OperationState, command: AbortOperationInput, now: datetime) -> Happened:
-    end_operation(state, phase=Phase.ABORTED, outcome=f"aborted: {command.reason}", now=now)
+    outcome = OperationOutcome(kind=OutcomeKind.ABORTED, reason=command.reason)
+    end_operation(state, phase=Phase.ABORTED, outcome=outcome, now=now)
     return Happened(
         EventKind.OPERATION_ABORTED,
         f"Operation aborted: {command.reason}",
@@ -163,9 +171,8 @@ def abort(state: OperationState, command: AbortOperationInput, now: datetime) ->
 def declare_lost(
     state: OperationState, command: DeclareConsignmentLostInput, now: datetime
 ) -> Happened:
-    end_operation(
-        state, phase=Phase.FAILED, outcome=f"consignment lost: {command.circumstances}", now=now
-    )
+    outcome = OperationOutcome(kind=OutcomeKind.CONSIGNMENT_LOST, reason=command.circumstances)
+    end_operation(state, phase=Phase.FAILED, outcome=outcome, now=now)
     return Happened(
         EventKind.OPERATION_FAILED,
         f"Consignment declared lost: {command.circumstances}",
