@@ -50,6 +50,7 @@ def sample_plan(*, coordinator_agency: str, now: datetime, code_name: str) -> di
             "packaging": "vacuum-sealed bricks",
             "concealment": "spare tyre",
             "delivery_type": "partially_substituted",
+            "left_in": {"substance": "heroin", "quantity": 200, "unit": "g"},
             "mode": "road",
         },
         "legs": [

@@ -14,10 +14,12 @@ from workflows.plan import (
     MAX_TRACKER_IDS,
     Consignment,
     DeliveryType,
+    LeftIn,
     Leg,
     OperationPlan,
     Participant,
     ParticipantRole,
+    QuantityUnit,
     Substance,
     TransportMode,
 )
@@ -36,6 +38,7 @@ def sample_plan(*, now: datetime, code_name: str = "NIGHTJAR") -> OperationPlan:
             concealment="spare tyre of a lorry",
             tracker_ids=["GPS-7731"],
             delivery_type=DeliveryType.PARTIALLY_SUBSTITUTED,
+            left_in=LeftIn(substance="heroin", quantity=200, unit=QuantityUnit.G),
             mode=TransportMode.ROAD,
         ),
         legs=[

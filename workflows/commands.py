@@ -362,6 +362,15 @@ class RecordAssessmentInput(Command):
     revision: Annotated[int, Field(ge=0)]
 
 
+class RecordAssessmentFailureInput(Command):
+    """The operation itself notes that an outcome assessment version failed for good."""
+
+    kind: Literal["record_assessment_failure"] = "record_assessment_failure"
+    version: Annotated[int, Field(ge=1)]
+    at_seq: Annotated[int, Field(ge=1)]
+    revision: Annotated[int, Field(ge=0)]
+
+
 AnyCommand = Annotated[
     RecordAuthorisationInput
     | ConfirmParticipationInput
@@ -393,7 +402,8 @@ AnyCommand = Annotated[
     | DebriefReminderDue
     | DebriefDeadlineReached
     | EmergencyApprovalOverdue
-    | RecordAssessmentInput,
+    | RecordAssessmentInput
+    | RecordAssessmentFailureInput,
     Field(discriminator="kind"),
 ]
 
@@ -418,4 +428,4 @@ TIMER_KINDS = frozenset(
 )
 
 # Commands only the operation itself issues: never offered as actions to people.
-SYSTEM_KINDS = TIMER_KINDS | {"record_assessment"}
+SYSTEM_KINDS = TIMER_KINDS | {"record_assessment", "record_assessment_failure"}

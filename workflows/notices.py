@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workflows import details
 from workflows.events import EscalationStep, EventKind
-from workflows.state import OperationState, Phase
+from workflows.state import OperationState, Phase, RuleChange
 from workflows.timeline import TimelineEvent, detail_of
 
 
@@ -241,8 +241,12 @@ def _debrief_reminder(notices: _Notices) -> None:
 
 
 def _report_ready(notices: _Notices) -> None:
+    state = notices.state
+    final = state.phase is Phase.CLOSED and RuleChange.FINAL_REPORT_NAMES_THE_CLOSE in (
+        state.rule_changes
+    )
     notices.add(
-        NoticeAction.DEBRIEF_REPORT_READY,
+        NoticeAction.DEBRIEF_REPORT_FINAL if final else NoticeAction.DEBRIEF_REPORT_READY,
         everyone(notices.state, Purpose.DIGEST),
         fallback=None,
         void_after=(),
@@ -255,11 +259,20 @@ def _assessment_failed(notices: _Notices) -> None:
     )
 
 
+def _interdiction_ordered(notices: _Notices) -> None:
+    notices.add(NoticeAction.INTERDICTION_ORDERED, everyone(notices.state, Purpose.ESCALATION))
+
+
 def _journey_ended(notices: _Notices) -> None:
-    """A contingency rule or an order ended the journey: everyone learns how."""
+    """A contingency rule ended the journey: everyone learns how.
+
+    An interdiction it ordered has an event of its own, which tells of it; runs from before
+    that event existed told of it here.
+    """
     state = notices.state
     if state.phase is Phase.INTERDICTION:
-        notices.add(NoticeAction.INTERDICTION_ORDERED, everyone(state, Purpose.ESCALATION))
+        if RuleChange.INTERDICTION_EVENT_FOR_EVERY_CAUSE not in state.rule_changes:
+            _interdiction_ordered(notices)
     elif state.phase is Phase.ABORTED:
         notices.add(
             NoticeAction.OPERATION_ABORTED, everyone(state, Purpose.ESCALATION), void_after=()
@@ -321,7 +334,7 @@ NOTICES: Final[Mapping[EventKind, tuple[Tell, ...]]] = {
     EventKind.SURVEILLANCE_LOST: (_surveillance_lost,),
     EventKind.SURVEILLANCE_WINDOW_EXPIRED: (_journey_ended,),
     EventKind.OPERATION_COMPROMISED: (_compromise, _journey_ended),
-    EventKind.INTERDICTION_ORDERED: (_journey_ended,),
+    EventKind.INTERDICTION_ORDERED: (_interdiction_ordered,),
     EventKind.INTERDICTION_CONCLUDED: (_debrief_input_due,),
     EventKind.DEBRIEF_REMINDER: (_debrief_reminder,),
     EventKind.DEBRIEF_ASSESSED: (_report_ready,),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Final
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         OfferHandoverInput,
         OrderInterdictionInput,
         RecordArrestInput,
+        RecordAssessmentFailureInput,
         RecordAssessmentInput,
         RecordAuthorisationInput,
         RecordSeizureInput,
@@ -70,7 +72,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.rules import previous_answer as answer_already_given
     from workflows.side_effects import AgencyNotification, OutcomeAssessment, ReadModelProjection
-    from workflows.state import ActionResult, OperationState
+    from workflows.state import ActionResult, OperationState, RuleChange
 
 # Search attributes are stored unencrypted and are visible to anyone who can list workflows,
 # so only non-sensitive values belong here: never names, routes, seizures or informants.
@@ -89,11 +91,14 @@ PROJECTION_ATTEMPT = RetryPolicy(maximum_attempts=1)
 SYSTEM_REFUSAL_PATCH = "refused-system-command-fails-the-task"
 # Operations started before agencies were notified replay without notices.
 NOTIFICATIONS_PATCH = "notify-agencies"
+# Runs whose assessment failed for good without a timeline event replay as they ran.
+ASSESSMENT_FAILURE_PATCH = "assessment-failure-on-the-timeline"
 # Runs that told everyone "report ready" for every version replay as they ran.
 REPORT_READY_PATCH = "report-ready-after-a-quiet-period"
 # "Report ready" waits this long after the latest version, so a burst of versions (every input
 # and recommendation writes one) is told once, for the version current at the end of it.
 REPORT_READY_QUIET = timedelta(minutes=5)
+REPORT_READY: Final = (NoticeAction.DEBRIEF_REPORT_READY, NoticeAction.DEBRIEF_REPORT_FINAL)
 ASSESSMENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -119,6 +124,11 @@ class ControlledDeliveryWorkflow:
                 now=workflow.now(),
             )
             self._projected_seq = 0
+        # Each change of the rules is adopted by a run that starts after it; a replayed run
+        # recorded before it finds no marker, and decides as it did.
+        self._state.rule_changes = frozenset(
+            change for change in RuleChange if workflow.patched(change.value)
+        )
         # Accepted actions not yet projected, by the seq of their event.
         self._accepted: dict[int, AcceptedAction] = {}
         if start.carried_state is None:
@@ -432,13 +442,12 @@ class ControlledDeliveryWorkflow:
         self._changes += 1
         if self._state.phase is not phase_before:
             workflow.upsert_search_attributes([PHASE_ATTRIBUTE.value_set(self._state.phase.value)])
-        if workflow.patched(NOTIFICATIONS_PATCH):
-            event = self._state.timeline[-1]
+        if not workflow.patched(NOTIFICATIONS_PATCH):
+            return
+        for event in decision.events:
             self._stop_moot_deliveries(event.kind)
             for notice in notices_for(self._state, event):
-                if notice.action is NoticeAction.DEBRIEF_REPORT_READY and workflow.patched(
-                    REPORT_READY_PATCH
-                ):
+                if notice.action in REPORT_READY and workflow.patched(REPORT_READY_PATCH):
                     # A newer version replaces the one not yet told, and restarts the wait.
                     self._report_ready = notice
                     self._report_ready_due = workflow.now() + REPORT_READY_QUIET
@@ -538,13 +547,9 @@ class ControlledDeliveryWorkflow:
         if not deadlines or deadlines[0][0] > workflow.now():
             return
         _, timer = deadlines[0]
-        command = timer.model_copy(update={"request_id": f"timer-{self._state.next_seq}"})
-        decision = decide(self._state, command, now=workflow.now())
-        if not isinstance(decision, Accepted):
-            self._refused(command)
-            return
-        self._commit(decision)
-        await self._project()
+        await self._decide_own(
+            timer.model_copy(update={"request_id": f"timer-{self._state.next_seq}"})
+        )
 
     async def _assess_if_due(self) -> None:
         """Have the outcome assessment written as its next version, then note it on the timeline.
@@ -580,15 +585,33 @@ class ControlledDeliveryWorkflow:
             )
         except ActivityError:
             workflow.logger.exception("outcome assessment failed; next change tries again")
-            self._assessment_failed_revision = revision
+            if not workflow.patched(ASSESSMENT_FAILURE_PATCH):
+                self._assessment_failed_revision = revision
+            elif self._state.debrief is not None and self._state.debrief.revision == revision:
+                # On the timeline and told to the coordinator; the rules wait for a change (one
+                # that came while the activity failed asks for a new version at once).
+                await self._decide_own(
+                    RecordAssessmentFailureInput(
+                        actor=SYSTEM,
+                        request_id=f"assessment-failure-{version}-{revision}",
+                        version=version,
+                        at_seq=at_seq,
+                        revision=revision,
+                    )
+                )
             return
-        command = RecordAssessmentInput(
-            actor=SYSTEM,
-            request_id=f"assessment-{result.version}",
-            version=result.version,
-            at_seq=at_seq,
-            revision=revision,
+        await self._decide_own(
+            RecordAssessmentInput(
+                actor=SYSTEM,
+                request_id=f"assessment-{result.version}",
+                version=result.version,
+                at_seq=at_seq,
+                revision=revision,
+            )
         )
+
+    async def _decide_own(self, command: AnyCommand) -> None:
+        """Apply a command the workflow gives itself; the rules refusing it is a bug."""
         decision = decide(self._state, command, now=workflow.now())
         if not isinstance(decision, Accepted):
             self._refused(command)

@@ -213,6 +213,10 @@ class Debrief(Model):
         default=0, description="Bumped by every change the outcome assessment depends on"
     )
     assessments: list[AssessmentRecord] = Field(default_factory=list)
+    failed_revision: int | None = Field(
+        default=None,
+        description="The revision whose assessment failed for good: retried once it changes",
+    )
 
     @property
     def assessed_revision(self) -> int:

@@ -26,6 +26,7 @@ PLAN_EXAMPLE: dict[str, Any] = {
         "concealment": "spare tyre",
         "tracker_ids": ["GPS-7731"],
         "delivery_type": "partially_substituted",
+        "left_in": {"substance": "heroin", "quantity": 200, "unit": "g"},
         "mode": "road",
     },
     "legs": [

@@ -39,6 +39,7 @@ def make_worker(
     public_base_url: str = "http://127.0.0.1:8000",
     audit: AuditActivities | None = None,
     read_model: ReadModelActivities | None = None,
+    debrief: DebriefActivities | None = None,
 ) -> Worker:
     settings = settings_for_tests(public_base_url=public_base_url)
     return build_worker(
@@ -46,7 +47,7 @@ def make_worker(
         task_queue=task_queue,
         read_model=read_model or ReadModelActivities(session_maker),
         notifications=notification_activities(settings, session_maker),
-        debrief=DebriefActivities(session_maker),
+        debrief=debrief or DebriefActivities(session_maker),
         activity_executor=executor,
         audit=audit,
     )

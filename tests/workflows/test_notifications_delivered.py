@@ -30,6 +30,7 @@ from tests.workflows.operations import COORDINATOR, OperationDriver, officer, re
 from workflows.commands import (
     AddRecommendationInput,
     CloseDebriefInput,
+    ReportSurveillanceLostInput,
     SubmitDebriefInput,
 )
 from workflows.messages import DeliveryPolicy
@@ -144,7 +145,7 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
         "confirm your agency's participation",
         "interdiction ordered",
         "debrief input due",
-        "the debrief report is ready",
+        "the debrief is closed and the debrief report is final",
     ]
     russian = [
         "внесите разрешение вашей страны",
@@ -152,14 +153,14 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
         "подтвердите приём передачи до",
         "отдан приказ о пресечении",
         "материалы для подведения итогов",
-        "итоговый отчёт готов",
+        "итоговый отчёт окончательный",
     ]
     assert _matches(received_by(stage.receiver, "af-cnpa"), english) == sorted(english)
     assert _matches(received_by(stage.receiver, "tj-dca"), russian) == sorted(russian)
     assert _matches(received_by(stage.receiver, "kz-police"), russian) == sorted(russian)
     assert _matches(received_by(stage.receiver, "caricc"), english) == [
         "interdiction ordered",
-        "the debrief report is ready",
+        "the debrief is closed and the debrief report is final",
     ]
     for bystander in ("nl-police", "tj-ncp", "kz-ncp"):
         assert received_by(stage.receiver, bystander) == [], f"{bystander} heard something"
@@ -241,10 +242,11 @@ async def test_nothing_is_sent_after_the_acknowledgement(stage: Stage) -> None:
 
 
 READY = ("the debrief report is ready", "итоговый отчёт готов")
+FINAL = ("the debrief report is final", "итоговый отчёт окончательный")
 
 
 def told_ready(stage: Stage, agency: str) -> int:
-    return sum(any(p in m for p in READY) for m in received_by(stage.receiver, agency))
+    return sum(any(p in m for p in READY + FINAL) for m in received_by(stage.receiver, agency))
 
 
 async def all_told_ready(stage: Stage, count: int, agencies: tuple[str, ...]) -> None:
@@ -295,3 +297,36 @@ async def test_a_burst_of_versions_tells_each_recipient_once_after_a_quiet_perio
     assert {agency: told_ready(stage, agency) for agency in agencies} == dict.fromkeys(
         agencies, 2
     ), "once after the quiet period, once for the final version"
+    for agency in agencies:
+        last = [
+            m for m in received_by(stage.receiver, agency) if any(p in m for p in READY + FINAL)
+        ]
+        assert not any(p in last[0] for p in FINAL)
+        assert any(p in last[1] for p in FINAL), "the final version names the close"
+
+
+INTERDICTION = ("interdiction ordered", "отдан приказ о пресечении")
+
+
+async def test_an_interdiction_a_contingency_rule_orders_is_told_once_to_everyone(
+    stage: Stage,
+) -> None:
+    operation = await stage.launched(await stage.start())
+    await operation.do(
+        ReportSurveillanceLostInput(
+            actor=officer("af-cnpa"),
+            request_id=request_id(),
+            last_known_place="Kunduz",
+            circumstances="lost in traffic",
+        )
+    )
+    await stage.env.sleep(timedelta(hours=2, minutes=1))  # the window expires
+    kinds = await operation.kinds()
+    assert kinds[-2:] == ["surveillance.window_expired", "interdiction.ordered"]
+    agencies = ("af-cnpa", "tj-dca", "kz-police", "caricc")
+    for agency in agencies:
+        await stage.heard(agency, 2 if agency == "caricc" else 4)  # lost, then the interdiction
+    await asyncio.sleep(1.0)  # nothing more is on its way
+    for agency in agencies:
+        told = received_by(stage.receiver, agency)
+        assert sum(any(p in m for p in INTERDICTION) for m in told) == 1, (agency, told)

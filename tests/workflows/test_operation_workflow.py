@@ -30,7 +30,7 @@ from workflows.commands import (
     ResumeOperationInput,
     SuspendOperationInput,
 )
-from workflows.events import EventKind
+from workflows.events import EventKind, InterdictionCause
 from workflows.plan import ContingencyAction, ContingencyRules
 from workflows.starter import ActionRefusedError, operation_handle
 from workflows.state import Phase
@@ -210,7 +210,15 @@ async def test_surveillance_window_expires_and_contingency_orders_interdiction(
     )
     await env.sleep(timedelta(hours=2, minutes=1))
     state = await operation.state()
-    assert state.timeline[-1].kind == "surveillance.window_expired"
+    expired, ordered = state.timeline[-2:]
+    assert expired.kind == "surveillance.window_expired"
+    # The interdiction the rule ordered is an event of its own, naming its cause.
+    assert ordered.kind is EventKind.INTERDICTION_ORDERED
+    order = detail_of(ordered, details.InterdictionOrdered)
+    assert (order.cause, order.place) == (
+        InterdictionCause.SURVEILLANCE_NOT_REGAINED,
+        "Kunduz bus station",
+    )
     assert state.phase is Phase.INTERDICTION
     assert state.interdiction is not None
     assert state.interdiction.place == "Kunduz bus station"

@@ -48,6 +48,7 @@ from workflows.commands import (
     TimerCommand,
     kind_of,
 )
+from workflows.events import EventKind, InterdictionCause
 from workflows.plan import (
     Authorisation,
     AuthorisationGranted,
@@ -291,7 +292,10 @@ def test_a_substituted_consignment_needs_every_country_to_allow_substitution() -
 
 
 def test_an_intact_consignment_launches_without_permission_to_substitute() -> None:
-    consignment = PLAN.consignment.model_dump() | {"delivery_type": DeliveryType.INTACT}
+    consignment = PLAN.consignment.model_dump() | {
+        "delivery_type": DeliveryType.INTACT,
+        "left_in": None,
+    }
     plan = variant(consignment=consignment)
     authorisations: dict[str, Authorisation] = {
         c: granted(c, substitution_allowed=False) for c in ("AF", "TJ", "KZ")
@@ -515,10 +519,13 @@ def test_an_unacknowledged_handover_escalates_then_interdicts_at_the_crossing_po
     for number, (expected_due, kind, words) in enumerate(steps, start=1):
         due, timer = timer_of(state, HandoverDeadlineReached)
         assert (due, timer.leg, timer.step) == (expected_due, 1, number)
+        before = len(state.timeline)
         state = accept(state, timer, due)
-        assert state.timeline[-1].kind == kind
-        assert words in state.timeline[-1].summary
-        assert state.timeline[-1].actor == SYSTEM
+        step = state.timeline[before]
+        assert step.kind == kind
+        assert words in step.summary
+        assert step.actor == SYSTEM
+    assert state.timeline[-1].kind is EventKind.INTERDICTION_ORDERED
     assert state.phase is Phase.INTERDICTION
     assert state.custodian == "af-cnpa"
     interdiction = state.interdiction
@@ -626,10 +633,16 @@ def test_surveillance_not_regained_in_time_leads_to_interdiction_at_the_last_kno
     assert state.interdiction.place == "Kunduz bazaar"
     assert state.interdiction.country == "AF"
     assert state.interdiction.reason == "surveillance not regained in time"
-    assert state.timeline[-1].summary == (
+    expired, ordered = state.timeline[-2:]
+    assert expired.summary == (
         "Surveillance not regained within 120 min; contingency rule applied: "
         "early interdiction ordered at Kunduz bazaar"
     )
+    assert ordered.summary == (
+        "Early interdiction ordered at Kunduz bazaar (AF) by the contingency rule: "
+        "surveillance not regained in time"
+    )
+    assert (ordered.seq, ordered.actor) == (expired.seq + 1, SYSTEM)
     assert state.surveillance_gaps[-1].regained_at is None
 
 
@@ -657,6 +670,61 @@ def test_a_compromise_triggers_an_emergency_interdiction_at_once() -> None:
     assert state.handovers[-1].outcome == "withdrawn"
     outsider = ReportCompromiseInput(actor=OUTSIDER, request_id=rid(), circumstances="rumour")
     assert "not a participating agency" in refusal(launched(), outsider, at)
+
+
+def test_every_interdiction_a_contingency_rule_orders_is_an_event_naming_its_cause() -> None:
+    lost_state = accept(launched(), lost(), LAUNCH)
+    due, expiry = timer_of(lost_state, SurveillanceWindowExpired)
+    unacknowledged = accept(launched(), offer(AF), LAUNCH)
+    for _ in range(3):
+        step_due, step = timer_of(unacknowledged, HandoverDeadlineReached)
+        unacknowledged = accept(unacknowledged, step, step_due)
+    step_due, last_step = timer_of(unacknowledged, HandoverDeadlineReached)
+    compromise = ReportCompromiseInput(actor=TJ, request_id=rid(), circumstances="tipped off")
+    cases = [
+        (lost_state, expiry, due, InterdictionCause.SURVEILLANCE_NOT_REGAINED),
+        (unacknowledged, last_step, step_due, InterdictionCause.HANDOVER_UNACKNOWLEDGED),
+        (launched(), compromise, LAUNCH, InterdictionCause.COMPROMISE),
+    ]
+    for before, command, at, cause in cases:
+        decision = decide(before, command, now=at)
+        assert isinstance(decision, Accepted), decision
+        applied, ordered = decision.events
+        assert decision.state.timeline[-2:] == [applied, ordered]
+        order = detail_of(ordered, details.InterdictionOrdered)
+        assert ordered.kind is EventKind.INTERDICTION_ORDERED
+        interdiction = decision.state.interdiction
+        assert interdiction is not None
+        assert (order.cause, order.interdiction, order.place, order.country, order.reason) == (
+            cause,
+            interdiction.kind,
+            interdiction.place,
+            interdiction.country,
+            interdiction.reason,
+        )
+        # A run recorded before such events existed decides as it did: one event.
+        old_run = before.model_copy(update={"rule_changes": frozenset()})
+        old = decide(old_run, command, now=at)
+        assert isinstance(old, Accepted)
+        assert [e.kind for e in old.events] == [applied.kind]
+    ordered_by_hand = detail_of(in_interdiction().timeline[-1], details.InterdictionOrdered)
+    assert ordered_by_hand.cause is InterdictionCause.ORDERED
+
+
+def test_a_partial_substitution_must_say_what_is_left_in_before_the_launch() -> None:
+    consignment = PLAN.consignment.model_dump() | {"left_in": None}
+    state = ready(variant(consignment=consignment))
+    reason = refusal(state, launch(), LAUNCH)
+    assert "partially substituted but the plan does not say what is left in" in reason
+    assert "consignment.left_in" in reason
+    old_run = state.model_copy(update={"rule_changes": frozenset()})
+    assert accept(old_run, launch(), LAUNCH).phase is Phase.EXECUTION
+    # What is left in is a substitution too: every country must allow it.
+    authorisations: dict[str, Authorisation] = {c: granted(c) for c in ("AF", "TJ")}
+    authorisations["KZ"] = granted("KZ", substitution_allowed=False)
+    assert PLAN.consignment.left_in is not None
+    reason = refusal(ready(authorisations=authorisations), launch(), LAUNCH)
+    assert "KZ does not allow substitution, but the consignment is partially substituted" in reason
 
 
 def test_a_compromise_aborts_when_the_contingency_says_abort() -> None:

@@ -21,6 +21,7 @@ from workflows.commands import (
     InterdictionKind,
     RecordAssessmentInput,
 )
+from workflows.events import EventKind
 from workflows.notices import notices_for
 from workflows.plan import AuthorisationGranted, OperationPlan
 from workflows.rules import (
@@ -217,8 +218,17 @@ def _fields(draft: Draft, now: datetime) -> dict[str, Any]:
             "due": now + timedelta(days=30 * draft.number),
         },
         "record_assessment": {"version": draft.number, "at_seq": 1, "revision": draft.number},
+        "record_assessment_failure": {
+            "version": draft.number,
+            "at_seq": 1,
+            "revision": draft.number,
+        },
     }
     return by_kind.get(draft.kind, {})
+
+
+# What the operation notes of its outcome assessment: allowed after the close too.
+ASSESSMENT_NOTES = ("record_assessment", "record_assessment_failure")
 
 
 def expected_custodian(state: OperationState) -> str:
@@ -294,12 +304,20 @@ class Run:
             assert before.model_dump() == dump, "a refused command leaves the state as it was"
             return False
         # The closing outcome assessment is the one thing the operation notes after its close.
-        if command.kind != "record_assessment":
+        if command.kind not in ASSESSMENT_NOTES:
             assert not before.phase.is_final, f"{command.kind} accepted in {before.phase}"
         after = decision.state
-        assert after.timeline[:-1] == before.timeline, "earlier events never change"
-        assert after.timeline[-1] == decision.event
-        assert decision.event.seq == before.timeline[-1].seq + 1
+        written = len(decision.events)
+        assert after.timeline[:-written] == before.timeline, "earlier events never change"
+        assert after.timeline[-written:] == list(decision.events)
+        assert [e.seq for e in decision.events] == list(
+            range(before.timeline[-1].seq + 1, before.timeline[-1].seq + 1 + written)
+        )
+        # Only an interdiction a contingency rule ordered follows its cause, as the system's.
+        assert all(
+            e.kind is EventKind.INTERDICTION_ORDERED and e.actor == SYSTEM
+            for e in decision.events[1:]
+        )
         assert decision.event.at == self.now
         assert decision.event.actor == command.actor
         assert after.phase == before.phase or after.phase in PHASE_MOVES[before.phase]
@@ -443,7 +461,7 @@ class Run:
                 command = self.command(Draft(kind=kind, actor=key))
                 decision = decide(self.state, command, now=self.now)
                 assert not isinstance(decision, Accepted), f"{kind} accepted in {phase}"
-                if kind == "record_assessment" and phase is Phase.CLOSED:
+                if kind in ASSESSMENT_NOTES and phase is Phase.CLOSED:
                     continue  # allowed after the close, but refused: none is due any more
                 assert f"while the operation is {phase.value}" in decision.reason
 

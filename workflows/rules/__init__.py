@@ -1,7 +1,8 @@
 """The lifecycle of an operation as a transition table and pure functions: no Temporal, no I/O.
 
 `decide` takes the current state, a command and the time, and either accepts it (a new state and
-exactly one timeline event) or refuses it with a reason a person can act on, leaving the state as it
+the command's timeline event, followed by any event its consequence writes: the interdiction a
+contingency rule orders) or refuses it with a reason a person can act on, leaving the state as it
 was. `pending_deadlines` says which timers the state asks for; when one fires, its command goes
 through `decide` like any other.
 """
@@ -37,6 +38,7 @@ from workflows.commands import (
     OfferHandoverInput,
     OrderInterdictionInput,
     RecordArrestInput,
+    RecordAssessmentFailureInput,
     RecordAssessmentInput,
     RecordAuthorisationInput,
     RecordSeizureInput,
@@ -88,6 +90,7 @@ from workflows.rules.debrief import (
     extend_debrief_deadline,
     missing_debrief_inputs,
     record_assessment,
+    record_assessment_failure,
     submit_debrief,
 )
 from workflows.rules.interdiction import (
@@ -121,6 +124,7 @@ from workflows.state import (
     OperationFacts,
     OperationState,
     Phase,
+    RuleChange,
 )
 from workflows.timeline import TimelineEvent, timeline_event
 
@@ -161,8 +165,14 @@ PHASE_MOVES: Final[Mapping[Phase, frozenset[Phase]]] = {
 
 @dataclass(frozen=True)
 class Accepted:
+    """The state after the command, and the events it wrote: the command's own event first."""
+
     state: OperationState
-    event: TimelineEvent
+    events: tuple[TimelineEvent, ...]
+
+    @property
+    def event(self) -> TimelineEvent:
+        return self.events[0]
 
     def answer(self, request_id: str) -> ActionResult:
         return ActionResult(
@@ -281,8 +291,9 @@ _TABLE: Final[tuple[Rule[Any], ...]] = (
     rule(DebriefReminderDue, _phases(_D), by_system, debrief_reminder),
     rule(DebriefDeadlineReached, _phases(_D), by_system, debrief_deadline),
     rule(EmergencyApprovalOverdue, _phases(_I, _D), by_system, emergency_overdue),
-    # The one thing written after the close: the closing outcome assessment, once.
+    # The one thing written after the close: the closing outcome assessment (or its failure).
     rule(RecordAssessmentInput, _phases(_D, _C), by_system, record_assessment),
+    rule(RecordAssessmentFailureInput, _phases(_D, _C), by_system, record_assessment_failure),
 )
 
 RULES: Final[Mapping[type[Command], Rule[Any]]] = {row.command: row for row in _TABLE}
@@ -295,7 +306,7 @@ def _phase_list(phases: frozenset[Phase]) -> str:
 
 
 def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Decision:
-    """Accept the command (new state, one event) or refuse it (state untouched, a reason)."""
+    """Accept the command (new state, its events) or refuse it (state untouched, a reason)."""
     rule = RULES[type(command)]
     action = ACTION_NAMES[command.kind]
     if state.phase not in rule.phases:
@@ -316,22 +327,25 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
     assert after.phase == state.phase or after.phase in PHASE_MOVES[state.phase], (
         f"{command.kind} moved {state.phase} to {after.phase}, which the table forbids"
     )
-    event = timeline_event(
-        seq=state.next_seq,
-        at=now,
-        kind=happened.kind,
-        actor=command.actor,
-        summary=happened.summary,
-        detail=happened.detail,
-    )
-    note_fact(after, event)
-    after.timeline = [*state.timeline, event]
+    events: list[TimelineEvent] = []
+    for number, written in enumerate((happened, *happened.then)):
+        event = timeline_event(
+            seq=state.next_seq + number,
+            at=now,
+            kind=written.kind,
+            actor=written.by or command.actor,
+            summary=written.summary,
+            detail=written.detail,
+        )
+        note_fact(after, event)
+        events.append(event)
+    after.timeline = [*state.timeline, *events]
     after.applied = dict(state.applied)
     if command.actor != SYSTEM:
         after.applied[command.request_id] = AppliedRequest(
-            command=command.kind, seq=event.seq, phase=after.phase, custodian=after.custodian
+            command=command.kind, seq=events[0].seq, phase=after.phase, custodian=after.custodian
         )
-    return Accepted(state=after, event=event)
+    return Accepted(state=after, events=tuple(events))
 
 
 def previous_answer(state: OperationState, command: Command, kind: str) -> ActionResult | None:
@@ -374,15 +388,25 @@ def compact_checkpoints(state: OperationState, *, keep: int) -> OperationState:
 
 
 def open_operation(
-    *, operation_id: str, plan: OperationPlan, created_by: Actor, now: datetime
+    *,
+    operation_id: str,
+    plan: OperationPlan,
+    created_by: Actor,
+    now: datetime,
+    rule_changes: frozenset[RuleChange] = frozenset(RuleChange),
 ) -> OperationState:
-    """A new operation in planning, its creation the first event on the timeline."""
+    """A new operation in planning, its creation the first event on the timeline.
+
+    It decides with every change of the rules unless told otherwise (the workflow adopts only
+    the changes its history allows).
+    """
     state = OperationState(
         operation_id=operation_id,
         plan=plan,
         created_at=now,
         created_by=created_by,
         facts=OperationFacts(),
+        rule_changes=rule_changes,
     )
     route = " -> ".join(plan.route_countries)
     state.timeline.append(

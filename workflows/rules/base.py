@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from workflows.commands import SYSTEM, ActorRole, Command
+from workflows.commands import SYSTEM, Actor, ActorRole, Command
 from workflows.details import Detail
 from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg, OperationPlan
@@ -18,11 +18,18 @@ class RefusalError(Exception):
 
 @dataclass(frozen=True)
 class Happened:
-    """What an effect did, to be written on the timeline."""
+    """What an effect did, to be written on the timeline.
+
+    `then` are the events the same decision writes after it (an interdiction a contingency rule
+    ordered follows the event that applied the rule); `by` is who an event is by, if not the
+    command's actor.
+    """
 
     kind: EventKind
     summary: str
     detail: Detail
+    then: tuple[Happened, ...] = ()
+    by: Actor | None = None
 
 
 class RoleRefusalError(RefusalError):

@@ -16,7 +16,7 @@ from workflows.commands import (
     SurveillanceWindowExpired,
     TimerCommand,
 )
-from workflows.events import EscalationStep, EventKind
+from workflows.events import EscalationStep, EventKind, InterdictionCause
 from workflows.rules.base import (
     Happened,
     RefusalError,
@@ -124,21 +124,22 @@ def handover_deadline(
         summary = f"Unacknowledged handover of leg {command.leg} escalated to the coordinator"
         return Happened(EventKind.HANDOVER_ESCALATED, summary, detail)
     action = state.plan.contingency.on_handover_unacknowledged
-    consequence = apply_contingency(
+    contingency = apply_contingency(
         state,
         action=action,
         kind=InterdictionKind.EARLY,
         place=leg.crossing_point,
         country=leg.from_country,
+        cause=InterdictionCause.HANDOVER_UNACKNOWLEDGED,
         why=f"handover of leg {command.leg} not acknowledged",
         now=now,
     )
     applied = details.ContingencyEscalation(**detail.model_dump(), contingency=action)
     summary = (
         f"Handover of leg {command.leg} still unacknowledged; "
-        f"contingency rule applied: {consequence}"
+        f"contingency rule applied: {contingency.consequence}"
     )
-    return Happened(EventKind.HANDOVER_CONTINGENCY_APPLIED, summary, applied)
+    return Happened(EventKind.HANDOVER_CONTINGENCY_APPLIED, summary, applied, then=contingency.then)
 
 
 def checkpoint_silence(
@@ -167,20 +168,22 @@ def surveillance_window(
         raise RefusalError("surveillance is not lost")
     action = state.plan.contingency.on_surveillance_window_expired
     window = state.plan.contingency.surveillance_regain_window
-    consequence = apply_contingency(
+    contingency = apply_contingency(
         state,
         action=action,
         kind=InterdictionKind.EARLY,
         place=gap.last_known_place,
         country=current_country(state),
+        cause=InterdictionCause.SURVEILLANCE_NOT_REGAINED,
         why="surveillance not regained in time",
         now=now,
     )
     return Happened(
         EventKind.SURVEILLANCE_WINDOW_EXPIRED,
         f"Surveillance not regained within {whole_minutes(window)} min; "
-        f"contingency rule applied: {consequence}",
+        f"contingency rule applied: {contingency.consequence}",
         details.SurveillanceWindowExpired(contingency=action, lost_at=gap.lost_at),
+        then=contingency.then,
     )
 
 

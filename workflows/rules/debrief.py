@@ -9,6 +9,7 @@ from workflows.commands import (
     AddRecommendationInput,
     CloseDebriefInput,
     ExtendDebriefDeadlineInput,
+    RecordAssessmentFailureInput,
     RecordAssessmentInput,
     SubmitDebriefInput,
 )
@@ -41,7 +42,8 @@ def assessment_due(state: OperationState) -> bool:
     if debrief is None or state.phase not in (Phase.DEBRIEF, Phase.CLOSED):
         return False
     ready = debrief.deadline_passed or state.phase is Phase.CLOSED
-    return ready and debrief.revision > debrief.assessed_revision
+    failed = debrief.revision == debrief.failed_revision
+    return ready and not failed and debrief.revision > debrief.assessed_revision
 
 
 def debrief_reminder_times(state: OperationState, debrief: Debrief) -> list[datetime]:
@@ -152,6 +154,21 @@ def record_assessment(
     return Happened(
         EventKind.DEBRIEF_ASSESSED,
         f"Outcome assessment version {command.version} written; the debrief report is ready",
+        details.AssessmentVersion(version=command.version, at_seq=command.at_seq),
+    )
+
+
+def record_assessment_failure(
+    state: OperationState, command: RecordAssessmentFailureInput, now: datetime
+) -> Happened:
+    debrief = state.debrief
+    if debrief is None or not assessment_due(state) or command.revision != debrief.revision:
+        raise RefusalError("no outcome assessment of this revision is due")
+    debrief.failed_revision = command.revision
+    return Happened(
+        EventKind.DEBRIEF_ASSESSMENT_FAILED,
+        f"Outcome assessment version {command.version} could not be written; the next change "
+        "tries again",
         details.AssessmentVersion(version=command.version, at_seq=command.at_seq),
     )
 

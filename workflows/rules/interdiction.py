@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -17,7 +18,7 @@ from workflows.commands import (
     RecordArrestInput,
     RecordSeizureInput,
 )
-from workflows.events import EventKind
+from workflows.events import EventKind, InterdictionCause
 from workflows.plan import ContingencyAction
 from workflows.rules.base import (
     Happened,
@@ -38,6 +39,7 @@ from workflows.state import (
     OperationState,
     OutcomeKind,
     Phase,
+    RuleChange,
     Seizure,
 )
 
@@ -72,6 +74,14 @@ def interdict(
     )
 
 
+@dataclass(frozen=True)
+class Contingency:
+    """What a contingency rule did: said in a few words, and the events it adds."""
+
+    consequence: str
+    then: tuple[Happened, ...] = ()
+
+
 def apply_contingency(
     state: OperationState,
     *,
@@ -79,15 +89,36 @@ def apply_contingency(
     kind: InterdictionKind,
     place: str,
     country: str,
+    cause: InterdictionCause,
     why: str,
     now: datetime,
-) -> str:
-    if action is ContingencyAction.INTERDICT:
-        interdict(state, kind=kind, actor=SYSTEM, place=place, country=country, reason=why, now=now)
-        return f"{kind.value} interdiction ordered at {place}"
-    outcome = OperationOutcome(kind=OutcomeKind.ABORTED_BY_CONTINGENCY, reason=why)
-    end_operation(state, phase=Phase.ABORTED, outcome=outcome, now=now)
-    return "operation aborted"
+) -> Contingency:
+    if action is ContingencyAction.ABORT:
+        outcome = OperationOutcome(kind=OutcomeKind.ABORTED_BY_CONTINGENCY, reason=why)
+        end_operation(state, phase=Phase.ABORTED, outcome=outcome, now=now)
+        return Contingency("operation aborted")
+    interdict(state, kind=kind, actor=SYSTEM, place=place, country=country, reason=why, now=now)
+    consequence = f"{kind.value} interdiction ordered at {place}"
+    if RuleChange.INTERDICTION_EVENT_FOR_EVERY_CAUSE not in state.rule_changes:
+        return Contingency(consequence)
+    ordered = Happened(
+        EventKind.INTERDICTION_ORDERED,
+        f"{_ordered(kind, place, country, now)} by the contingency rule: {why}",
+        details.InterdictionOrdered(
+            interdiction=kind, place=place, country=country, reason=why, cause=cause
+        ),
+        by=SYSTEM,
+    )
+    return Contingency(consequence, then=(ordered,))
+
+
+def _ordered(kind: InterdictionKind, place: str, country: str, now: datetime) -> str:
+    approval = (
+        f"; retroactive approval due {utc_text(now + EMERGENCY_APPROVAL_WINDOW)}"
+        if kind is InterdictionKind.EMERGENCY
+        else ""
+    )
+    return f"{kind.value.capitalize()} interdiction ordered at {place} ({country}){approval}"
 
 
 def by_coordinator_or_custodian_in_emergency(
@@ -125,15 +156,9 @@ def order_interdiction(
         reason=command.reason,
         now=now,
     )
-    approval = (
-        f"; retroactive approval due {utc_text(now + EMERGENCY_APPROVAL_WINDOW)}"
-        if kind is InterdictionKind.EMERGENCY
-        else ""
-    )
     return Happened(
         EventKind.INTERDICTION_ORDERED,
-        f"{kind.value.capitalize()} interdiction ordered at {command.place} "
-        f"({command.country}){approval}",
+        _ordered(kind, command.place, command.country, now),
         details.InterdictionOrdered(
             interdiction=kind, place=command.place, country=command.country, reason=command.reason
         ),

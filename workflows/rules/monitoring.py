@@ -17,7 +17,7 @@ from workflows.commands import (
     ResumeOperationInput,
     SuspendOperationInput,
 )
-from workflows.events import EventKind
+from workflows.events import EventKind, InterdictionCause
 from workflows.rules.base import Happened, RefusalError, end_operation, utc_text, whole_minutes
 from workflows.rules.interdiction import apply_contingency
 from workflows.state import (
@@ -118,19 +118,21 @@ def report_compromise(
     state.compromised_at = now
     action = state.plan.contingency.on_compromise
     place = state.last_checkpoint.place if state.last_checkpoint else "current position"
-    consequence = apply_contingency(
+    contingency = apply_contingency(
         state,
         action=action,
         kind=InterdictionKind.EMERGENCY,
         place=place,
         country=current_country(state),
+        cause=InterdictionCause.COMPROMISE,
         why="operation compromised",
         now=now,
     )
     return Happened(
         EventKind.OPERATION_COMPROMISED,
-        f"Compromise reported by {command.actor.agency}; {consequence}",
+        f"Compromise reported by {command.actor.agency}; {contingency.consequence}",
         details.OperationCompromised(circumstances=command.circumstances, contingency=action),
+        then=contingency.then,
     )
 
 

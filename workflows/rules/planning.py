@@ -15,7 +15,7 @@ from workflows.commands import (
 from workflows.events import EventKind
 from workflows.plan import AuthorisationGranted, AuthorisationRefused, DeliveryType
 from workflows.rules.base import Happened, RefusalError, utc_text
-from workflows.state import OperationState, Phase
+from workflows.state import OperationState, Phase, RuleChange
 
 
 def launch_blockers(state: OperationState, *, now: datetime) -> list[str]:
@@ -43,6 +43,16 @@ def launch_blockers(state: OperationState, *, now: datetime) -> list[str]:
                 f"{country} does not allow substitution, but the consignment is "
                 f"{plan.consignment.delivery_type.value.replace('_', ' ')}"
             )
+    consignment = plan.consignment
+    if (
+        consignment.delivery_type is DeliveryType.PARTIALLY_SUBSTITUTED
+        and consignment.left_in is None
+        and RuleChange.LEFT_IN_REQUIRED in state.rule_changes
+    ):
+        blockers.append(
+            "the consignment is partially substituted but the plan does not say what is left "
+            "in (consignment.left_in)"
+        )
     unconfirmed = [p.agency for p in plan.participants if p.agency not in state.confirmations]
     if unconfirmed:
         blockers.append(f"awaiting confirmation of participation from {', '.join(unconfirmed)}")
