@@ -15,7 +15,13 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from workflows.commands import CheckpointStatus, InterdictionKind
+from workflows.commands import (
+    CheckpointStatus,
+    InterdictionKind,
+    ReportedArrest,
+    ReportedSeizure,
+    fields_of,
+)
 from workflows.events import EscalationStep, EventKind, HandoverOutcome
 from workflows.facts import kept_facts
 from workflows.plan import DeliveryType, QuantityUnit, TransportMode
@@ -191,13 +197,10 @@ class SurveillanceFigures(Figure):
     gaps: list[GapRow]
 
 
-class SeizureRow(Figure):
+class SeizureRow(ReportedSeizure):
+    """A seizure the assessment counts, by the agency that made it."""
+
     agency: str
-    substance: str
-    quantity: float
-    unit: QuantityUnit
-    place: str
-    country: str
     source: str  # interdiction | debrief
 
 
@@ -215,13 +218,11 @@ class CountrySeizureTotal(Figure):
     quantity: float
 
 
-class ArrestRow(Figure):
+class ArrestRow(ReportedArrest):
+    """An arrest the assessment counts, by the agency that made it."""
+
     agency: str
-    count: int
-    nationality: str
-    role: str
-    country: str
-    source: str
+    source: str  # interdiction | debrief
 
 
 class PersonsBy(Figure):
@@ -503,63 +504,35 @@ def _confirmed_by(state: OperationState) -> dict[str, tuple[bool, bool]]:
 
 
 def _seizures(state: OperationState) -> list[SeizureRow]:
+    """Those recorded at the interdiction, unless the agency's debrief input confirms its own."""
     confirmed = _confirmed_by(state)
-    rows = [
-        SeizureRow(
-            agency=s.agency,
-            substance=s.substance,
-            quantity=s.quantity,
-            unit=s.unit,
-            place=s.place,
-            country=s.country,
-            source="interdiction",
-        )
+    inputs = state.debrief.inputs if state.debrief else {}
+    counted: list[tuple[str, ReportedSeizure, str]] = [
+        (s.agency, s, "interdiction")
         for s in state.seizures
         if not confirmed.get(s.agency, (False, False))[0]
     ]
-    for agency, record in (state.debrief.inputs if state.debrief else {}).items():
-        rows.extend(
-            SeizureRow(
-                agency=agency,
-                substance=s.substance,
-                quantity=s.quantity,
-                unit=s.unit,
-                place=s.place,
-                country=s.country,
-                source="debrief",
-            )
-            for s in record.content.seizures
-        )
-    return rows
+    counted += [(a, s, "debrief") for a, record in inputs.items() for s in record.content.seizures]
+    return [
+        SeizureRow(**fields_of(s, ReportedSeizure), agency=agency, source=source)
+        for agency, s, source in counted
+    ]
 
 
 def _arrests(state: OperationState) -> list[ArrestRow]:
+    """As `_seizures`: the confirmed arrests replace those recorded by the same agency."""
     confirmed = _confirmed_by(state)
-    rows = [
-        ArrestRow(
-            agency=a.agency,
-            count=a.count,
-            nationality=a.nationality,
-            role=a.role.value,
-            country=a.country,
-            source="interdiction",
-        )
+    inputs = state.debrief.inputs if state.debrief else {}
+    counted: list[tuple[str, ReportedArrest, str]] = [
+        (a.agency, a, "interdiction")
         for a in state.arrests
         if not confirmed.get(a.agency, (False, False))[1]
     ]
-    for agency, record in (state.debrief.inputs if state.debrief else {}).items():
-        rows.extend(
-            ArrestRow(
-                agency=agency,
-                count=a.count,
-                nationality=a.nationality,
-                role=a.role.value,
-                country=a.country,
-                source="debrief",
-            )
-            for a in record.content.arrests
-        )
-    return rows
+    counted += [(g, a, "debrief") for g, record in inputs.items() for a in record.content.arrests]
+    return [
+        ArrestRow(**fields_of(a, ReportedArrest), agency=agency, source=source)
+        for agency, a, source in counted
+    ]
 
 
 def _persons_by(rows: list[ArrestRow], key: str) -> list[PersonsBy]:

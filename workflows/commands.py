@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -87,6 +87,11 @@ class Command(BaseModel):
         if problem is not None:
             raise ValueError(problem)
         return self
+
+
+def fields_of(model: BaseModel, shape: type[BaseModel]) -> dict[str, Any]:
+    """What `model` holds of `shape`'s fields, as they are: a command's seizure, say."""
+    return {name: getattr(model, name) for name in shape.model_fields}
 
 
 def kind_of(command: Command | type[Command]) -> str:
@@ -190,15 +195,6 @@ class ApproveEmergencyInterdictionInput(Command):
     reference: ShortText
 
 
-class RecordSeizureInput(Command):
-    kind: Literal["record_seizure"] = "record_seizure"
-    substance: ShortText
-    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    unit: QuantityUnit = QuantityUnit.KG
-    place: ShortText
-    country: CountryCode
-
-
 class ArrestRole(StrEnum):
     COURIER = "courier"
     RECIPIENT = "recipient"
@@ -206,20 +202,12 @@ class ArrestRole(StrEnum):
     FACILITATOR = "facilitator"
 
 
-class RecordArrestInput(Command):
-    kind: Literal["record_arrest"] = "record_arrest"
-    count: Annotated[int, Field(ge=1, le=1000)] = 1
-    nationality: CountryCode
-    role: ArrestRole
-    country: CountryCode
-
-
-class ConcludeInterdictionInput(Command):
-    kind: Literal["conclude_interdiction"] = "conclude_interdiction"
-
-
 class ReportedSeizure(BaseModel):
-    """A seizure as the agency confirms it in its debrief (e.g. weighed at the laboratory)."""
+    """A seizure: what was seized, how much, where.
+
+    As recorded during the interdiction, as an agency confirms it in its debrief (e.g. weighed at
+    the laboratory), as the state keeps it and as the assessment lists it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -231,12 +219,26 @@ class ReportedSeizure(BaseModel):
 
 
 class ReportedArrest(BaseModel):
+    """An arrest: how many persons, of which nationality and role, where."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     count: Annotated[int, Field(ge=1, le=1000)] = 1
     nationality: CountryCode
     role: ArrestRole
     country: CountryCode
+
+
+class RecordSeizureInput(Command, ReportedSeizure):
+    kind: Literal["record_seizure"] = "record_seizure"
+
+
+class RecordArrestInput(Command, ReportedArrest):
+    kind: Literal["record_arrest"] = "record_arrest"
+
+
+class ConcludeInterdictionInput(Command):
+    kind: Literal["conclude_interdiction"] = "conclude_interdiction"
 
 
 class AssetKind(StrEnum):

@@ -12,9 +12,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
-from workflows.commands import ArrestRole, CheckpointStatus, InterdictionKind
+from workflows.commands import (
+    CheckpointStatus,
+    InterdictionKind,
+    ReportedArrest,
+    ReportedSeizure,
+)
 from workflows.events import EscalationStep, InterdictionCause
-from workflows.plan import ContingencyAction, QuantityUnit
+from workflows.plan import ContingencyAction
 
 
 def _iso(moment: datetime) -> str:
@@ -164,19 +169,12 @@ class InterdictionConcluded(Detail):
     debrief_deadline: Moment
 
 
-class SeizureRecorded(Detail):
-    substance: str
-    quantity: float
-    unit: QuantityUnit
-    place: str
-    country: str
+class SeizureRecorded(Detail, ReportedSeizure):
+    """The seizure, as the command reported it."""
 
 
-class ArrestRecorded(Detail):
-    count: int
-    role: ArrestRole
-    nationality: str
-    country: str
+class ArrestRecorded(Detail, ReportedArrest):
+    """The arrest, as the command reported it."""
 
 
 class ReportedCounts(Detail):

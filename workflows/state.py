@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflows.commands import (
     Actor,
-    ArrestRole,
     CheckpointStatus,
     InterdictionKind,
+    ReportedArrest,
+    ReportedSeizure,
     SubmitDebriefInput,
 )
 from workflows.events import EscalationStep, HandoverOutcome
-from workflows.plan import Authorisation, OperationPlan, QuantityUnit
+from workflows.plan import Authorisation, OperationPlan
 from workflows.timeline import TimelineEvent
 
 
@@ -157,22 +158,17 @@ class Interdiction(Model):
     approval_overdue: bool = False
 
 
-class Seizure(Model):
+class Seizure(ReportedSeizure):
+    """A seizure recorded during the interdiction by the agency that made it."""
+
     agency: str
-    substance: str
-    quantity: float
-    unit: QuantityUnit
-    place: str
-    country: str
     at: datetime
 
 
-class Arrest(Model):
+class Arrest(ReportedArrest):
+    """An arrest recorded during the interdiction by the agency that made it."""
+
     agency: str
-    count: int
-    nationality: str
-    role: ArrestRole
-    country: str
     at: datetime
 
 

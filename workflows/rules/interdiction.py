@@ -17,6 +17,9 @@ from workflows.commands import (
     OrderInterdictionInput,
     RecordArrestInput,
     RecordSeizureInput,
+    ReportedArrest,
+    ReportedSeizure,
+    fields_of,
 )
 from workflows.events import EventKind, InterdictionCause
 from workflows.plan import ContingencyAction
@@ -186,53 +189,27 @@ def approve_emergency(
 
 def record_seizure(state: OperationState, command: RecordSeizureInput, now: datetime) -> Happened:
     state.seizures.append(
-        Seizure(
-            agency=command.actor.agency,
-            substance=command.substance,
-            quantity=command.quantity,
-            unit=command.unit,
-            place=command.place,
-            country=command.country,
-            at=now,
-        )
+        Seizure(**fields_of(command, ReportedSeizure), agency=command.actor.agency, at=now)
     )
     debrief_changed(state)
     return Happened(
         EventKind.SEIZURE_RECORDED,
         f"{command.actor.agency} seized {command.quantity:g} {command.unit.value} of "
         f"{command.substance} at {command.place} ({command.country})",
-        details.SeizureRecorded(
-            substance=command.substance,
-            quantity=command.quantity,
-            unit=command.unit,
-            place=command.place,
-            country=command.country,
-        ),
+        details.SeizureRecorded(**fields_of(command, ReportedSeizure)),
     )
 
 
 def record_arrest(state: OperationState, command: RecordArrestInput, now: datetime) -> Happened:
     state.arrests.append(
-        Arrest(
-            agency=command.actor.agency,
-            count=command.count,
-            nationality=command.nationality,
-            role=command.role,
-            country=command.country,
-            at=now,
-        )
+        Arrest(**fields_of(command, ReportedArrest), agency=command.actor.agency, at=now)
     )
     debrief_changed(state)
     return Happened(
         EventKind.ARREST_RECORDED,
         f"{command.actor.agency} arrested {command.count} ({command.role.value}, "
         f"{command.nationality}) in {command.country}",
-        details.ArrestRecorded(
-            count=command.count,
-            role=command.role,
-            nationality=command.nationality,
-            country=command.country,
-        ),
+        details.ArrestRecorded(**fields_of(command, ReportedArrest)),
     )
 
 
