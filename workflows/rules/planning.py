@@ -11,6 +11,7 @@ from workflows.commands import (
     LaunchOperationInput,
     RecordAuthorisationInput,
     RemoveParticipantInput,
+    fields_of,
 )
 from workflows.events import EventKind
 from workflows.plan import AuthorisationGranted, AuthorisationRefused, DeliveryType
@@ -86,12 +87,7 @@ def record_authorisation(
             f"(ref. {authorisation.reference}), valid until {utc_text(authorisation.valid_until)}"
         )
         granted = details.AuthorisationGranted(
-            country=country,
-            authority=authorisation.authority,
-            reference=authorisation.reference,
-            valid_until=authorisation.valid_until,
-            substitution_allowed=authorisation.substitution_allowed,
-            conditions=authorisation.conditions,
+            **fields_of(authorisation, details.AuthorisationGranted)
         )
         return Happened(EventKind.AUTHORISATION_GRANTED, summary, granted)
     summary = (
