@@ -197,7 +197,8 @@ async def test_a_failing_receiver_is_retried_then_the_next_step_is_told(stage: S
 
     [told] = await stage.heard("tj-ncp", 1)
     assert told.startswith("Сбой доставки по операции NIGHTJAR")
-    assert "tj-dca" in told
+    assert "не доставлено адресату TJ-DCA (Таджикистан)" in told, "named from the directory"
+    assert "tj-dca" not in told
     with stage.sessions() as session:
         deliveries = list_deliveries(session, operation_id=operation.operation_id)
     handover = [
