@@ -89,6 +89,8 @@ def _service_env(settings: Settings) -> dict[str, str]:
             "CDTRACK_API_PORT": str(settings.api_port),
             "CDTRACK_PUBLIC_BASE_URL": settings.public_base_url,
             "CDTRACK_REQUEST_RATE_LIMIT": settings.request_rate_limit,
+            # Several bench workers run side by side: no health port for them to contend for.
+            "CDTRACK_WORKER_HEALTH_PORT": "0",
         }
     )
     if settings.database_url:
