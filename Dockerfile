@@ -28,7 +28,8 @@ RUN apt-get update \
         libfontconfig1 \
         fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
-RUN useradd --system --uid 10001 --home-dir /var/lib/cdtrack --create-home cdtrack
+RUN useradd --system --uid 10001 --home-dir /var/lib/cdtrack --create-home cdtrack \
+    && install -d -o cdtrack -g cdtrack -m 0700 /var/lib/cdtrack/heads
 COPY --from=build /opt/cdtrack /opt/cdtrack
 ENV PATH=/opt/cdtrack/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -148,6 +148,10 @@ def create_codec_app(settings: Settings) -> FastAPI:
         )
         return _answer(Payloads(payloads=decoded))
 
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.post("/encode")
     async def encode(request: Request, principal: Administrator) -> JSONResponse:
         payloads = await _payloads(request)

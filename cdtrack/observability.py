@@ -334,7 +334,7 @@ def tracer_provider(
 ) -> TracerProvider | None:
     """A provider exporting by OTLP to the configured endpoint (or to `exporter`); else None."""
     if exporter is None:
-        if settings.otlp_endpoint is None:
+        if not settings.otlp_endpoint:
             return None
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -84,7 +84,7 @@ class WorkerLimits:
 
 def sdk_runtime(settings: Settings) -> Runtime | None:
     """A Temporal runtime exporting the SDK's metrics for Prometheus, when an address is set."""
-    if settings.worker_sdk_metrics_address is None:
+    if not settings.worker_sdk_metrics_address:
         return None
     return Runtime(
         telemetry=TelemetryConfig(

@@ -48,7 +48,8 @@ from activities.report.render import render_report_pdf
 from tests.activities.known_operation import RECOMMENDED, known_operation
 
 state = known_operation().after_late_input
-assessment = assess(state, version=2, at_seq=state.timeline[-1].seq, reason="image", now=RECOMMENDED)
+last = state.timeline[-1].seq
+assessment = assess(state, version=2, at_seq=last, reason="image", now=RECOMMENDED)
 for lang in ("en", "ru"):
     assert render_report_pdf(assessment, lang=lang).startswith(b"%PDF-")
 with open("/proc/self/maps") as maps:
@@ -148,7 +149,8 @@ def test_the_image_has_a_font_with_cyrillic() -> None:
 def test_the_image_is_pinned_runs_unprivileged_and_says_how_it_runs() -> None:
     text = DOCKERFILE.read_text()
     bases = re.findall(r"^FROM (\S+)", text, flags=re.MULTILINE)
-    assert bases and all(re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", b) for b in bases)
+    assert bases
+    assert all(re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", b) for b in bases)
     assert re.search(r"^USER (?!root|0\b)\S+", text, flags=re.MULTILINE)
     for instruction in ("EXPOSE", "HEALTHCHECK", "CMD"):
         assert re.search(rf"^{instruction} ", text, flags=re.MULTILINE), instruction
