@@ -29,7 +29,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio import client as temporal_client
 from temporalio.api.common.v1 import Payload
@@ -262,7 +261,6 @@ class RequestObservation:
             return
         request = Request(scope)
         request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
-        route = _route_template(scope)
         status = 500
         started = time.perf_counter()
 
@@ -281,15 +279,19 @@ class RequestObservation:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             with self.tracer.start_as_current_span(
-                f"{request.method} {route}",
+                f"{request.method}",
                 kind=trace.SpanKind.SERVER,
-                attributes={"http.route": route, "http.request.method": request.method},
+                attributes={"http.request.method": request.method},
             ) as span:
                 try:
                     await self.app(scope, receive, send_with_id)
                 finally:
+                    route = _route_template(scope)
+                    span.update_name(f"{request.method} {route}")
+                    span.set_attribute("http.route", route)
                     span.set_attribute("http.response.status_code", status)
         finally:
+            route = _route_template(scope)
             elapsed = time.perf_counter() - started
             self.metrics.requests.labels(route, request.method, str(status)).inc()
             self.metrics.latency.labels(route, request.method).observe(elapsed)
@@ -306,14 +308,14 @@ class RequestObservation:
 
 def _route_template(scope: Scope) -> str:
     """The matched route's template (`/api/v1/operations/{operation_id}`), never the raw path,
-    which carries ids and whatever a caller typed."""
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", []):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            path: str = getattr(route, "path", "unmatched")
-            return path
+    which carries ids and whatever a caller typed; known once the router has matched."""
+    # FastAPI keeps a nested router's full template in its effective route context; the route
+    # itself holds only the innermost router's part.
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        mounted: str = scope.get("root_path", "")
+        return f"{mounted}{path}" if not path.startswith(mounted) else path
     return "unmatched"
 
 
