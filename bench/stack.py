@@ -100,11 +100,12 @@ def _service_env(settings: Settings) -> dict[str, str]:
 
 @asynccontextmanager
 async def service_process(
-    name: str, settings: Settings, *, log_dir: Path
+    name: str, settings: Settings, *, log_dir: Path, log_name: str | None = None
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`python -m bench.services NAME`, ready when it says so, stopped with SIGTERM on exit."""
     log: IO[bytes]
-    with (log_dir / f"{name}.log").open("ab") as log:
+    log_path = log_dir / f"{log_name or name}.log"
+    with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -123,7 +124,7 @@ async def service_process(
         except TimeoutError:
             line = b""
         if line.strip() != b"ready":
-            raise RuntimeError(f"the bench {name} did not start; see {log_dir / f'{name}.log'}")
+            raise RuntimeError(f"the bench {name} did not start; see {log_path}")
         yield process
     finally:
         if process.returncode is None:
