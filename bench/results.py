@@ -270,7 +270,7 @@ def summary_rows(
     if workers is not None:
         rows.append(
             Row(
-                "7. Workers: lifecycle throughput",
+                "8. Workers: lifecycle throughput",
                 f"1 worker {workers.per_minute(workers.one):.1f} operations/min, "
                 f"2 workers {workers.per_minute(workers.two):.1f} operations/min",
                 f"{workers.one.operations} operations via HTTP at concurrency "
