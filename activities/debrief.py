@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.assessment import assess
 from store.assessments import AssessmentConflictError, write_assessment
+from workflows.assessment import assess
 from workflows.messages import AssessOperationInput, AssessOperationResult
 
 ASSESSMENT_CONFLICT = "AssessmentConflict"

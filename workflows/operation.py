@@ -9,7 +9,7 @@ answers, so a client that reads after writing sees its write.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.assessment import assessment_reason
     from workflows.commands import (
         SYSTEM,
         AbortOperationInput,
@@ -57,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
         RunOperationInput,
         RunOperationResult,
     )
-    from workflows.notices import Notice, delivery_failed, notices_for
+    from workflows.notices import Notice, NoticeAction, delivery_failed, notices_for
     from workflows.rules import (
         Accepted,
         RefusalError,
@@ -84,6 +85,11 @@ PROJECTION_ATTEMPT = RetryPolicy(maximum_attempts=1)
 SYSTEM_REFUSAL_PATCH = "refused-system-command-fails-the-task"
 # Operations started before agencies were notified replay without notices.
 NOTIFICATIONS_PATCH = "notify-agencies"
+# Runs that told everyone "report ready" for every version replay as they ran.
+REPORT_READY_PATCH = "report-ready-after-a-quiet-period"
+# "Report ready" waits this long after the latest version, so a burst of versions (every input
+# and recommendation writes one) is told once, for the version current at the end of it.
+REPORT_READY_QUIET = timedelta(minutes=5)
 ASSESSMENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -125,6 +131,9 @@ class ControlledDeliveryWorkflow:
         self._deliveries: dict[str, tuple[Notice, asyncio.Task[None]]] = {}
         # The debrief revision whose assessment failed for good: not retried until input changes.
         self._assessment_failed_revision: int | None = None
+        # "Report ready" for the latest version, held until no newer version came for a while.
+        self._report_ready: Notice | None = None
+        self._report_ready_due: datetime | None = None
 
     @workflow.run
     async def run(self, start: RunOperationInput) -> RunOperationResult:
@@ -134,6 +143,7 @@ class ControlledDeliveryWorkflow:
         await self._project()
         while not self._state.phase.is_final:
             if self._continue_as_new_due():
+                self._tell_report_ready()
                 await self._settle()
                 await self._project()
                 workflow.continue_as_new(
@@ -155,6 +165,8 @@ class ControlledDeliveryWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         # The close asks for the closing assessment: written before the operation ends.
         await self._assess_if_due()
+        # The final version needs no quiet period: nothing can follow it.
+        self._tell_report_ready()
         await self._settle()
         await self._project()
         return RunOperationResult(
@@ -420,7 +432,21 @@ class ControlledDeliveryWorkflow:
             event = self._state.timeline[-1]
             self._stop_moot_deliveries(event.kind)
             for notice in notices_for(self._state, event):
-                self._dispatch(notice)
+                if notice.action is NoticeAction.DEBRIEF_REPORT_READY and workflow.patched(
+                    REPORT_READY_PATCH
+                ):
+                    # A newer version replaces the one not yet told, and restarts the wait.
+                    self._report_ready = notice
+                    self._report_ready_due = workflow.now() + REPORT_READY_QUIET
+                else:
+                    self._dispatch(notice)
+
+    def _tell_report_ready(self) -> None:
+        """Tell everyone of the version current now, once, if a version is waiting to be told."""
+        if self._report_ready is not None:
+            self._dispatch(self._report_ready)
+        self._report_ready = None
+        self._report_ready_due = None
 
     async def _settle(self) -> None:
         """Before the run ends or continues as new: every handler and every delivery finished."""
@@ -477,6 +503,17 @@ class ControlledDeliveryWorkflow:
     async def _wait_for_change_or_deadline(self) -> None:
         deadlines = pending_deadlines(self._state)
         seen = self._changes
+        quiet_until = self._report_ready_due
+        if quiet_until is not None and (not deadlines or quiet_until <= deadlines[0][0]):
+            wait = quiet_until - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._changes != seen, timeout=wait)
+                    return
+                except TimeoutError:
+                    pass
+            self._tell_report_ready()
+            return
         if deadlines:
             due, _ = deadlines[0]
             wait = due - workflow.now()
@@ -531,7 +568,7 @@ class ControlledDeliveryWorkflow:
                     operation=self._state.model_copy(update={"applied": {}}),
                     version=version,
                     at_seq=at_seq,
-                    reason=f"after {self._state.timeline[-1].kind}",
+                    reason=assessment_reason(self._state),
                     requested_at=workflow.now(),
                 ),
                 result_type=AssessOperationResult,

@@ -84,6 +84,32 @@ class SurveillanceGap(Model):
     last_known_place: str
 
 
+class EscalationRecord(Model):
+    """One step of the escalation of an unacknowledged handover, as it happened."""
+
+    leg: int
+    step: int
+    escalation: str  # reminder | contact_point | coordinator | contingency
+    at: datetime
+    overdue_seconds: float
+
+
+class OperationFacts(Model):
+    """What the outcome assessment needs of the events, kept as they happen.
+
+    Kept in the state, not re-read from the timeline: continue-as-new drops old checkpoint
+    reports from the timeline, and a fact must not vanish with them.
+    """
+
+    route_deviations: list[Checkpoint] = Field(
+        default_factory=list,
+        description="Checkpoints reported deviated, or in a country off the planned route",
+    )
+    silence_alerts: int = 0
+    escalations: list[EscalationRecord] = Field(default_factory=list)
+    suspended_seconds: float = Field(default=0.0, description="Time suspended, resumed since")
+
+
 class Interdiction(Model):
     kind: InterdictionKind
     ordered_at: datetime
@@ -207,6 +233,10 @@ class OperationState(Model):
     ended_at: datetime | None = None
     outcome: str | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    facts: OperationFacts | None = Field(
+        default=None,
+        description="Facts for the assessment; None in states carried before they were kept",
+    )
     compacted_checkpoints: int = Field(
         default=0,
         description="Older checkpoint reports kept only in the read model, to bound the state",

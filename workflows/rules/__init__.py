@@ -1,0 +1,307 @@
+"""The lifecycle of an operation as a transition table and pure functions: no Temporal, no I/O.
+
+`decide` takes the current state, a command and the time, and either accepts it (a new state and
+exactly one timeline event) or refuses it with a reason a person can act on, leaving the state as it
+was. `pending_deadlines` says which timers the state asks for; when one fires, its command goes
+through `decide` like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from workflows.commands import SYSTEM, Actor, AnyCommand, Command
+from workflows.facts import kept_facts, note_fact
+from workflows.plan import OperationPlan
+from workflows.rules.base import (
+    Happened,
+    RefusalError,
+    by_anyone,
+    by_coordinator,
+    by_custodian,
+    by_participant,
+    by_participant_or_coordinator,
+    by_system,
+    leg_at,
+)
+from workflows.rules.custody import acknowledge_handover, offer_handover, refuse_handover
+from workflows.rules.deadlines import (
+    checkpoint_silence,
+    debrief_deadline,
+    debrief_reminder,
+    emergency_overdue,
+    handover_deadline,
+    pending_deadlines,
+    surveillance_window,
+)
+from workflows.rules.debrief import (
+    add_recommendation,
+    assessment_due,
+    close_debrief,
+    extend_debrief_deadline,
+    missing_debrief_inputs,
+    record_assessment,
+    submit_debrief,
+)
+from workflows.rules.interdiction import (
+    approve_emergency,
+    conclude_interdiction,
+    order_interdiction,
+    record_arrest,
+    record_seizure,
+)
+from workflows.rules.monitoring import (
+    abort,
+    declare_lost,
+    report_checkpoint,
+    report_compromise,
+    report_surveillance_lost,
+    report_surveillance_regained,
+    resume,
+    suspend,
+)
+from workflows.rules.planning import (
+    confirm_participation,
+    launch,
+    launch_blockers,
+    record_authorisation,
+    remove_participant,
+)
+from workflows.state import (
+    ActionResult,
+    AppliedRequest,
+    OperationFacts,
+    OperationState,
+    Phase,
+    TimelineEvent,
+)
+
+__all__ = [
+    "ACTION_NAMES",
+    "PHASE_MOVES",
+    "RULES",
+    "Accepted",
+    "Decision",
+    "RefusalError",
+    "Refused",
+    "assessment_due",
+    "compact_checkpoints",
+    "decide",
+    "launch_blockers",
+    "leg_at",
+    "missing_debrief_inputs",
+    "open_operation",
+    "pending_deadlines",
+    "previous_answer",
+]
+
+
+PHASE_MOVES: Final[Mapping[Phase, frozenset[Phase]]] = {
+    Phase.PLANNING: frozenset({Phase.EXECUTION, Phase.ABORTED}),
+    Phase.EXECUTION: frozenset({Phase.SUSPENDED, Phase.INTERDICTION, Phase.ABORTED, Phase.FAILED}),
+    Phase.SUSPENDED: frozenset({Phase.EXECUTION, Phase.INTERDICTION, Phase.ABORTED, Phase.FAILED}),
+    Phase.INTERDICTION: frozenset({Phase.DEBRIEF, Phase.FAILED}),
+    Phase.DEBRIEF: frozenset({Phase.CLOSED}),
+    Phase.CLOSED: frozenset(),
+    Phase.ABORTED: frozenset(),
+    Phase.FAILED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    state: OperationState
+    event: TimelineEvent
+
+    def answer(self, request_id: str) -> ActionResult:
+        return ActionResult(
+            request_id=request_id,
+            event=self.event,
+            phase=self.state.phase,
+            custodian=self.state.custodian,
+        )
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+Decision = Accepted | Refused
+
+
+Effect = Callable[[OperationState, Any, datetime], Happened]
+
+
+ActorCheck = Callable[[OperationState, Actor], None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    phases: frozenset[Phase]
+    actor: ActorCheck
+    effect: Effect
+
+
+_P, _E, _S, _I, _D, _C = (
+    Phase.PLANNING,
+    Phase.EXECUTION,
+    Phase.SUSPENDED,
+    Phase.INTERDICTION,
+    Phase.DEBRIEF,
+    Phase.CLOSED,
+)
+
+
+def _phases(*phases: Phase) -> frozenset[Phase]:
+    return frozenset(phases)
+
+
+RULES: Final[Mapping[str, Rule]] = {
+    "record_authorisation": Rule(_phases(_P), by_participant, record_authorisation),
+    "confirm_participation": Rule(_phases(_P), by_participant, confirm_participation),
+    "launch_operation": Rule(_phases(_P), by_coordinator, launch),
+    "offer_handover": Rule(_phases(_E), by_custodian, offer_handover),
+    "acknowledge_handover": Rule(_phases(_E, _S), by_participant, acknowledge_handover),
+    "refuse_handover": Rule(_phases(_E, _S), by_participant, refuse_handover),
+    "report_checkpoint": Rule(_phases(_E, _S), by_custodian, report_checkpoint),
+    "report_surveillance_lost": Rule(_phases(_E, _S), by_custodian, report_surveillance_lost),
+    "report_surveillance_regained": Rule(
+        _phases(_E, _S), by_custodian, report_surveillance_regained
+    ),
+    "report_compromise": Rule(_phases(_E, _S), by_participant_or_coordinator, report_compromise),
+    "suspend_operation": Rule(_phases(_E), by_coordinator, suspend),
+    "resume_operation": Rule(_phases(_S), by_coordinator, resume),
+    "order_interdiction": Rule(_phases(_E, _S), by_anyone, order_interdiction),
+    "approve_emergency_interdiction": Rule(_phases(_I, _D), by_coordinator, approve_emergency),
+    "record_seizure": Rule(_phases(_I, _D), by_participant, record_seizure),
+    "record_arrest": Rule(_phases(_I, _D), by_participant, record_arrest),
+    "conclude_interdiction": Rule(_phases(_I), by_coordinator, conclude_interdiction),
+    "submit_debrief": Rule(_phases(_D), by_participant, submit_debrief),
+    "extend_debrief_deadline": Rule(_phases(_D), by_coordinator, extend_debrief_deadline),
+    "add_recommendation": Rule(_phases(_D), by_coordinator, add_recommendation),
+    "close_debrief": Rule(_phases(_D), by_coordinator, close_debrief),
+    "remove_participant": Rule(_phases(_P, _E, _S, _I, _D), by_coordinator, remove_participant),
+    "abort_operation": Rule(_phases(_P, _E, _S), by_coordinator, abort),
+    "declare_consignment_lost": Rule(_phases(_E, _S, _I), by_coordinator, declare_lost),
+    "handover_deadline_reached": Rule(_phases(_E, _S), by_system, handover_deadline),
+    "checkpoint_silence_reached": Rule(_phases(_E), by_system, checkpoint_silence),
+    "surveillance_window_expired": Rule(_phases(_E, _S), by_system, surveillance_window),
+    "debrief_reminder_due": Rule(_phases(_D), by_system, debrief_reminder),
+    "debrief_deadline_reached": Rule(_phases(_D), by_system, debrief_deadline),
+    "emergency_approval_overdue": Rule(_phases(_I, _D), by_system, emergency_overdue),
+    # The one thing written after the close: the closing outcome assessment, once.
+    "record_assessment": Rule(_phases(_D, _C), by_system, record_assessment),
+}
+
+
+ACTION_NAMES: Final[Mapping[str, str]] = {kind: kind.replace("_", " ") for kind in RULES}
+
+
+def _phase_list(phases: frozenset[Phase]) -> str:
+    return " or ".join(sorted(phase.value for phase in phases))
+
+
+def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Decision:
+    """Accept the command (new state, one event) or refuse it (state untouched, a reason)."""
+    rule = RULES[command.kind]
+    action = ACTION_NAMES[command.kind]
+    if state.phase not in rule.phases:
+        return Refused(
+            f"cannot {action} while the operation is {state.phase.value}; "
+            f"allowed only while {_phase_list(rule.phases)}"
+        )
+    # The timeline and the request ids only grow: copy the rest deeply, those two by reference.
+    after = state.model_copy(update={"timeline": [], "applied": {}}).model_copy(deep=True)
+    after.timeline = list(state.timeline)  # for the rules to read; the events are not copied
+    try:
+        rule.actor(after, command.actor)
+        happened = rule.effect(after, command, now)
+    except RefusalError as refusal:
+        return Refused(f"cannot {action}: {refusal}")
+    assert after.phase == state.phase or after.phase in PHASE_MOVES[state.phase], (
+        f"{command.kind} moved {state.phase} to {after.phase}, which the table forbids"
+    )
+    event = TimelineEvent(
+        seq=state.next_seq,
+        at=now,
+        kind=happened.kind,
+        actor=command.actor,
+        summary=happened.summary,
+        detail=happened.detail,
+    )
+    note_fact(after, event)
+    after.timeline = [*state.timeline, event]
+    after.applied = dict(state.applied)
+    if command.actor != SYSTEM:
+        after.applied[command.request_id] = AppliedRequest(
+            command=command.kind, seq=event.seq, phase=after.phase, custodian=after.custodian
+        )
+    return Accepted(state=after, event=event)
+
+
+def previous_answer(state: OperationState, command: Command, kind: str) -> ActionResult | None:
+    """The answer already given to this request id, so a retried request is applied once.
+
+    A request id reused for a different action is refused rather than silently answered.
+    """
+    applied = state.applied.get(command.request_id)
+    if applied is None:
+        return None
+    if applied.command != kind:
+        raise RefusalError(
+            f"request id {command.request_id} was already used for {ACTION_NAMES[applied.command]}"
+        )
+    event = next(e for e in reversed(state.timeline) if e.seq == applied.seq)
+    return ActionResult(
+        request_id=command.request_id, event=event, phase=applied.phase, custodian=applied.custodian
+    )
+
+
+def compact_checkpoints(state: OperationState, *, keep: int) -> OperationState:
+    """The state without all but the latest `keep` checkpoint reports.
+
+    Thousands of checkpoints would outgrow what one run can carry into the next; the dropped
+    reports are already in the read model, and what the assessment needs of them (a route
+    deviation) is kept in the state's facts, which are settled here before any report goes.
+    """
+    checkpoints = [e.seq for e in state.timeline if e.kind == "checkpoint.reported"]
+    dropped = set(checkpoints[: max(len(checkpoints) - keep, 0)])
+    if not dropped:
+        return state
+    return state.model_copy(
+        update={
+            "facts": kept_facts(state),
+            "timeline": [e for e in state.timeline if e.seq not in dropped],
+            "applied": {k: a for k, a in state.applied.items() if a.seq not in dropped},
+            "compacted_checkpoints": state.compacted_checkpoints + len(dropped),
+        }
+    )
+
+
+def open_operation(
+    *, operation_id: str, plan: OperationPlan, created_by: Actor, now: datetime
+) -> OperationState:
+    """A new operation in planning, its creation the first event on the timeline."""
+    state = OperationState(
+        operation_id=operation_id,
+        plan=plan,
+        created_at=now,
+        created_by=created_by,
+        facts=OperationFacts(),
+    )
+    route = " -> ".join(plan.route_countries)
+    state.timeline.append(
+        TimelineEvent(
+            seq=1,
+            at=now,
+            kind="operation.created",
+            actor=created_by,
+            summary=f"Operation {plan.code_name} created, route {route}",
+            detail={"code_name": plan.code_name, "route": plan.route_countries},
+        )
+    )
+    return state

@@ -1,0 +1,162 @@
+"""Debrief: inputs, deadline, recommendations, outcome assessments, the close."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from workflows.commands import (
+    AddRecommendationInput,
+    CloseDebriefInput,
+    ExtendDebriefDeadlineInput,
+    RecordAssessmentInput,
+    SubmitDebriefInput,
+)
+from workflows.rules.base import Happened, RefusalError, debrief_changed, end_operation, utc_text
+from workflows.state import (
+    AssessmentRecord,
+    Debrief,
+    DebriefInputRecord,
+    OperationState,
+    Phase,
+    Recommendation,
+)
+
+
+def missing_debrief_inputs(state: OperationState) -> list[str]:
+    received = state.debrief.inputs if state.debrief else {}
+    return [p.agency for p in state.plan.participants if p.agency not in received]
+
+
+def assessment_due(state: OperationState) -> bool:
+    """Whether an outcome assessment (a first one, or a new version) should be written now.
+
+    The first waits for the debrief deadline or the close; after that, every change the
+    assessment depends on (late input, a recommendation, a confirmed seizure) asks for a new one.
+    """
+    debrief = state.debrief
+    if debrief is None or state.phase not in (Phase.DEBRIEF, Phase.CLOSED):
+        return False
+    ready = debrief.deadline_passed or state.phase is Phase.CLOSED
+    return ready and debrief.revision > debrief.assessed_revision
+
+
+def debrief_reminder_times(state: OperationState, debrief: Debrief) -> list[datetime]:
+    before = sorted(state.plan.debrief_reminders_before, reverse=True)
+    times = [debrief.deadline - offset for offset in before]
+    return [t for t in times if t > debrief.opened_at]
+
+
+def submit_debrief(state: OperationState, command: SubmitDebriefInput, now: datetime) -> Happened:
+    debrief = state.debrief
+    assert debrief is not None
+    agency = command.actor.agency
+    revised = agency in debrief.inputs
+    late = now > debrief.deadline
+    debrief.inputs[agency] = DebriefInputRecord(
+        agency=agency,
+        submitted_at=now,
+        submitted_by=command.actor.officer,
+        late=late,
+        content=command,
+    )
+    debrief_changed(state)
+    reported = {
+        "seizures": len(command.seizures),
+        "arrests": len(command.arrests),
+        "assets": len(command.assets),
+    }
+    return Happened(
+        "debrief.input_submitted",
+        f"{agency} {'revised' if revised else 'submitted'} its debrief input"
+        + (" after the deadline" if late else ""),
+        {"agency": agency, "revised": revised, "late": late, "reported": reported},
+    )
+
+
+def extend_debrief_deadline(
+    state: OperationState, command: ExtendDebriefDeadlineInput, now: datetime
+) -> Happened:
+    debrief = state.debrief
+    assert debrief is not None
+    if command.deadline <= debrief.deadline:
+        raise RefusalError(
+            f"the new deadline must be later than the current one ({utc_text(debrief.deadline)})"
+        )
+    if command.deadline <= now:
+        raise RefusalError("the new deadline must lie in the future")
+    previous = debrief.deadline
+    debrief.deadline = command.deadline
+    debrief.deadline_passed = False
+    # Reminders already due against the new deadline are not sent late: only later ones remain.
+    debrief.reminders_sent = sum(1 for t in debrief_reminder_times(state, debrief) if t <= now)
+    return Happened(
+        "debrief.deadline_extended",
+        f"Debrief deadline extended from {utc_text(previous)} to {utc_text(command.deadline)}",
+        {"previous_deadline": previous.isoformat(), "deadline": command.deadline.isoformat()},
+    )
+
+
+def add_recommendation(
+    state: OperationState, command: AddRecommendationInput, now: datetime
+) -> Happened:
+    debrief = state.debrief
+    assert debrief is not None
+    plan = state.plan
+    if command.owner != plan.coordinator_agency and plan.participant(command.owner) is None:
+        raise RefusalError(
+            f"the owner must be a participating agency or the coordinator "
+            f"({plan.coordinator_agency}); {command.owner} is neither"
+        )
+    if command.due <= now:
+        raise RefusalError("the due date must lie in the future")
+    number = len(debrief.recommendations) + 1
+    debrief.recommendations.append(
+        Recommendation(
+            number=number,
+            text=command.text,
+            owner=command.owner,
+            due=command.due,
+            added_at=now,
+            added_by=command.actor.officer,
+        )
+    )
+    debrief_changed(state)
+    return Happened(
+        "debrief.recommendation_added",
+        f"Recommendation {number} added, owned by {command.owner}, due {utc_text(command.due)}",
+        {"number": number, "owner": command.owner, "due": command.due.isoformat()},
+    )
+
+
+def record_assessment(
+    state: OperationState, command: RecordAssessmentInput, now: datetime
+) -> Happened:
+    debrief = state.debrief
+    if debrief is None or not assessment_due(state):
+        raise RefusalError("no outcome assessment is due")
+    expected = len(debrief.assessments) + 1
+    if command.version != expected:
+        raise RefusalError(f"the next outcome assessment is version {expected}")
+    if not debrief.assessed_revision < command.revision <= debrief.revision:
+        raise RefusalError("this outcome assessment does not follow the last one")
+    debrief.assessments.append(
+        AssessmentRecord(
+            version=command.version,
+            at_seq=command.at_seq,
+            revision=command.revision,
+            recorded_at=now,
+        )
+    )
+    return Happened(
+        "debrief.assessed",
+        f"Outcome assessment version {command.version} written; the debrief report is ready",
+        {"version": command.version, "at_seq": command.at_seq},
+    )
+
+
+def close_debrief(state: OperationState, command: CloseDebriefInput, now: datetime) -> Happened:
+    missing = missing_debrief_inputs(state)
+    debrief_changed(state)
+    end_operation(state, phase=Phase.CLOSED, outcome="closed", now=now)
+    note = f"; no input from {', '.join(missing)}" if missing else ""
+    return Happened("debrief.closed", f"Debrief closed{note}", {"missing_inputs": missing})
