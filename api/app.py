@@ -27,6 +27,7 @@ from cdtrack.observability import (
     ApiMetrics,
     DomainCollector,
     RequestObservation,
+    configure_child_logging,
     metrics_response,
     temporal_interceptors,
     tracer_provider,
@@ -70,7 +71,11 @@ def create_app(
         )
         # Started on the first rendering; spawned, not forked, from a process that runs threads.
         renderer = ProcessPoolExecutor(
-            max_workers=settings.api_render_processes, mp_context=get_context("spawn")
+            max_workers=settings.api_render_processes,
+            mp_context=get_context("spawn"),
+            # WeasyPrint logs there: through the same pipeline, its noise down to warnings.
+            initializer=configure_child_logging,
+            initargs=(settings.log_format, settings.log_level),
         )
         try:
             app.state.settings = settings

@@ -123,6 +123,11 @@ def configure_logging(
     access.disabled = True
 
 
+def configure_child_logging(log_format: str, log_level: str) -> None:
+    """The same pipeline in a process the API spawns to render documents (WeasyPrint's)."""
+    configure_logging(Settings.model_validate({"log_format": log_format, "log_level": log_level}))
+
+
 def _keep(logger: Any, method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
     return event
 

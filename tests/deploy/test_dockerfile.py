@@ -43,7 +43,7 @@ BASE_IMAGE_PACKAGES = frozenset(
 )
 
 RENDER_AND_LIST_MAPS = """
-from activities.assessment import assess
+from workflows.assessment import assess
 from activities.report.render import render_report_pdf
 from tests.activities.known_operation import RECOMMENDED, known_operation
 
@@ -117,8 +117,8 @@ def mapped_packages() -> set[str]:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        check=True,
     )
+    assert rendered.returncode == 0, rendered.stderr
     owners = {owner(path) for path in set(rendered.stdout.split())}
     return {found for found in owners if found is not None}
 
