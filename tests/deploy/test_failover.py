@@ -36,6 +36,7 @@ from tests.factories import sample_plan
 from tests.temporal_env import TEST_CODEC_KEY
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer, request_id
 from workflows.commands import CloseDebriefInput, SubmitDebriefInput
+from workflows.events import EventKind
 from workflows.starter import operation_handle
 
 pytestmark = [pytest.mark.devserver, pytest.mark.postgres]
@@ -202,9 +203,10 @@ async def test_killing_one_of_three_workers_loses_no_operation_deadline_or_ackno
     assert [result.phase for result in results] == ["closed"] * OPERATIONS
     for operation, state in zip(operations, states, strict=True):
         kinds = [event.kind for event in state.timeline]
-        assert kinds.count("handover.acknowledged") == 2, operation.operation_id
+        assert kinds.count(EventKind.HANDOVER_ACKNOWLEDGED) == 2, operation.operation_id
         assert [record.outcome for record in state.handovers] == ["acknowledged"] * 2
-        overdue = [e for e in state.timeline if e.kind == "handover.acknowledgement_overdue"]
+        overdue_kind = EventKind.HANDOVER_ACKNOWLEDGEMENT_OVERDUE
+        overdue = [e for e in state.timeline if e.kind == overdue_kind]
         for event in overdue:
             lateness = timedelta(seconds=event.detail["overdue_seconds"])
             assert timedelta(0) <= lateness <= WORKFLOW_TASK_TIMEOUT + DISPATCH_ALLOWANCE, event
