@@ -76,6 +76,9 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         description=DESCRIPTION,
         version=version("cdtrack"),
         lifespan=lifespan,
+        # Served by the console (web/docs.py) from packaged assets, never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
 

@@ -62,7 +62,7 @@ def up(
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
 ) -> None:
     """Run the embedded stack (Temporal dev server, read model, worker, API) until Ctrl-C."""
-    from api.server import serve_api
+    from web.server import serve_api
 
     settings = load_settings()
 
@@ -111,7 +111,7 @@ def api(
     """Run only the HTTP API, on the host and port the settings name."""
     import uvicorn
 
-    from api.app import create_app
+    from web.app import create_app
 
     settings = load_settings()
     if migrate:
