@@ -16,7 +16,10 @@ COPY workflows workflows
 COPY activities activities
 COPY api api
 COPY store store
-RUN uv sync --locked --no-dev --no-editable
+COPY i18n i18n
+COPY web web
+# The console's pinned npm assets (htmx), checked against their integrity hashes.
+RUN /opt/cdtrack/bin/python -m web.vendor && uv sync --locked --no-dev --no-editable
 
 FROM python:3.11.11-slim-bookworm
 RUN apt-get update \

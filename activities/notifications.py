@@ -9,6 +9,8 @@ not reach instead of failing, so the workflow can tell the next step of the chai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
 
 import apprise
 from sqlalchemy import exists, select
@@ -70,6 +72,32 @@ class _Addressee:
     label: str
     agency: str | None
     targets: list[_Target]
+
+
+# The console page each notice opens, and the reason code that preselects the justification
+# fitting it there. A link names only the opaque operation id and the action, nothing else.
+CONSOLE_PAGES: Final[dict[NoticeAction, tuple[str, str]]] = {
+    NoticeAction.AUTHORISATION_NEEDED: ("authorisation", "action_due"),
+    NoticeAction.CONFIRMATION_NEEDED: ("participation", "action_due"),
+    NoticeAction.ACKNOWLEDGEMENT_DUE: ("handover", "handover_due"),
+    NoticeAction.ACKNOWLEDGEMENT_OVERDUE: ("handover", "handover_due"),
+    NoticeAction.ACKNOWLEDGEMENT_ESCALATED: ("handover", "handover_due"),
+    NoticeAction.CHECKPOINT_SILENCE: ("checkpoint", "custody"),
+    NoticeAction.SURVEILLANCE_LOST: ("", "custody"),
+    NoticeAction.COMPROMISE: ("", "custody"),
+    NoticeAction.INTERDICTION_ORDERED: ("interdiction", "action_due"),
+    NoticeAction.OPERATION_ABORTED: ("", "action_due"),
+    NoticeAction.DEBRIEF_INPUT_DUE: ("debrief", "debrief_input"),
+    NoticeAction.DEBRIEF_REPORT_READY: ("report", "debrief_analysis"),
+    NoticeAction.DELIVERY_FAILED: ("", "monitoring"),
+}
+
+
+def console_link(public_base_url: str, notice: Notice) -> str:
+    """E.g. https://cdtrack.example.org/o/op-3f2a.../handover?reason=handover_due."""
+    page, reason = CONSOLE_PAGES.get(notice.action, ("", "action_due"))
+    path = f"/o/{quote(notice.operation_id, safe='')}" + (f"/{page}" if page else "")
+    return f"{public_base_url.rstrip('/')}{path}?reason={reason}"
 
 
 class NotificationActivities(AgencyNotification):
@@ -175,7 +203,7 @@ class NotificationActivities(AgencyNotification):
         text = render(
             notice,
             language=language,
-            link=f"{self._public_base_url}/api/v1/operations/{notice.operation_id}",
+            link=console_link(self._public_base_url, notice),
             agencies=agencies,
         )
         url = self._box.open(target.url_sealed, context=target.id)

@@ -108,6 +108,9 @@ def create_app(
         description=DESCRIPTION,
         version=version("cdtrack"),
         lifespan=lifespan,
+        # Served by the console (web/docs.py) from packaged assets, never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_problem_handlers(app)
     app.add_middleware(RequestObservation, metrics=metrics, tracing=tracing)

@@ -9,6 +9,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -87,6 +88,20 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where the counters live: memory:// for one process, redis://... for several.",
     )
+    console_idle_timeout_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description="A console session unused for this long is refused (signed out).",
+    )
+    console_session_lifetime_seconds: float = Field(
+        default=12 * 3600.0,
+        gt=0,
+        description="A console session ends this long after sign-in, however busy it is.",
+    )
+    sign_in_failure_limit: str = Field(
+        default="5/15 minutes",
+        description="Failed console sign-ins allowed per account and per address (limits syntax).",
+    )
     temporal_answer_seconds: float = Field(
         default=5.0,
         gt=0,
@@ -106,7 +121,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"codec key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}")
         return keys
 
-    @field_validator("auth_failure_limit", "request_rate_limit")
+    @field_validator("auth_failure_limit", "request_rate_limit", "sign_in_failure_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         try:
@@ -132,6 +147,12 @@ class Settings(BaseSettings):
         return DeliveryPolicy(
             attempts=self.notify_attempts, first_retry_seconds=self.notify_first_retry_seconds
         )
+
+    @property
+    def console_cookie_secure(self) -> bool:
+        """Cookies go over HTTPS only, unless the console is served on this machine."""
+        host = urlsplit(self.public_base_url).hostname or ""
+        return host not in {"localhost", "127.0.0.1", "::1"}
 
     @cached_property
     def read_model_url(self) -> str:

@@ -26,7 +26,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from api.principal import Role
 from cdtrack.settings import Settings
 from cdtrack.walkthrough import SAMPLE_AGENCIES, Cast
@@ -34,6 +33,7 @@ from store.session import create_engine_for, session_factory
 from tests.api.conftest import issue_token
 from tests.temporal_env import settings_for_tests, start_dev_server
 from tests.workflows.conftest import make_worker
+from web.app import create_app
 
 
 def free_port() -> int:

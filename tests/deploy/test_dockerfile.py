@@ -155,3 +155,15 @@ def test_the_image_is_pinned_runs_unprivileged_and_says_how_it_runs() -> None:
     for instruction in ("EXPOSE", "HEALTHCHECK", "CMD"):
         assert re.search(rf"^{instruction} ", text, flags=re.MULTILINE), instruction
     assert "--no-dev" in text
+
+
+def test_the_image_holds_every_package_of_the_wheel() -> None:
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]["packages"]
+    copied = set(re.findall(r"^COPY (\w+) \1$", DOCKERFILE.read_text(), flags=re.MULTILINE))
+    let_through = set(re.findall(r"^!(\w+)/$", (ROOT / ".dockerignore").read_text(), re.MULTILINE))
+    assert set(packages) <= copied, "a package the image would miss"
+    assert set(packages) <= let_through, "a package .dockerignore keeps out of the build"

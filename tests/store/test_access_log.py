@@ -383,6 +383,8 @@ APP_PRIVILEGES = {
             "users",
             "api_tokens",
             "notification_targets",
+            "user_credentials",
+            "console_sessions",
         ),
         "DELETE INSERT SELECT UPDATE",
     ),
