@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint types imports pytest clean record-histories bench
+.PHONY: install run test lint types imports pytest chromium clean record-histories bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -15,7 +15,12 @@ $(BIN)/cdtrack: $(UV) pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
 	@touch $@
 
-install: $(BIN)/cdtrack
+# The console's npm-only assets (htmx), pinned and checked against the registry's sha512.
+VENDORED := web/static/vendor/htmx.min.js web/static/vendor/htmx-ext-sse.js
+$(VENDORED) &: web/vendor.py | $(BIN)/cdtrack
+	$(BIN)/python -m web.vendor
+
+install: $(BIN)/cdtrack $(VENDORED)
 
 run: install
 	$(BIN)/cdtrack up
@@ -31,7 +36,13 @@ types: install
 imports: install
 	$(BIN)/lint-imports
 
-pytest: install
+# The browser tests drive Debian's Chromium: installed here when missing and running as root,
+# else the run stops saying how to install it (the tests never skip).
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y chromium; } || \
+	  { echo "The browser tests need Debian's Chromium: sudo apt-get install -y chromium" >&2; exit 1; }
+
+pytest: install chromium
 	$(BIN)/pytest -q
 
 test: lint types imports pytest

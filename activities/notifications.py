@@ -9,6 +9,8 @@ not reach instead of failing, so the workflow can tell the next step of the chai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
 
 import apprise
 from sqlalchemy import exists, select
@@ -17,11 +19,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notice_text import render
+from i18n import Language
 from store.access_log import AccessCategory, append_access
+from store.identity import AgencyName, agency_names
 from store.models import TimelineEventRow
 from store.notifications import (
     DeliveryStatus,
-    Language,
     NotificationTargetRow,
     delivered_targets,
     national_contact_point,
@@ -48,6 +51,7 @@ _URGENT = {
     NoticeAction.SURVEILLANCE_LOST,
     NoticeAction.COMPROMISE,
     NoticeAction.DELIVERY_FAILED,
+    NoticeAction.ASSESSMENT_FAILED,
 }
 
 
@@ -71,6 +75,34 @@ class _Addressee:
     targets: list[_Target]
 
 
+# The console page each notice opens, and the reason code that preselects the justification
+# fitting it there. A link names only the opaque operation id and the action, nothing else.
+CONSOLE_PAGES: Final[dict[NoticeAction, tuple[str, str]]] = {
+    NoticeAction.AUTHORISATION_NEEDED: ("authorisation", "action_due"),
+    NoticeAction.CONFIRMATION_NEEDED: ("participation", "action_due"),
+    NoticeAction.ACKNOWLEDGEMENT_DUE: ("handover", "handover_due"),
+    NoticeAction.ACKNOWLEDGEMENT_OVERDUE: ("handover", "handover_due"),
+    NoticeAction.ACKNOWLEDGEMENT_ESCALATED: ("handover", "handover_due"),
+    NoticeAction.CHECKPOINT_SILENCE: ("checkpoint", "custody"),
+    NoticeAction.SURVEILLANCE_LOST: ("", "custody"),
+    NoticeAction.COMPROMISE: ("", "custody"),
+    NoticeAction.INTERDICTION_ORDERED: ("interdiction", "action_due"),
+    NoticeAction.OPERATION_ABORTED: ("", "action_due"),
+    NoticeAction.DEBRIEF_INPUT_DUE: ("debrief", "debrief_input"),
+    NoticeAction.DEBRIEF_REPORT_READY: ("report", "debrief_analysis"),
+    NoticeAction.DEBRIEF_REPORT_FINAL: ("report", "debrief_analysis"),
+    NoticeAction.ASSESSMENT_FAILED: ("", "monitoring"),
+    NoticeAction.DELIVERY_FAILED: ("", "monitoring"),
+}
+
+
+def console_link(public_base_url: str, notice: Notice) -> str:
+    """E.g. https://cdtrack.example.org/o/op-3f2a.../handover?reason=handover_due."""
+    page, reason = CONSOLE_PAGES.get(notice.action, ("", "action_due"))
+    path = f"/o/{quote(notice.operation_id, safe='')}" + (f"/{page}" if page else "")
+    return f"{public_base_url.rstrip('/')}{path}?reason={reason}"
+
+
 class NotificationActivities(AgencyNotification):
     def __init__(
         self, sessions: sessionmaker[Session], *, box: SecretBox, public_base_url: str
@@ -88,6 +120,8 @@ class NotificationActivities(AgencyNotification):
                 return NotifyAgenciesResult(delivered=0, moot=True)
             addressees = [self._look_up(session, recipient) for recipient in notice.recipients]
             done = delivered_targets(session, notice_key=notice.key)
+            named = [notice.undelivered_agency] if notice.undelivered_agency else []
+            agencies = agency_names(session, agency_ids=named)
         delivered = 0
         reached: set[str] = set()
         failures: list[str] = []
@@ -102,7 +136,9 @@ class NotificationActivities(AgencyNotification):
                 if target.id in done:
                     reached.add(addressee.label)
                     continue
-                error = self._deliver(notice, addressee.agency, target, attempt=attempt)
+                error = self._deliver(
+                    notice, addressee.agency, target, attempt=attempt, agencies=agencies
+                )
                 if error is None:
                     delivered += 1
                     reached.add(addressee.label)
@@ -151,7 +187,15 @@ class NotificationActivities(AgencyNotification):
             )
         )
 
-    def _deliver(self, notice: Notice, agency: str, target: _Target, *, attempt: int) -> str | None:
+    def _deliver(
+        self,
+        notice: Notice,
+        agency: str,
+        target: _Target,
+        *,
+        attempt: int,
+        agencies: dict[str, AgencyName],
+    ) -> str | None:
         """Sends to one target and logs the outcome; the error text, "moot", or None if sent."""
         with self._sessions.begin() as session:
             # Checked again right before sending: an acknowledgement stops the chain at once.
@@ -162,7 +206,8 @@ class NotificationActivities(AgencyNotification):
         text = render(
             notice,
             language=language,
-            link=f"{self._public_base_url}/api/v1/operations/{notice.operation_id}",
+            link=console_link(self._public_base_url, notice),
+            agencies=agencies,
         )
         url = self._box.open(target.url_sealed, context=target.id)
         sender = apprise.Apprise()

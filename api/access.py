@@ -64,20 +64,38 @@ def visible_for(
     async def resolve(
         operation_id: OperationId, principal: CurrentPrincipal, read_model: ReadModelDep
     ) -> OperationRow:
-        row = await read_model.read(
-            partial(visible_operation, principal=principal, operation_id=operation_id)
+        return await visible_or_not_found(
+            read_model,
+            principal=principal,
+            operation_id=operation_id,
+            action=action,
+            category=category,
         )
-        if row is None:
-            await record_access(
-                read_model,
-                principal=principal,
-                action=action,
-                category=category,
-                operation_id=operation_id,
-                outcome="refused",
-                reason_code="not_visible",
-            )
-            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-        return row
 
     return resolve
+
+
+async def visible_or_not_found(
+    read_model: ReadModel,
+    *,
+    principal: Principal,
+    operation_id: str,
+    action: str,
+    category: AccessCategory = AccessCategory.CONSULTATION,
+) -> OperationRow:
+    """The operation, if the principal may see it now; else the refusal is logged and 404."""
+    row = await read_model.read(
+        partial(visible_operation, principal=principal, operation_id=operation_id)
+    )
+    if row is None:
+        await record_access(
+            read_model,
+            principal=principal,
+            action=action,
+            category=category,
+            operation_id=operation_id,
+            outcome="refused",
+            reason_code="not_visible",
+        )
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    return row

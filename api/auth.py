@@ -81,7 +81,7 @@ def authenticate(
         if verified is None:
             logger.info("API token refused")
             raise unauthorized(NOT_AUTHENTICATED, invalid_token=True)
-        return Caller(_principal(verified.user), verified.token_id if verified.use_due else None)
+        return Caller(principal_of(verified.user), verified.token_id if verified.use_due else None)
     if jwks is None:
         raise unauthorized(NOT_AUTHENTICATED, invalid_token=True)
     subject = _verified_subject(credential, settings=settings, jwks=jwks)
@@ -89,7 +89,7 @@ def authenticate(
     if user is None or not user.active:
         logger.info("identity provider subject %r is not an active user", subject)
         raise unauthorized(NOT_AUTHENTICATED, invalid_token=True)
-    return Caller(_principal(user))
+    return Caller(principal_of(user))
 
 
 def _verified_subject(token: str, *, settings: Settings, jwks: jwt.PyJWKClient) -> str:
@@ -120,5 +120,5 @@ def _verified_subject(token: str, *, settings: Settings, jwks: jwt.PyJWKClient) 
     return subject
 
 
-def _principal(user: UserRow) -> Principal:
+def principal_of(user: UserRow) -> Principal:
     return Principal(user_id=user.id, name=user.name, role=Role(user.role), agency=user.agency_id)

@@ -20,6 +20,7 @@ class Throttle:
         self._limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self._failures = limits.parse(settings.auth_failure_limit)
         self._requests = limits.parse(settings.request_rate_limit)
+        self._sign_ins = limits.parse(settings.sign_in_failure_limit)
 
     def refuse_if_failing(self, *, address: str, token: str | None) -> None:
         """429 while the address or the token has failed too often, even with the right token.
@@ -40,6 +41,21 @@ class Throttle:
         self._limiter.hit(self._failures, "auth-failure", "address", address)
         if token is not None:
             self._limiter.hit(self._failures, "auth-failure", "token", token)
+
+    def refuse_sign_in_if_failing(self, *, address: str, account: str) -> None:
+        """429 while the address or the account has failed to sign in too often: checked before
+        the password, so the attempt after the limit is refused even with the right one."""
+        for scope, key in (("address", address), ("account", account)):
+            if not self._limiter.test(self._sign_ins, "sign-in-failure", scope, key):
+                raise self._too_many(
+                    self._sign_ins,
+                    ("sign-in-failure", scope, key),
+                    "Too many failed sign-ins from this address or for this account",
+                )
+
+    def sign_in_failed(self, *, address: str, account: str) -> None:
+        self._limiter.hit(self._sign_ins, "sign-in-failure", "address", address)
+        self._limiter.hit(self._sign_ins, "sign-in-failure", "account", account)
 
     def count_request(self, *, caller: str) -> None:
         if not self._limiter.hit(self._requests, "request", caller):

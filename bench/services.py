@@ -53,7 +53,7 @@ async def serve_worker(settings: Settings) -> None:
 
 
 async def serve_api(settings: Settings) -> None:
-    from api.server import serve_api as run_api
+    from web.server import serve_api as run_api
 
     stop = _stop_on_signals()
     serving = asyncio.create_task(run_api(settings, stop))

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from typing import TYPE_CHECKING, Annotated
 
-import structlog
 import typer
 
 from api.principal import Role
@@ -24,6 +22,8 @@ app = typer.Typer(
 token_app = typer.Typer(help="API tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 audit_app = typer.Typer(help="The access log.", no_args_is_help=True)
+user_app = typer.Typer(help="Users of the web console.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 
 CENTRE_ID = "caricc"
@@ -35,13 +35,9 @@ CENTRE_COUNTRY = "KZ"
 def _configure_logging(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too.")] = False,
 ) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    # Alembic announces every autogenerate plugin it loads; only the migrations themselves matter.
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
-    # One line per HTTP request would drown the demo's own account of the operation.
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    from cdtrack.observability import configure_logging
+
+    configure_logging(load_settings(), verbose=verbose)
 
 
 def _announce(server: stack.DevServer) -> None:
@@ -62,17 +58,20 @@ def up(
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
 ) -> None:
     """Run the embedded stack (Temporal dev server, read model, worker, API) until Ctrl-C."""
-    from api.server import serve_api
+    from web.server import serve_api
 
     settings = load_settings()
 
     def announce(server: stack.DevServer) -> None:
         _announce(server)
         api = f"http://{settings.api_host}:{settings.api_port}"
+        typer.echo(f"Console   {api}/  (sign in: password, then a TOTP code)")
         typer.echo(f"API       {api}/api/v1")
         typer.echo(f"API docs  {api}/docs")
-        typer.echo("First token (another terminal):")
+        typer.echo("First administrator (another terminal):")
         typer.echo('          .venv/bin/cdtrack token create --name "Ops admin" --role admin')
+        typer.echo("          .venv/bin/cdtrack user set-password ops-admin")
+        typer.echo("          then sign in at the console and scan the QR code it shows")
         typer.echo("Sample operation through the API:  .venv/bin/cdtrack demo")
 
     asyncio.run(
@@ -111,12 +110,28 @@ def api(
     """Run only the HTTP API, on the host and port the settings name."""
     import uvicorn
 
-    from api.app import create_app
+    from web.app import create_app
 
     settings = load_settings()
     if migrate:
         stack.migrate_read_model(settings)
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    # uvicorn's own logging set-up and access lines would bypass the one pipeline.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command("codec-server")
+def codec_server() -> None:
+    """Serve Temporal's remote codec protocol, so the Temporal UI and CLI show decrypted payloads
+    to administrators (each decode logged)."""
+    from cdtrack.codec_server import serve_codec_server
+
+    asyncio.run(serve_codec_server(load_settings()))
 
 
 @app.command()
@@ -185,6 +200,44 @@ def create_token(
 
 class _RefusedError(Exception):
     pass
+
+
+@user_app.command("set-password")
+def set_password(
+    user_id: Annotated[str, typer.Argument(help="The user's id (see `cdtrack token create`).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="CDTRACK_NEW_PASSWORD",
+            help="Asked for when not given (or set CDTRACK_NEW_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Set a user's console password; they enrol a second factor at their next sign-in if they
+    have none. This is how the first administrator signs in to the console."""
+    from store import console, identity
+    from store.session import create_engine_for, session_factory
+
+    settings = load_settings()
+    stack.migrate_read_model(settings)
+    engine = create_engine_for(settings.read_model_url)
+    try:
+        with session_factory(engine).begin() as session:
+            if identity.get_user(session, user_id=user_id) is None:
+                typer.echo(
+                    f"error: no user {user_id!r}: create one with `cdtrack token create`", err=True
+                )
+                raise typer.Exit(1)
+            console.set_password(session, user_id=user_id, password=password)
+    except console.WeakPasswordError as weak:
+        typer.echo(f"error: {weak}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"Password set for {user_id}. Sign in at {settings.public_base_url}/sign-in")
 
 
 def _slug(name: str) -> str:

@@ -8,6 +8,8 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -86,6 +88,20 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where the counters live: memory:// for one process, redis://... for several.",
     )
+    console_idle_timeout_seconds: float = Field(
+        default=1800.0,
+        gt=0,
+        description="A console session unused for this long is refused (signed out).",
+    )
+    console_session_lifetime_seconds: float = Field(
+        default=12 * 3600.0,
+        gt=0,
+        description="A console session ends this long after sign-in, however busy it is.",
+    )
+    sign_in_failure_limit: str = Field(
+        default="5/15 minutes",
+        description="Failed console sign-ins allowed per account and per address (limits syntax).",
+    )
     temporal_answer_seconds: float = Field(
         default=5.0,
         gt=0,
@@ -105,7 +121,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"codec key {key_id!r} must be 32 bytes (AES-256), got {len(raw)}")
         return keys
 
-    @field_validator("auth_failure_limit", "request_rate_limit")
+    @field_validator("auth_failure_limit", "request_rate_limit", "sign_in_failure_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         try:
@@ -131,6 +147,12 @@ class Settings(BaseSettings):
         return DeliveryPolicy(
             attempts=self.notify_attempts, first_retry_seconds=self.notify_first_retry_seconds
         )
+
+    @property
+    def console_cookie_secure(self) -> bool:
+        """Cookies go over HTTPS only, unless the console is served on this machine."""
+        host = urlsplit(self.public_base_url).hostname or ""
+        return host not in {"localhost", "127.0.0.1", "::1"}
 
     @cached_property
     def read_model_url(self) -> str:
@@ -212,6 +234,56 @@ class Settings(BaseSettings):
     @property
     def audit_heads_path(self) -> Path:
         return self.audit_heads_file or self.data_dir / "access-log-heads.jsonl"
+
+    # Workers: several processes share the task queue; each takes at most this much at once.
+    worker_max_concurrent_workflow_tasks: int = Field(
+        default=100, ge=1, le=10_000, description="Workflow tasks one worker runs at once"
+    )
+    worker_max_concurrent_activities: int = Field(
+        default=16, ge=1, le=1_000, description="Activities one worker runs at once (threads)"
+    )
+    worker_max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="Sticky cache: workflows one worker keeps in memory between their tasks",
+    )
+    worker_health_host: str = "127.0.0.1"
+    worker_health_port: int = Field(
+        default=8081, ge=0, le=65535, description="Worker's /health and /metrics; 0 for none"
+    )
+    worker_sdk_metrics_address: str | None = Field(
+        default=None,
+        description="host:port where the worker serves the Temporal SDK's Prometheus metrics",
+    )
+    # Observability.
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console lines on a terminal, JSON lines otherwise"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); no "
+        "tracing if unset",
+    )
+    service_name: str = Field(default="cdtrack", description="service.name of the traces")
+    # The codec server the Temporal UI and CLI decode payloads through.
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = Field(default=8088, ge=1, le=65535)
+    codec_ui_origin: str = Field(
+        default="http://127.0.0.1:8233",
+        description="The one browser origin (the Temporal UI) the codec server answers (CORS)",
+    )
+    codec_ui_justification: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=500,
+        description="Justification logged for decodes whose request carries no X-Justification",
+    )
+
+    @property
+    def codec_endpoint(self) -> str:
+        return f"http://{self.codec_server_host}:{self.codec_server_port}"
 
 
 def _local_key_file(path: Path) -> dict[str, bytes]:

@@ -6,10 +6,18 @@ from typing import Final
 
 from sqlalchemy import MetaData
 
-from store import access_log, assessments, idempotency, identity, models, notifications
+from store import access_log, assessments, console, idempotency, identity, models, notifications
 from store.base import Base
 
 # Imported for the tables they register on Base.metadata; named so no linter drops them as unused.
-TABLE_MODULES: Final = (access_log, assessments, idempotency, identity, models, notifications)
+TABLE_MODULES: Final = (
+    access_log,
+    assessments,
+    console,
+    idempotency,
+    identity,
+    models,
+    notifications,
+)
 
 metadata: Final[MetaData] = Base.metadata

@@ -13,10 +13,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.notifications import REFUSED, NotificationActivities
+from i18n import Language
 from store.access_log import list_access, verify_chain
 from store.notifications import (
     DeliveryStatus,
-    Language,
     add_target,
     list_deliveries,
     list_targets,
@@ -76,7 +76,8 @@ def test_each_recipient_hears_once_in_its_language_with_deadline_and_link(
     register_directory(session_maker, httpserver)
     result = _attempt(activities, _notice("af-cnpa", "tj-dca"), 1)
     assert result == NotifyAgenciesResult(delivered=2)
-    link = f"https://cdtrack.example.org/api/v1/operations/{OPERATION}"
+    # The console page of the action: only the opaque operation id, the action and a reason code.
+    link = f"https://cdtrack.example.org/o/{OPERATION}/handover?reason=handover_due"
     assert received_by(httpserver, "af-cnpa") == [
         "Action required on operation NIGHTJAR: handover acknowledgement due "
         f"14:30 UTC, 24 Nov 2026.\n{link}"

@@ -22,10 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from api.principal import Role
 from cdtrack.settings import Settings
 from cdtrack.walkthrough import SAMPLE_AGENCIES, Cast
@@ -33,6 +33,7 @@ from store.session import create_engine_for, session_factory
 from tests.api.conftest import issue_token
 from tests.temporal_env import settings_for_tests, start_dev_server
 from tests.workflows.conftest import make_worker
+from web.app import create_app
 
 
 def free_port() -> int:
@@ -43,10 +44,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[str]:
+def serving(settings: Settings, *, tracing: TracerProvider | None = None) -> Iterator[str]:
     """The API on a real socket, in its own thread and event loop, as a deployment runs it."""
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning"
+        create_app(settings, tracing=tracing),
+        host="127.0.0.1",
+        port=settings.api_port,
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

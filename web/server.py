@@ -1,4 +1,4 @@
-"""Runs the HTTP API under uvicorn inside an asyncio program, stopping when told to."""
+"""Runs the HTTP API and the console under uvicorn inside an asyncio program, until told to stop."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from cdtrack.settings import Settings
 
 
 async def serve_api(settings: Settings, stop: asyncio.Event) -> None:
-    from api.app import create_app
+    from web.app import create_app
 
     config = uvicorn.Config(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
     )
     # uvicorn briefly takes Ctrl-C itself; it stops, and the stack stops with it.

@@ -1,0 +1,101 @@
+"""The browser-test harness: a real stack (Temporal dev server, worker, API process serving the
+console, PostgreSQL read model) and Debian's Chromium driven by Playwright.
+
+Use it from a test module with `from tests.web.browser import *` names listed in `__all__`:
+
+- `live_stack` (tests/api/live.py) is the stack; `console_people` registers people on it who
+  sign in with a password and TOTP (`tests/web/people.py`);
+- `chromium` is one browser for the test session; `browser_context(viewport=PHONE)` opens a
+  fresh context (its own cookies) per person;
+- `sign_in_page(page, base_url, person, next_path)` signs in through the forms, as a person does.
+
+Chromium comes from Debian (`apt-get install chromium`), never from `playwright install`; the
+browser tests fail, never skip, when it is missing (tests/web/conftest.py says how to get it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Final
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.api.live import LiveStack, live_database_url, live_stack
+from tests.web.people import People, Person
+
+__all__ = [
+    "DUTY_ROOM",
+    "PHONE",
+    "browser_context",
+    "chromium",
+    "console_people",
+    "live_database_url",
+    "live_stack",
+    "sign_in_page",
+]
+
+CHROMIUM: Final = Path("/usr/bin/chromium")
+CHROMIUM_ARGS: Final = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+PHONE: Final = {"width": 360, "height": 740}
+DUTY_ROOM: Final = {"width": 1920, "height": 1080}
+
+ContextFactory = Callable[..., Awaitable[BrowserContext]]
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def browser_context(chromium: Browser) -> AsyncIterator[ContextFactory]:
+    """`await browser_context(viewport=PHONE, locale="ru-RU")`: a fresh context, closed after."""
+    opened: list[BrowserContext] = []
+
+    async def open_context(
+        *, viewport: dict[str, int] = DUTY_ROOM, locale: str = "en-GB", timezone_id: str = "UTC"
+    ) -> BrowserContext:
+        context = await chromium.new_context(
+            viewport=viewport,  # type: ignore[arg-type]
+            locale=locale,
+            timezone_id=timezone_id,
+        )
+        context.set_default_timeout(15_000)
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        await context.close()
+
+
+@pytest.fixture
+def console_people(live_stack: LiveStack) -> People:
+    return People(live_stack.sessions, live_stack.settings)
+
+
+async def sign_in_page(page: Page, base_url: str, person: Person, *, next_path: str = "/") -> None:
+    """Open `next_path`, get sent to sign in, give password and code, land on `next_path`."""
+    await page.goto(base_url + next_path)
+    await page.get_by_label("User id").fill(person.user_id)
+    await page.get_by_label("Password").fill(person.password)
+    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_label("Code").fill(person.fresh_code())
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(base_url + next_path)

@@ -1,0 +1,94 @@
+"""Every console route is named here with who may use it; a route missing from the list fails.
+
+The API's routes are walked by tests/api/test_access_matrix.py from the OpenAPI schema; the
+console's pages are not in that schema, so this list covers them: nobody reaches one without
+signing in, and a role's pages refuse the other roles.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from tests.web.people import People, sign_in
+from web import docs
+from web.routes import ROUTERS
+
+
+class Rule(Enum):
+    ANYONE = "anyone, to sign in or read the API docs"
+    SIGNING_IN = "a browser part-way through signing in"
+    SIGNED_IN = "anyone signed in"
+    OPERATION = "signed in, and only for an operation the person may see (else 404)"
+
+
+CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
+    ("GET", "/docs"): Rule.ANYONE,
+    ("GET", "/redoc"): Rule.ANYONE,
+    ("GET", "/sign-in"): Rule.ANYONE,
+    ("POST", "/sign-in"): Rule.ANYONE,
+    ("GET", "/sign-in/second-factor"): Rule.SIGNING_IN,
+    ("GET", "/sign-in/second-factor/qr.svg"): Rule.SIGNING_IN,
+    ("POST", "/sign-in/second-factor"): Rule.SIGNING_IN,
+    ("POST", "/sign-out"): Rule.ANYONE,
+    ("GET", "/"): Rule.SIGNED_IN,
+    ("GET", "/preferences"): Rule.SIGNED_IN,
+    ("POST", "/preferences"): Rule.SIGNED_IN,
+    ("GET", "/o/{operation_id}/justify"): Rule.OPERATION,
+    ("POST", "/o/{operation_id}/justify"): Rule.OPERATION,
+}
+
+
+def _console_routes() -> set[tuple[str, str]]:
+    # What web/app.py includes: the docs pages and every router of web/routes.
+    return {
+        (method, route.path)
+        for router in (docs.router, *ROUTERS)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+
+
+def test_every_console_route_is_named_with_its_rule() -> None:
+    routes = _console_routes()
+    missing = sorted(routes - set(CONSOLE_ROUTES))
+    assert not missing, f"console routes missing from the list: {missing}"
+    stale = sorted(set(CONSOLE_ROUTES) - routes)
+    assert not stale, f"the list names console routes that do not exist: {stale}"
+
+
+def _path(template: str) -> str:
+    return template.replace("{operation_id}", "op-not-visible")
+
+
+def test_no_console_page_is_reached_without_signing_in(console: TestClient) -> None:
+    for (method, template), rule in CONSOLE_ROUTES.items():
+        if rule is Rule.ANYONE:
+            continue
+        answer = console.request(method, _path(template))
+        if rule is Rule.SIGNING_IN:
+            assert answer.status_code == 401, (method, template)
+        elif method == "GET":
+            assert answer.status_code == 303, (method, template)
+            assert answer.headers["location"].startswith("/sign-in?next="), (method, template)
+        else:
+            assert answer.status_code in {303, 403}, (method, template)
+            assert "location" not in answer.headers or answer.headers["location"].startswith(
+                "/sign-in"
+            )
+
+
+def test_an_operation_nobody_may_see_is_not_found_for_everyone(
+    console: TestClient, people: People
+) -> None:
+    sign_in(console, people.add("officer-matrix"))
+    for (method, template), rule in CONSOLE_ROUTES.items():
+        if rule is not Rule.OPERATION or method != "GET":
+            continue
+        answer = console.get(_path(template))
+        assert answer.status_code == 404, template
+        assert "No operation with this id is visible to you." in answer.text

@@ -1,0 +1,71 @@
+"""The whole app: the HTTP API (api/app.py) with the web console and the offline API docs on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
+from starlette.responses import RedirectResponse, Response
+from temporalio.client import Client
+
+from api import app as api_app
+from cdtrack.settings import Settings
+from web import docs
+from web.deps import anonymous_view
+from web.errors import ConsoleError, JustificationRequired, SignInRequired
+from web.routes import ROUTERS
+from web.security import SecurityHeaders
+from web.templating import render
+
+STATIC: Final = Path(__file__).parent / "static"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    temporal_client: Client | None = None,
+    tracing: TracerProvider | None = None,
+) -> FastAPI:
+    """The API with the console's pages on it, in one process."""
+    app = api_app.create_app(settings, temporal_client=temporal_client, tracing=tracing)
+    install_console(app)
+    return app
+
+
+def _redirect(request: Request, location: str) -> Response:
+    if request.headers.get("HX-Request") == "true":
+        # htmx follows this with a full page load, not a swap of a fragment.
+        return Response(status_code=204, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
+
+
+def install_console(app: FastAPI) -> None:
+    """Mount the console's pages, assets and headers on an app built by `api.app.create_app`."""
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static/docs/bundles", StaticFiles(directory=docs.BUNDLES), name="docs-bundles")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(docs.router)
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
+        return _redirect(request, exc.location)
+
+    @app.exception_handler(JustificationRequired)
+    async def justify_first(request: Request, exc: JustificationRequired) -> Response:
+        return _redirect(request, exc.location)
+
+    @app.exception_handler(ConsoleError)
+    async def error_page(request: Request, exc: ConsoleError) -> Response:
+        view = getattr(request.state, "view", None) or anonymous_view(request)
+        return render(
+            request,
+            "error.html",
+            view=view,
+            status_code=exc.status_code,
+            context={"message": exc.message, "status": exc.status_code},
+        )

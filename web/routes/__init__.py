@@ -1,0 +1,11 @@
+"""The console's pages, one router per part; `web/app.py` includes every router listed here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import APIRouter
+
+from web.routes import home, justify, sign_in
+
+ROUTERS: Final[tuple[APIRouter, ...]] = (sign_in.router, home.router, justify.router)

@@ -1,0 +1,68 @@
+"""Pages from Jinja2 templates, one environment per language (gettext installed, autoescaped)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from api.principal import Principal, Role
+from i18n import Language, translations
+from web.language import DOMAIN, Clock, console_texts
+
+TEMPLATES: Final = Path(__file__).parent / "templates"
+
+
+@cache
+def environment(language: Language) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(DOMAIN, language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@dataclass(frozen=True)
+class View:
+    """Who is looking, in which language and zone: what every template is given as `view`."""
+
+    language: Language
+    clock: Clock
+    csrf_token: str | None = None
+    principal: Principal | None = None
+    navigation: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def role(self) -> Role | None:
+        return self.principal.role if self.principal else None
+
+    def gettext(self, message: str) -> str:
+        return console_texts(self.language).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return console_texts(self.language).ngettext(singular, plural, n)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    view: View,
+    status_code: int = 200,
+    context: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    page = environment(view.language).get_template(template)
+    body = page.render(request=request, view=view, **(context or {}))
+    return HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
