@@ -38,6 +38,7 @@ from cdtrack.settings import Settings
 from store.access_log import AccessEntry
 from store.models import LegRow, OperationRow, TimelineEventRow
 from store.notifications import DeliveryRow
+from workflows.events import EventKind
 from workflows.state import Phase
 
 REQUEST_ID_HEADER: Final = "X-Request-ID"
@@ -61,7 +62,10 @@ _QUIETER: Final[dict[str, int]] = {
 _MUTED: Final = ("Anchor defined twice",)
 
 # Timeline events that are steps of an escalation chain (a missed acknowledgement's reminders).
-ESCALATION_KINDS: Final = ("handover.acknowledgement_overdue", "handover.escalated")
+ESCALATION_KINDS: Final = (
+    EventKind.HANDOVER_ACKNOWLEDGEMENT_OVERDUE,
+    EventKind.HANDOVER_ESCALATED,
+)
 
 request_id_var: ContextVar[str | None] = ContextVar("cdtrack_request_id", default=None)
 

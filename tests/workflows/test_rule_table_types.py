@@ -37,9 +37,10 @@ def test_mypy_rejects_an_effect_wired_to_another_commands_input(tmp_path: Path) 
         ]
     )
     assert status == 1, report + errors
-    found = [line for line in report.splitlines() if ": error:" in line]
+    # Where mypy's cache answers for an unchanged module, it names the path it first checked.
+    found = [line.rsplit("/", 1)[-1] for line in report.splitlines() if ": error:" in line]
     assert found == [
-        f'{module}:9: error: Argument 4 to "rule" has incompatible type '
+        'rows.py:9: error: Argument 4 to "rule" has incompatible type '
         '"Callable[[OperationState, AcknowledgeHandoverInput, datetime], Happened]"; expected '
         '"Callable[[OperationState, RefuseHandoverInput, datetime], Happened]"  [arg-type]'
     ], report
