@@ -177,16 +177,33 @@ def timeline(
         .order_by(TimelineEventRow.seq)
         .limit(limit)
     )
-    return [
-        TimelineEvent(
-            seq=row.seq,
-            at=row.at,
-            kind=row.kind,
-            actor=Actor(
-                agency=row.actor_agency, officer=row.actor_officer, role=ActorRole(row.actor_role)
-            ),
-            summary=row.summary,
-            detail=row.detail,
-        )
-        for row in session.scalars(query)
-    ]
+    return [_event_of(row) for row in session.scalars(query)]
+
+
+def timeline_page(
+    session: Session, *, operation_id: str, before_seq: int | None, limit: int
+) -> list[TimelineEvent]:
+    """Up to `limit` events before `before_seq` (all when None), newest first."""
+    conditions = [TimelineEventRow.operation_id == operation_id]
+    if before_seq is not None:
+        conditions.append(TimelineEventRow.seq < before_seq)
+    query = (
+        select(TimelineEventRow)
+        .where(*conditions)
+        .order_by(TimelineEventRow.seq.desc())
+        .limit(limit)
+    )
+    return [_event_of(row) for row in session.scalars(query)]
+
+
+def _event_of(row: TimelineEventRow) -> TimelineEvent:
+    return TimelineEvent(
+        seq=row.seq,
+        at=row.at,
+        kind=row.kind,
+        actor=Actor(
+            agency=row.actor_agency, officer=row.actor_officer, role=ActorRole(row.actor_role)
+        ),
+        summary=row.summary,
+        detail=row.detail,
+    )
