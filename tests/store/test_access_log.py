@@ -383,6 +383,8 @@ APP_PRIVILEGES = {
             "users",
             "api_tokens",
             "notification_targets",
+            "console_sessions",
+            "user_credentials",
         ),
         "DELETE INSERT SELECT UPDATE",
     ),

@@ -166,7 +166,11 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
     for message in received(stage.receiver):
         assert "NIGHTJAR" in message.message
         assert not FORBIDDEN.search(message.message), message
-        assert message.message.endswith(f"/api/v1/operations/{operation.operation_id}")
+        # The link opens the console page of the action: the operation id, the page, a reason.
+        link = message.message.rsplit("\n", 1)[-1]
+        assert re.fullmatch(
+            rf"http://[^/]+/o/{operation.operation_id}(/[a-z]+)?\?reason=[a-z_]+", link
+        ), link
 
 
 async def test_an_unanswered_handover_escalates_along_the_chain_to_each_in_its_language(
