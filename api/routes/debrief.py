@@ -7,6 +7,7 @@ fetching the report is a disclosure (a document leaves the system), logged with 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Annotated, Literal
 
@@ -14,13 +15,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from activities.report.render import Language, render_report_html, render_report_pdf
+from activities.report.render import named_agencies, render_report_html, render_report_pdf
 from api.access import NOT_FOUND, record_access, visible_for
 from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
 from api.justification import Justification
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
+from i18n import Language
 from store.access_log import AccessCategory
 from store.assessments import AssessmentRow, assessment, assessment_versions
+from store.identity import AgencyName, agency_names
 from store.models import OperationRow
 from workflows.assessment import OutcomeAssessment
 
@@ -82,10 +85,24 @@ async def get_assessment(
     return found
 
 
-def _render_report(computed: OutcomeAssessment, lang: Language, format: str) -> bytes:
+def _report_source(
+    session: Session, *, operation_id: str, version: int | None
+) -> tuple[OutcomeAssessment, dict[str, AgencyName]]:
+    """The assessment and the directory entries of the agencies it names."""
+    row = _version_row(session, operation_id=operation_id, version=version)
+    computed = OutcomeAssessment.model_validate(row.body)
+    return computed, agency_names(session, agency_ids=named_agencies(computed))
+
+
+def _render_report(
+    computed: OutcomeAssessment,
+    lang: Language,
+    format: str,
+    agencies: Mapping[str, AgencyName],
+) -> bytes:
     if format == "pdf":
-        return render_report_pdf(computed, lang=lang)
-    return render_report_html(computed, lang=lang).encode()
+        return render_report_pdf(computed, lang=lang, agencies=agencies)
+    return render_report_html(computed, lang=lang, agencies=agencies).encode()
 
 
 @router.get(
@@ -106,15 +123,18 @@ async def get_report(
     read_model: ReadModelDep,
     documents: DocumentsDep,
     justification: Justification,
-    lang: Literal["en", "ru"] = "en",
+    lang: Language = Language.ENGLISH,
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
-    row = await read_model.read(partial(_version_row, operation_id=operation.id, version=version))
-    computed = OutcomeAssessment.model_validate(row.body)
+    computed, agencies = await read_model.read(
+        partial(_report_source, operation_id=operation.id, version=version)
+    )
+    # The names are part of the key: a renamed agency gets a report rendered afresh.
+    names = tuple(agencies[agency_id] for agency_id in sorted(agencies))
     body = await documents.get(
-        ("report", computed.operation_id, computed.version, lang, format),
-        partial(_render_report, computed, lang, format),
+        ("report", computed.operation_id, computed.version, lang, format, names),
+        partial(_render_report, computed, lang, format, agencies),
     )
     media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     await record_access(
@@ -125,9 +145,9 @@ async def get_report(
         operation_id=operation.id,
         justification=justification,
         recipients=[principal.agency],
-        detail={"version": row.version, "lang": lang, "format": format},
+        detail={"version": computed.version, "lang": lang.value, "format": format},
     )
-    filename = f"{computed.code_name}-debrief-v{row.version}-{lang}.{format}"
+    filename = f"{computed.code_name}-debrief-v{computed.version}-{lang.value}.{format}"
     return Response(
         content=body,
         media_type=media_type,
