@@ -6,6 +6,11 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import home, justify, sign_in
+from web.routes import home, justify, operation, sign_in
 
-ROUTERS: Final[tuple[APIRouter, ...]] = (sign_in.router, home.router, justify.router)
+ROUTERS: Final[tuple[APIRouter, ...]] = (
+    sign_in.router,
+    home.router,
+    justify.router,
+    operation.router,
+)
