@@ -337,6 +337,17 @@ async def test_launch_is_refused_until_the_legal_gate_is_passed(env: Harness) ->
     assert await operation.kinds() == ["operation.created"]
 
 
+async def test_a_partial_substitution_launches_only_once_it_says_what_is_left_in(
+    env: Harness,
+) -> None:
+    now = await env.get_current_time()
+    consignment = sample_plan(now=now).consignment.model_copy(update={"left_in": None})
+    operation = await start(env, consignment=consignment)
+    with pytest.raises(ActionRefusedError, match=r"does not say what is left in \(consignment"):
+        await operation.launch(now=now)
+    assert (await operation.state()).phase is Phase.PLANNING
+
+
 async def test_thousands_of_checkpoints_continue_as_new_and_lose_nothing(
     env: Harness, sqlite_session_maker: sessionmaker[Session]
 ) -> None:
