@@ -20,11 +20,12 @@ from store.access_log import (
 )
 from store.checkpoint import LogSigner
 from workflows.messages import IntegrateEntriesInput, IntegrateEntriesResult, SignedTreeHead
+from workflows.side_effects import AccessLogSequencer
 
 UNSIGNED_HEAD = "AccessLogHeadUnsigned"
 
 
-class AuditActivities:
+class AuditActivities(AccessLogSequencer):
     def __init__(
         self, sessions: sessionmaker[Session], *, signer: LogSigner, heads_file: Path
     ) -> None:

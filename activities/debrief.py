@@ -6,14 +6,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.assessment import assess
 from store.assessments import AssessmentConflictError, write_assessment
+from workflows.assessment import assess
 from workflows.messages import AssessOperationInput, AssessOperationResult
+from workflows.side_effects import OutcomeAssessment
 
 ASSESSMENT_CONFLICT = "AssessmentConflict"
 
 
-class DebriefActivities:
+class DebriefActivities(OutcomeAssessment):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 

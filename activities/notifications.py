@@ -33,6 +33,7 @@ from store.notifications import (
 from store.sealing import SecretBox
 from workflows.messages import NotifyAgenciesInput, NotifyAgenciesResult
 from workflows.notices import Notice, NoticeAction, Recipient
+from workflows.side_effects import AgencyNotification
 
 DELIVERY_FAILED = "DeliveryFailed"
 SEND_TIMEOUT_SECONDS = 20.0
@@ -98,7 +99,7 @@ def console_link(public_base_url: str, notice: Notice) -> str:
     return f"{public_base_url.rstrip('/')}{path}?reason={reason}"
 
 
-class NotificationActivities:
+class NotificationActivities(AgencyNotification):
     def __init__(
         self, sessions: sessionmaker[Session], *, box: SecretBox, public_base_url: str
     ) -> None:

@@ -9,9 +9,10 @@ from store.access_log import AccessCategory, Accessor, append_access
 from store.identity import get_user
 from store.timeline import project_operation
 from workflows.messages import AcceptedAction, ProjectOperationInput, ProjectOperationResult
+from workflows.side_effects import ReadModelProjection
 
 
-class ReadModelActivities:
+class ReadModelActivities(ReadModelProjection):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from activities.assessment import OutcomeAssessment
+from workflows.assessment import OutcomeAssessment
 
 
 class Figure(BaseModel):

@@ -81,6 +81,7 @@ class ProblemError(Exception):
         type: str = "about:blank",
         errors: Sequence[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.problem = Problem(
@@ -89,6 +90,7 @@ class ProblemError(Exception):
             status=status,
             detail=detail,
             errors=list(errors) if errors is not None else None,
+            **dict(extensions or {}),
         )
         self.headers = dict(headers or {})
 

@@ -92,7 +92,7 @@ class DirectWalkthrough(Walkthrough):
         command = ACTIONS[kind].model_validate(
             {**body, "actor": actor, "request_id": uuid.uuid4().hex}
         )
-        result = await act(self._client, operation_id=operation_id, command=command)  # type: ignore[arg-type]
+        result = await act(self._client, operation_id=operation_id, command=command)
         return result.model_dump(mode="json")
 
 

@@ -161,8 +161,8 @@ def long_operation(*, events: int) -> OperationState:
 
 
 def _render(state: OperationState, answer: multiprocessing.connection.Connection) -> None:
-    from activities.assessment import assess
     from activities.report.render import render_report_pdf
+    from workflows.assessment import assess
 
     timings = []
     for version in (1, 2):

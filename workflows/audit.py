@@ -18,13 +18,12 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         IntegrateEntriesInput,
-        IntegrateEntriesResult,
         RunAccessLogAuditInput,
         SignedTreeHead,
     )
+    from workflows.side_effects import AccessLogSequencer
 
 AUDIT_WORKFLOW_ID: Final = "access-log-audit"
-INTEGRATE_ACTIVITY: Final = "integrate_access_log"
 
 INTEGRATE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -46,10 +45,9 @@ class AccessLogAuditWorkflow:
         interval = busy
         batch_limit = IntegrateEntriesInput().batch_limit
         for _ in range(start.iterations_per_run):
-            result: IntegrateEntriesResult = await workflow.execute_activity(
-                INTEGRATE_ACTIVITY,
+            result = await workflow.execute_activity_method(
+                AccessLogSequencer.integrate_access_log,
                 IntegrateEntriesInput(head=self._head, batch_limit=batch_limit),
-                result_type=IntegrateEntriesResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=INTEGRATE_RETRY,
             )

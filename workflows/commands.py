@@ -89,6 +89,12 @@ class Command(BaseModel):
         return self
 
 
+def kind_of(command: Command | type[Command]) -> str:
+    """The kind a command (or a command class) is sent and recorded under."""
+    command_type = command if isinstance(command, type) else type(command)
+    return str(command_type.model_fields["kind"].default)
+
+
 class RecordAuthorisationInput(Command):
     kind: Literal["record_authorisation"] = "record_authorisation"
     authorisation: Authorisation

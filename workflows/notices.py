@@ -8,12 +8,14 @@ contact point of the receiving country, as the escalation chain prescribes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from workflows.events import EscalationStep, EventKind
 from workflows.state import OperationState, Phase, TimelineEvent
 
 
@@ -69,7 +71,7 @@ class Notice(Model):
     recipients: tuple[Recipient, ...]
     fallback: Recipient | None = None
     """Who is told when a recipient cannot be reached: the next step of the chain."""
-    void_after: tuple[str, ...] = ()
+    void_after: tuple[EventKind, ...] = ()
     """Event kinds after which the notice is moot and must not be sent any more."""
     undelivered_agency: str | None = None
     """For a DELIVERY_FAILED notice: the recipient that could not be reached."""
@@ -78,17 +80,21 @@ class Notice(Model):
 
 # An offer is answered (or made moot) by any of these; its reminders must stop at once.
 OFFER_CLOSED: Final = (
-    "handover.acknowledged",
-    "handover.refused",
-    "handover.contingency_applied",
-    "interdiction.ordered",
-    "operation.compromised",
-    "surveillance.window_expired",
-    "operation.aborted",
-    "operation.failed",
+    EventKind.HANDOVER_ACKNOWLEDGED,
+    EventKind.HANDOVER_REFUSED,
+    EventKind.HANDOVER_CONTINGENCY_APPLIED,
+    EventKind.INTERDICTION_ORDERED,
+    EventKind.OPERATION_COMPROMISED,
+    EventKind.SURVEILLANCE_WINDOW_EXPIRED,
+    EventKind.OPERATION_ABORTED,
+    EventKind.OPERATION_FAILED,
 )
-OPERATION_ENDED: Final = ("operation.aborted", "operation.failed", "debrief.closed")
-PLANNING_OVER: Final = ("operation.launched", *OPERATION_ENDED)
+OPERATION_ENDED: Final = (
+    EventKind.OPERATION_ABORTED,
+    EventKind.OPERATION_FAILED,
+    EventKind.DEBRIEF_CLOSED,
+)
+PLANNING_OVER: Final = (EventKind.OPERATION_LAUNCHED, *OPERATION_ENDED)
 
 
 def _agency(agency: str, purpose: Purpose) -> Recipient:
@@ -126,7 +132,7 @@ class _Notices:
         *,
         deadline: datetime | None = None,
         fallback: Recipient | Literal["coordinator"] | None = "coordinator",
-        void_after: tuple[str, ...] = OPERATION_ENDED,
+        void_after: tuple[EventKind, ...] = OPERATION_ENDED,
     ) -> None:
         if not recipients:
             return
@@ -147,94 +153,112 @@ class _Notices:
 
 def notices_for(state: OperationState, event: TimelineEvent) -> list[Notice]:
     """The notices one event calls for, given the operation as it stands after the event."""
-    plan = state.plan
     notices = _Notices(state, event)
-    add = notices.add
-    kind = event.kind
-    if kind == "operation.created":
-        route = set(plan.route_countries)
-        add(
-            NoticeAction.AUTHORISATION_NEEDED,
-            tuple(
-                _agency(p.agency, Purpose.ACTION_REQUIRED)
-                for p in plan.participants
-                if p.country in route and p.country not in state.authorisations
-            ),
-            void_after=PLANNING_OVER,
-        )
-        add(
-            NoticeAction.CONFIRMATION_NEEDED,
-            tuple(
-                _agency(p.agency, Purpose.ACTION_REQUIRED)
-                for p in plan.participants
-                if p.agency not in state.confirmations
-            ),
-            void_after=PLANNING_OVER,
-        )
-    elif kind == "handover.offered":
-        leg = plan.legs[int(event.detail["leg"]) - 1]
-        add(
-            NoticeAction.ACKNOWLEDGEMENT_DUE,
-            (_agency(leg.receiving_agency, Purpose.ACTION_REQUIRED),),
-            deadline=_moment(event, "deadline"),
-            fallback=Recipient(contact_point_of=leg.to_country, purpose=Purpose.ESCALATION),
-            void_after=OFFER_CLOSED,
-        )
-    elif kind in ("handover.acknowledgement_overdue", "handover.escalated"):
-        _escalation(notices)
-    elif kind == "checkpoint.overdue" and state.custodian is not None:
-        add(
-            NoticeAction.CHECKPOINT_SILENCE,
-            tuple(
-                _agency(agency, Purpose.ESCALATION)
-                for agency in dict.fromkeys([state.custodian, plan.coordinator_agency])
-            ),
-            void_after=(*OPERATION_ENDED, "checkpoint.reported", "surveillance.lost"),
-        )
-    elif kind == "surveillance.lost":
-        add(
-            NoticeAction.SURVEILLANCE_LOST,
-            everyone(state, Purpose.ESCALATION),
-            deadline=_moment(event, "window_ends"),
-            void_after=(*OPERATION_ENDED, "surveillance.regained"),
-        )
-    elif kind == "operation.compromised":
-        add(NoticeAction.COMPROMISE, everyone(state, Purpose.ESCALATION))
-    elif kind == "interdiction.concluded":
-        add(
-            NoticeAction.DEBRIEF_INPUT_DUE,
-            participants(state, Purpose.ACTION_REQUIRED),
-            deadline=_moment(event, "debrief_deadline"),
-        )
-    elif kind == "debrief.reminder" and state.debrief is not None:
-        missing = [str(agency) for agency in event.detail.get("missing_inputs", [])]
-        add(
-            NoticeAction.DEBRIEF_INPUT_DUE,
-            tuple(_agency(agency, Purpose.ACTION_REQUIRED) for agency in missing),
-            deadline=state.debrief.deadline,
-        )
-    elif kind == "debrief.assessed":
-        add(
-            NoticeAction.DEBRIEF_REPORT_READY,
-            everyone(state, Purpose.DIGEST),
-            fallback=None,
-            void_after=(),
-        )
-    if kind in CONSEQUENTIAL:
-        # A contingency rule or an order ended the journey: everyone learns how.
-        if state.phase is Phase.INTERDICTION:
-            add(NoticeAction.INTERDICTION_ORDERED, everyone(state, Purpose.ESCALATION))
-        elif state.phase is Phase.ABORTED:
-            add(NoticeAction.OPERATION_ABORTED, everyone(state, Purpose.ESCALATION), void_after=())
+    for tell in NOTICES.get(event.kind, ()):
+        tell(notices)
     return notices.found
 
 
-CONSEQUENTIAL: Final = (
-    "operation.compromised",
-    "handover.contingency_applied",
-    "surveillance.window_expired",
-    "interdiction.ordered",
-)
+def _authorisations_and_confirmations(notices: _Notices) -> None:
+    state, plan = notices.state, notices.state.plan
+    route = set(plan.route_countries)
+    notices.add(
+        NoticeAction.AUTHORISATION_NEEDED,
+        tuple(
+            _agency(p.agency, Purpose.ACTION_REQUIRED)
+            for p in plan.participants
+            if p.country in route and p.country not in state.authorisations
+        ),
+        void_after=PLANNING_OVER,
+    )
+    notices.add(
+        NoticeAction.CONFIRMATION_NEEDED,
+        tuple(
+            _agency(p.agency, Purpose.ACTION_REQUIRED)
+            for p in plan.participants
+            if p.agency not in state.confirmations
+        ),
+        void_after=PLANNING_OVER,
+    )
+
+
+def _acknowledgement_due(notices: _Notices) -> None:
+    event = notices.event
+    leg = notices.state.plan.legs[int(event.detail["leg"]) - 1]
+    notices.add(
+        NoticeAction.ACKNOWLEDGEMENT_DUE,
+        (_agency(leg.receiving_agency, Purpose.ACTION_REQUIRED),),
+        deadline=_moment(event, "deadline"),
+        fallback=Recipient(contact_point_of=leg.to_country, purpose=Purpose.ESCALATION),
+        void_after=OFFER_CLOSED,
+    )
+
+
+def _checkpoint_silence(notices: _Notices) -> None:
+    state = notices.state
+    if state.custodian is None:
+        return
+    notices.add(
+        NoticeAction.CHECKPOINT_SILENCE,
+        tuple(
+            _agency(agency, Purpose.ESCALATION)
+            for agency in dict.fromkeys([state.custodian, state.plan.coordinator_agency])
+        ),
+        void_after=(*OPERATION_ENDED, EventKind.CHECKPOINT_REPORTED, EventKind.SURVEILLANCE_LOST),
+    )
+
+
+def _surveillance_lost(notices: _Notices) -> None:
+    notices.add(
+        NoticeAction.SURVEILLANCE_LOST,
+        everyone(notices.state, Purpose.ESCALATION),
+        deadline=_moment(notices.event, "window_ends"),
+        void_after=(*OPERATION_ENDED, EventKind.SURVEILLANCE_REGAINED),
+    )
+
+
+def _compromise(notices: _Notices) -> None:
+    notices.add(NoticeAction.COMPROMISE, everyone(notices.state, Purpose.ESCALATION))
+
+
+def _debrief_input_due(notices: _Notices) -> None:
+    notices.add(
+        NoticeAction.DEBRIEF_INPUT_DUE,
+        participants(notices.state, Purpose.ACTION_REQUIRED),
+        deadline=_moment(notices.event, "debrief_deadline"),
+    )
+
+
+def _debrief_reminder(notices: _Notices) -> None:
+    debrief = notices.state.debrief
+    if debrief is None:
+        return
+    missing = [str(agency) for agency in notices.event.detail.get("missing_inputs", [])]
+    notices.add(
+        NoticeAction.DEBRIEF_INPUT_DUE,
+        tuple(_agency(agency, Purpose.ACTION_REQUIRED) for agency in missing),
+        deadline=debrief.deadline,
+    )
+
+
+def _report_ready(notices: _Notices) -> None:
+    notices.add(
+        NoticeAction.DEBRIEF_REPORT_READY,
+        everyone(notices.state, Purpose.DIGEST),
+        fallback=None,
+        void_after=(),
+    )
+
+
+def _journey_ended(notices: _Notices) -> None:
+    """A contingency rule or an order ended the journey: everyone learns how."""
+    state = notices.state
+    if state.phase is Phase.INTERDICTION:
+        notices.add(NoticeAction.INTERDICTION_ORDERED, everyone(state, Purpose.ESCALATION))
+    elif state.phase is Phase.ABORTED:
+        notices.add(
+            NoticeAction.OPERATION_ABORTED, everyone(state, Purpose.ESCALATION), void_after=()
+        )
 
 
 def _escalation(notices: _Notices) -> None:
@@ -244,14 +268,14 @@ def _escalation(notices: _Notices) -> None:
     leg = state.plan.legs[leg_number - 1]
     deadline = offer.deadline if offer is not None and offer.leg == leg_number else None
     contact_point = Recipient(contact_point_of=leg.to_country, purpose=Purpose.ESCALATION)
-    step = event.detail.get("escalation")
-    if step == "reminder":
+    step = EscalationStep(event.detail["escalation"])
+    if step is EscalationStep.REMINDER:
         recipient = _agency(leg.receiving_agency, Purpose.ESCALATION)
         action, fallback = NoticeAction.ACKNOWLEDGEMENT_OVERDUE, contact_point
-    elif step == "contact_point":
+    elif step is EscalationStep.CONTACT_POINT:
         recipient, action = contact_point, NoticeAction.ACKNOWLEDGEMENT_ESCALATED
         fallback = notices.coordinator
-    elif step == "coordinator":
+    elif step is EscalationStep.COORDINATOR:
         recipient, action = notices.coordinator, NoticeAction.ACKNOWLEDGEMENT_ESCALATED
         fallback = None
     else:
@@ -276,3 +300,24 @@ def delivery_failed(notice: Notice, *, unreachable: str) -> Notice | None:
         undelivered_agency=unreachable,
         undelivered_action=notice.action,
     )
+
+
+Tell = Callable[[_Notices], None]
+
+# Who is told what, for each kind of event; a kind not here tells nobody. In order: the notices
+# of one event are numbered as they are added.
+NOTICES: Final[Mapping[EventKind, tuple[Tell, ...]]] = {
+    EventKind.OPERATION_CREATED: (_authorisations_and_confirmations,),
+    EventKind.HANDOVER_OFFERED: (_acknowledgement_due,),
+    EventKind.HANDOVER_ACKNOWLEDGEMENT_OVERDUE: (_escalation,),
+    EventKind.HANDOVER_ESCALATED: (_escalation,),
+    EventKind.HANDOVER_CONTINGENCY_APPLIED: (_journey_ended,),
+    EventKind.CHECKPOINT_OVERDUE: (_checkpoint_silence,),
+    EventKind.SURVEILLANCE_LOST: (_surveillance_lost,),
+    EventKind.SURVEILLANCE_WINDOW_EXPIRED: (_journey_ended,),
+    EventKind.OPERATION_COMPROMISED: (_compromise, _journey_ended),
+    EventKind.INTERDICTION_ORDERED: (_journey_ended,),
+    EventKind.INTERDICTION_CONCLUDED: (_debrief_input_due,),
+    EventKind.DEBRIEF_REMINDER: (_debrief_reminder,),
+    EventKind.DEBRIEF_ASSESSED: (_report_ready,),
+}

@@ -9,7 +9,7 @@ answers, so a client that reads after writing sees its write.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.assessment import assessment_reason
     from workflows.commands import (
         SYSTEM,
         AbortOperationInput,
@@ -46,21 +47,21 @@ with workflow.unsafe.imports_passed_through():
         SubmitDebriefInput,
         SuspendOperationInput,
     )
+    from workflows.events import EventKind
     from workflows.messages import (
         AcceptedAction,
         AssessOperationInput,
-        AssessOperationResult,
         NotifyAgenciesInput,
-        NotifyAgenciesResult,
         ProjectOperationInput,
-        ProjectOperationResult,
         RunOperationInput,
         RunOperationResult,
     )
-    from workflows.notices import Notice, delivery_failed, notices_for
+    from workflows.notices import Notice, NoticeAction, delivery_failed, notices_for
     from workflows.rules import (
         Accepted,
         RefusalError,
+        Refused,
+        RoleRefused,
         assessment_due,
         compact_checkpoints,
         decide,
@@ -68,12 +69,16 @@ with workflow.unsafe.imports_passed_through():
         pending_deadlines,
     )
     from workflows.rules import previous_answer as answer_already_given
+    from workflows.side_effects import AgencyNotification, OutcomeAssessment, ReadModelProjection
     from workflows.state import ActionResult, OperationState
 
 # Search attributes are stored unencrypted and are visible to anyone who can list workflows,
 # so only non-sensitive values belong here: never names, routes, seizures or informants.
 PHASE_ATTRIBUTE = SearchAttributeKey.for_keyword("CdtrackPhase")
 REFUSED = "LifecycleRefusal"
+# A command another role gives (the coordinator's, say, asked for by an officer); its details
+# name the role required.
+ROLE_REFUSED = "RoleRefusal"
 ASSESSMENT_PATCH = "outcome-assessment"
 
 # Runs whose projection failed before it was retried until it landed replay as they ran.
@@ -84,6 +89,11 @@ PROJECTION_ATTEMPT = RetryPolicy(maximum_attempts=1)
 SYSTEM_REFUSAL_PATCH = "refused-system-command-fails-the-task"
 # Operations started before agencies were notified replay without notices.
 NOTIFICATIONS_PATCH = "notify-agencies"
+# Runs that told everyone "report ready" for every version replay as they ran.
+REPORT_READY_PATCH = "report-ready-after-a-quiet-period"
+# "Report ready" waits this long after the latest version, so a burst of versions (every input
+# and recommendation writes one) is told once, for the version current at the end of it.
+REPORT_READY_QUIET = timedelta(minutes=5)
 ASSESSMENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -125,6 +135,9 @@ class ControlledDeliveryWorkflow:
         self._deliveries: dict[str, tuple[Notice, asyncio.Task[None]]] = {}
         # The debrief revision whose assessment failed for good: not retried until input changes.
         self._assessment_failed_revision: int | None = None
+        # "Report ready" for the latest version, held until no newer version came for a while.
+        self._report_ready: Notice | None = None
+        self._report_ready_due: datetime | None = None
 
     @workflow.run
     async def run(self, start: RunOperationInput) -> RunOperationResult:
@@ -134,6 +147,7 @@ class ControlledDeliveryWorkflow:
         await self._project()
         while not self._state.phase.is_final:
             if self._continue_as_new_due():
+                self._tell_report_ready()
                 await self._settle()
                 await self._project()
                 workflow.continue_as_new(
@@ -155,6 +169,8 @@ class ControlledDeliveryWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         # The close asks for the closing assessment: written before the operation ends.
         await self._assess_if_due()
+        # The final version needs no quiet period: nothing can follow it.
+        self._tell_report_ready()
         await self._settle()
         await self._project()
         return RunOperationResult(
@@ -382,7 +398,7 @@ class ControlledDeliveryWorkflow:
             return
         decision = decide(self._state, command, now=workflow.now())
         if not isinstance(decision, Accepted):
-            raise ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+            raise _refusal(decision)
 
     def _answer_given(self, command: AnyCommand) -> ActionResult | None:
         try:
@@ -399,7 +415,7 @@ class ControlledDeliveryWorkflow:
         # Between the validator and here another handler may have changed the state.
         decision = decide(self._state, command, now=workflow.now())
         if not isinstance(decision, Accepted):
-            raise ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+            raise _refusal(decision)
         self._commit(decision)
         self._accepted[decision.event.seq] = AcceptedAction(
             seq=decision.event.seq,
@@ -420,7 +436,21 @@ class ControlledDeliveryWorkflow:
             event = self._state.timeline[-1]
             self._stop_moot_deliveries(event.kind)
             for notice in notices_for(self._state, event):
-                self._dispatch(notice)
+                if notice.action is NoticeAction.DEBRIEF_REPORT_READY and workflow.patched(
+                    REPORT_READY_PATCH
+                ):
+                    # A newer version replaces the one not yet told, and restarts the wait.
+                    self._report_ready = notice
+                    self._report_ready_due = workflow.now() + REPORT_READY_QUIET
+                else:
+                    self._dispatch(notice)
+
+    def _tell_report_ready(self) -> None:
+        """Tell everyone of the version current now, once, if a version is waiting to be told."""
+        if self._report_ready is not None:
+            self._dispatch(self._report_ready)
+        self._report_ready = None
+        self._report_ready_due = None
 
     async def _settle(self) -> None:
         """Before the run ends or continues as new: every handler and every delivery finished."""
@@ -433,7 +463,7 @@ class ControlledDeliveryWorkflow:
             task = asyncio.create_task(self._deliver(notice))
             self._deliveries[notice.key] = (notice, task)
 
-    def _stop_moot_deliveries(self, kind: str) -> None:
+    def _stop_moot_deliveries(self, kind: EventKind) -> None:
         """An acknowledgement (say) stops its reminders at once, even mid-retry."""
         for notice, task in list(self._deliveries.values()):
             if kind in notice.void_after:
@@ -444,10 +474,9 @@ class ControlledDeliveryWorkflow:
         policy = self._delivery
         unreachable: list[str]
         try:
-            result: NotifyAgenciesResult = await workflow.execute_activity(
-                "notify_agencies",
+            result = await workflow.execute_activity_method(
+                AgencyNotification.notify_agencies,
                 NotifyAgenciesInput(notice=notice, max_attempts=policy.attempts),
-                result_type=NotifyAgenciesResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 # A moot notice is left to its activity, which checks the read model before every
                 # send and stands down; the workflow stops waiting for it at once.
@@ -477,6 +506,17 @@ class ControlledDeliveryWorkflow:
     async def _wait_for_change_or_deadline(self) -> None:
         deadlines = pending_deadlines(self._state)
         seen = self._changes
+        quiet_until = self._report_ready_due
+        if quiet_until is not None and (not deadlines or quiet_until <= deadlines[0][0]):
+            wait = quiet_until - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._changes != seen, timeout=wait)
+                    return
+                except TimeoutError:
+                    pass
+            self._tell_report_ready()
+            return
         if deadlines:
             due, _ = deadlines[0]
             wait = due - workflow.now()
@@ -525,16 +565,15 @@ class ControlledDeliveryWorkflow:
         at_seq = self._state.timeline[-1].seq
         await self._project()
         try:
-            result: AssessOperationResult = await workflow.execute_activity(
-                "assess_operation",
+            result = await workflow.execute_activity_method(
+                OutcomeAssessment.assess_operation,
                 AssessOperationInput(
                     operation=self._state.model_copy(update={"applied": {}}),
                     version=version,
                     at_seq=at_seq,
-                    reason=f"after {self._state.timeline[-1].kind}",
+                    reason=assessment_reason(self._state),
                     requested_at=workflow.now(),
                 ),
-                result_type=AssessOperationResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 schedule_to_close_timeout=timedelta(minutes=30),
                 retry_policy=ASSESSMENT_RETRY,
@@ -600,10 +639,9 @@ class ControlledDeliveryWorkflow:
                 snapshot = self._state.model_copy(update={"timeline": [], "applied": {}})
                 actions = [self._accepted[e.seq] for e in events if e.seq in self._accepted]
                 try:
-                    result: ProjectOperationResult = await workflow.execute_local_activity(
-                        "project_operation",
+                    result = await workflow.execute_local_activity_method(
+                        ReadModelProjection.project_operation,
                         ProjectOperationInput(operation=snapshot, events=events, actions=actions),
-                        result_type=ProjectOperationResult,
                         start_to_close_timeout=timedelta(seconds=30),
                         retry_policy=PROJECTION_ATTEMPT,
                     )
@@ -639,3 +677,12 @@ class SystemCommandRefusedError(RuntimeError):
 
     Deliberately not an ApplicationError: it fails the workflow task, not the workflow.
     """
+
+
+def _refusal(decision: Refused) -> ApplicationError:
+    """The answer to a refused Update: the lifecycle's reason, typed by what would help."""
+    if isinstance(decision, RoleRefused):
+        return ApplicationError(
+            decision.reason, decision.required, type=ROLE_REFUSED, non_retryable=True
+        )
+    return ApplicationError(decision.reason, type=REFUSED, non_retryable=True)

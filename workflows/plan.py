@@ -106,27 +106,32 @@ def _not_a_bool(value: object) -> object:
     return value
 
 
-# JSON carries durations as ISO 8601 ("PT30M") or as seconds; the schema says both.
+# JSON carries durations as ISO 8601 ("PT30M") or as a bare number of seconds; the schema says both,
+# and says the unit, so a planner never has to guess whether 30 means minutes.
+DURATION_AS_TEXT: Final = {
+    "type": "string",
+    "format": "duration",
+    "description": "ISO 8601 duration, e.g. PT30M (30 minutes) or P14D (14 days)",
+}
+DURATION_UNIT: Final = "seconds"
+
+
+def _duration_schema(bound: dict[str, float]) -> WithJsonSchema:
+    as_number = {"type": "number", "description": f"a number of {DURATION_UNIT}", **bound}
+    return WithJsonSchema({"anyOf": [DURATION_AS_TEXT, as_number]})
+
+
 PositiveDuration = Annotated[
     timedelta,
     BeforeValidator(_not_a_bool),
     Field(gt=timedelta(0)),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "format": "duration"},
-                {"type": "number", "exclusiveMinimum": 0},
-            ]
-        }
-    ),
+    _duration_schema({"exclusiveMinimum": 0}),
 ]
 NonNegativeDuration = Annotated[
     timedelta,
     BeforeValidator(_not_a_bool),
     Field(ge=timedelta(0)),
-    WithJsonSchema(
-        {"anyOf": [{"type": "string", "format": "duration"}, {"type": "number", "minimum": 0}]}
-    ),
+    _duration_schema({"minimum": 0}),
 ]
 
 
@@ -203,6 +208,27 @@ class Substance(Frozen):
     unit: QuantityUnit = QuantityUnit.KG
 
 
+# Grams per unit of mass, to compare what is left in with what the consignment holds.
+_GRAMS: Final = {QuantityUnit.G: 1.0, QuantityUnit.KG: 1000.0}
+
+
+class LeftIn(Frozen):
+    """What a partial substitution leaves of the real substance, so possession can be charged."""
+
+    substance: ShortText = Field(description="One of the consignment's substances, by name")
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False, examples=[200])]
+    unit: QuantityUnit = QuantityUnit.G
+
+
+def _amount_in(quantity: float, unit: QuantityUnit, target: QuantityUnit) -> float | None:
+    """The quantity in the target unit, or None when the two units do not measure alike."""
+    if unit is target:
+        return quantity
+    if unit in _GRAMS and target in _GRAMS:
+        return quantity * _GRAMS[unit] / _GRAMS[target]
+    return None
+
+
 class Consignment(Frozen):
     substances: Annotated[list[Substance], Field(min_length=1, max_length=MAX_SUBSTANCES)]
     packaging: ShortText
@@ -211,16 +237,72 @@ class Consignment(Frozen):
         default_factory=list
     )
     delivery_type: DeliveryType = DeliveryType.INTACT
-    mode: TransportMode
+    left_in: LeftIn | None = Field(
+        default=None,
+        description=(
+            "A partial substitution's quantity of the real substance left in the consignment "
+            "(e.g. 200 g): positive, at most the substance's quantity"
+        ),
+    )
+    mode: TransportMode = Field(
+        description="How the consignment travels; the mode of every leg that names none of its own"
+    )
+
+    @model_validator(mode="after")
+    def _left_in_fits(self) -> Consignment:
+        problem = left_in_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+
+def left_in_problem(consignment: Consignment) -> str | None:
+    """Why the quantity left in does not fit the consignment, or None when it does."""
+    left = consignment.left_in
+    if left is None:
+        return None
+    if consignment.delivery_type is not DeliveryType.PARTIALLY_SUBSTITUTED:
+        return (
+            f"left_in is the quantity a partial substitution leaves in; the consignment is "
+            f"{consignment.delivery_type.value.replace('_', ' ')}"
+        )
+    substance = next(
+        (s for s in consignment.substances if s.name.lower() == left.substance.lower()), None
+    )
+    if substance is None:
+        listed = ", ".join(s.name for s in consignment.substances)
+        return f"left_in names {left.substance}, which the consignment does not hold ({listed})"
+    amount = _amount_in(left.quantity, left.unit, substance.unit)
+    if amount is None:
+        return (
+            f"left_in is in {left.unit.value} but {substance.name} is counted in "
+            f"{substance.unit.value}"
+        )
+    if amount > substance.quantity:
+        return (
+            f"left_in ({left.quantity:g} {left.unit.value}) exceeds the consignment's "
+            f"{substance.quantity:g} {substance.unit.value} of {substance.name}"
+        )
+    return None
 
 
 class EscalationDelays(Frozen):
     """How long after the acknowledgement deadline each escalation step follows the previous one."""
 
-    reminder_after: NonNegativeDuration = timedelta(0)
-    contact_point_after: NonNegativeDuration = timedelta(minutes=10)
-    coordinator_after: NonNegativeDuration = timedelta(minutes=10)
-    contingency_after: NonNegativeDuration = timedelta(minutes=15)
+    reminder_after: NonNegativeDuration = Field(
+        default=timedelta(0), description="From the acknowledgement deadline to the reminder"
+    )
+    contact_point_after: NonNegativeDuration = Field(
+        default=timedelta(minutes=10),
+        description="From the reminder to the receiving country's national contact point",
+    )
+    coordinator_after: NonNegativeDuration = Field(
+        default=timedelta(minutes=10), description="From the contact point to the coordinator"
+    )
+    contingency_after: NonNegativeDuration = Field(
+        default=timedelta(minutes=15),
+        description="From the coordinator to the contingency rule for an unacknowledged handover",
+    )
 
     def steps(self) -> tuple[timedelta, timedelta, timedelta, timedelta]:
         """Offsets from the deadline of the four steps, cumulative."""
@@ -264,6 +346,10 @@ class Leg(Frozen):
     escalation: EscalationDelays | None = Field(
         default=None, description="Overrides the operation's escalation delays for this leg"
     )
+    mode: TransportMode | None = Field(
+        default=None,
+        description="How the consignment travels this leg; without it, the consignment's mode",
+    )
 
 
 class ContingencyAction(StrEnum):
@@ -272,7 +358,10 @@ class ContingencyAction(StrEnum):
 
 
 class ContingencyRules(Frozen):
-    surveillance_regain_window: PositiveDuration = timedelta(hours=2)
+    surveillance_regain_window: PositiveDuration = Field(
+        default=timedelta(hours=2),
+        description="How long lost surveillance may stay lost before the contingency rule applies",
+    )
     on_surveillance_window_expired: ContingencyAction = ContingencyAction.INTERDICT
     on_compromise: ContingencyAction = ContingencyAction.INTERDICT
     on_handover_unacknowledged: ContingencyAction = ContingencyAction.INTERDICT
@@ -291,8 +380,14 @@ class OperationPlan(Frozen):
     participants: Annotated[list[Participant], Field(min_length=2, max_length=MAX_PARTICIPANTS)]
     contingency: ContingencyRules = ContingencyRules()
     escalation: EscalationDelays = EscalationDelays()
-    checkpoint_interval: PositiveDuration = timedelta(hours=1)
-    debrief_period: PositiveDuration = timedelta(days=14)
+    checkpoint_interval: PositiveDuration = Field(
+        default=timedelta(hours=1),
+        description="Agreed interval between checkpoint reports; silence past it raises an alert",
+    )
+    debrief_period: PositiveDuration = Field(
+        default=timedelta(days=14),
+        description="From the end of the interdiction to the debrief deadline",
+    )
     debrief_reminders_before: Annotated[list[PositiveDuration], Field(max_length=MAX_REMINDERS)] = (
         Field(
             default_factory=lambda: [timedelta(days=3), timedelta(days=1)],
@@ -319,6 +414,10 @@ class OperationPlan(Frozen):
 
     def escalation_for(self, leg: Leg) -> EscalationDelays:
         return leg.escalation or self.escalation
+
+    def mode_of(self, leg: Leg) -> TransportMode:
+        """A plan without per-leg modes (every plan before them) sends each leg its one way."""
+        return leg.mode or self.consignment.mode
 
 
 def serialized_size(model: BaseModel) -> int:

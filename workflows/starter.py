@@ -5,23 +5,53 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
-from workflows.commands import Actor, AnyCommand
+from workflows.commands import (
+    AbortOperationInput,
+    AcknowledgeHandoverInput,
+    Actor,
+    AddRecommendationInput,
+    ApproveEmergencyInterdictionInput,
+    CloseDebriefInput,
+    Command,
+    ConcludeInterdictionInput,
+    ConfirmParticipationInput,
+    DeclareConsignmentLostInput,
+    ExtendDebriefDeadlineInput,
+    LaunchOperationInput,
+    OfferHandoverInput,
+    OrderInterdictionInput,
+    RecordArrestInput,
+    RecordAuthorisationInput,
+    RecordSeizureInput,
+    RefuseHandoverInput,
+    RemoveParticipantInput,
+    ReportCheckpointInput,
+    ReportCompromiseInput,
+    ReportSurveillanceLostInput,
+    ReportSurveillanceRegainedInput,
+    ResumeOperationInput,
+    SubmitDebriefInput,
+    SuspendOperationInput,
+    kind_of,
+)
 from workflows.messages import (
     DeliveryPolicy,
     ProjectionRetryPolicy,
     RunOperationInput,
     RunOperationResult,
 )
-from workflows.operation import REFUSED, ControlledDeliveryWorkflow
+from workflows.operation import REFUSED, ROLE_REFUSED, ControlledDeliveryWorkflow
 from workflows.plan import OperationPlan, plan_size_problem, schedule_problems
 from workflows.state import ActionResult, OperationState
 
@@ -38,13 +68,69 @@ class ActionRefusedError(Exception):
     """The lifecycle refused an action; the message is the rules' reason."""
 
 
-def update_id(command: AnyCommand) -> str:
+class RoleRefusedError(ActionRefusedError):
+    """Refused because the action is another role's to take; `required` names that role."""
+
+    def __init__(self, reason: str, *, required: str) -> None:
+        super().__init__(reason)
+        self.required = required
+
+
+C = TypeVar("C", bound=Command)
+Workflow = ControlledDeliveryWorkflow
+
+
+@dataclass(frozen=True)
+class Steering(Generic[C]):
+    """A steering action: its command and the workflow's Update that applies it."""
+
+    command: type[C]
+    update: UpdateMethodMultiParam[[ControlledDeliveryWorkflow, C], ActionResult]
+
+
+def steering(
+    command: type[C], update: UpdateMethodMultiParam[[ControlledDeliveryWorkflow, C], ActionResult]
+) -> Steering[Any]:
+    """A row of STEERING, checked on its own: an Update taking another command is a type error."""
+    return Steering(command, update)
+
+
+_STEERING = (
+    steering(RecordAuthorisationInput, Workflow.record_authorisation),
+    steering(ConfirmParticipationInput, Workflow.confirm_participation),
+    steering(LaunchOperationInput, Workflow.launch_operation),
+    steering(OfferHandoverInput, Workflow.offer_handover),
+    steering(AcknowledgeHandoverInput, Workflow.acknowledge_handover),
+    steering(RefuseHandoverInput, Workflow.refuse_handover),
+    steering(ReportCheckpointInput, Workflow.report_checkpoint),
+    steering(ReportSurveillanceLostInput, Workflow.report_surveillance_lost),
+    steering(ReportSurveillanceRegainedInput, Workflow.report_surveillance_regained),
+    steering(ReportCompromiseInput, Workflow.report_compromise),
+    steering(SuspendOperationInput, Workflow.suspend_operation),
+    steering(ResumeOperationInput, Workflow.resume_operation),
+    steering(OrderInterdictionInput, Workflow.order_interdiction),
+    steering(ApproveEmergencyInterdictionInput, Workflow.approve_emergency_interdiction),
+    steering(RecordSeizureInput, Workflow.record_seizure),
+    steering(RecordArrestInput, Workflow.record_arrest),
+    steering(ConcludeInterdictionInput, Workflow.conclude_interdiction),
+    steering(SubmitDebriefInput, Workflow.submit_debrief),
+    steering(ExtendDebriefDeadlineInput, Workflow.extend_debrief_deadline),
+    steering(AddRecommendationInput, Workflow.add_recommendation),
+    steering(CloseDebriefInput, Workflow.close_debrief),
+    steering(RemoveParticipantInput, Workflow.remove_participant),
+    steering(AbortOperationInput, Workflow.abort_operation),
+    steering(DeclareConsignmentLostInput, Workflow.declare_consignment_lost),
+)
+STEERING: Final[Mapping[type[Command], Steering[Any]]] = {row.command: row for row in _STEERING}
+
+
+def update_id(command: Command) -> str:
     """The Update id of a command: the same for a retried request, and opaque.
 
     Update ids reach the server in plaintext, so the kind and the request id are digested; the
     kind goes in so two actions under one request id never pass for a retry of each other.
     """
-    material = f"cdtrack-update\x00{command.kind}\x00{command.request_id}".encode()
+    material = f"cdtrack-update\x00{kind_of(command)}\x00{command.request_id}".encode()
     return hashlib.sha256(material).hexdigest()
 
 
@@ -120,17 +206,19 @@ async def _sent_until_delivered(send: Callable[[], Awaitable[T]]) -> T:
     return await send()
 
 
-async def act(client: Client, *, operation_id: str, command: AnyCommand) -> ActionResult:
-    """Send one steering action; its Update is named after the command's kind."""
+async def act(client: Client, *, operation_id: str, command: Command) -> ActionResult:
+    """Send one steering action to the Update STEERING names for its command."""
+    update = STEERING[type(command)].update
     handle = operation_handle(client, operation_id)
     try:
         return await _sent_until_delivered(
-            lambda: handle.execute_update(
-                command.kind, command, id=update_id(command), result_type=ActionResult
-            )
+            lambda: handle.execute_update(update, command, id=update_id(command))
         )
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
+        if isinstance(cause, ApplicationError) and cause.type == ROLE_REFUSED:
+            (required,) = cause.details
+            raise RoleRefusedError(cause.message, required=str(required)) from None
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:
             raise ActionRefusedError(cause.message) from None
         raise

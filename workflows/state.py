@@ -15,6 +15,7 @@ from workflows.commands import (
     InterdictionKind,
     SubmitDebriefInput,
 )
+from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Authorisation, OperationPlan, QuantityUnit
 
 
@@ -45,7 +46,7 @@ class TimelineEvent(Model):
 
     seq: int
     at: datetime
-    kind: str
+    kind: EventKind
     actor: Actor
     summary: str
     detail: dict[str, Any] = Field(default_factory=dict)
@@ -65,7 +66,7 @@ class HandoverRecord(Model):
     leg: int
     offered_at: datetime
     deadline: datetime
-    outcome: str  # acknowledged | refused | withdrawn
+    outcome: HandoverOutcome
     decided_at: datetime
     escalation_steps: int
     reasons: str | None = None
@@ -82,6 +83,32 @@ class SurveillanceGap(Model):
     lost_at: datetime
     regained_at: datetime | None = None
     last_known_place: str
+
+
+class EscalationRecord(Model):
+    """One step of the escalation of an unacknowledged handover, as it happened."""
+
+    leg: int
+    step: int
+    escalation: str  # reminder | contact_point | coordinator | contingency
+    at: datetime
+    overdue_seconds: float
+
+
+class OperationFacts(Model):
+    """What the outcome assessment needs of the events, kept as they happen.
+
+    Kept in the state, not re-read from the timeline: continue-as-new drops old checkpoint
+    reports from the timeline, and a fact must not vanish with them.
+    """
+
+    route_deviations: list[Checkpoint] = Field(
+        default_factory=list,
+        description="Checkpoints reported deviated, or in a country off the planned route",
+    )
+    silence_alerts: int = 0
+    escalations: list[EscalationRecord] = Field(default_factory=list)
+    suspended_seconds: float = Field(default=0.0, description="Time suspended, resumed since")
 
 
 class Interdiction(Model):
@@ -207,6 +234,10 @@ class OperationState(Model):
     ended_at: datetime | None = None
     outcome: str | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    facts: OperationFacts | None = Field(
+        default=None,
+        description="Facts for the assessment; None in states carried before they were kept",
+    )
     compacted_checkpoints: int = Field(
         default=0,
         description="Older checkpoint reports kept only in the read model, to bound the state",

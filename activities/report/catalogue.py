@@ -11,7 +11,7 @@ from typing import Final
 from babel.messages.extract import extract_from_file
 from jinja2.ext import babel_extract
 
-from activities.assessment import TEXTS
+from workflows.assessment import TEXTS
 
 HERE: Final = Path(__file__).parent
 PYTHON_SOURCES: Final = ("labels.py", "render.py")

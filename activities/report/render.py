@@ -25,9 +25,9 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from activities.assessment import TEXTS, Deviation, Finding, OutcomeAssessment
 from activities.report import charts, labels
 from activities.statistics import Statistics
+from workflows.assessment import TEXTS, Deviation, Finding, OutcomeAssessment
 
 Language = Literal["en", "ru"]
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "ru")

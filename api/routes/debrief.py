@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from activities.assessment import OutcomeAssessment
 from activities.report.render import Language, render_report_html, render_report_pdf
 from api.access import NOT_FOUND, record_access, visible_for
 from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
@@ -23,6 +22,7 @@ from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
 from store.access_log import AccessCategory
 from store.assessments import AssessmentRow, assessment, assessment_versions
 from store.models import OperationRow
+from workflows.assessment import OutcomeAssessment
 
 router = APIRouter(prefix="/operations", tags=["debrief"])
 

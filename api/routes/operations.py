@@ -61,6 +61,7 @@ from workflows.rules import launch_blockers
 from workflows.starter import (
     ActionRefusedError,
     PlanRejectedError,
+    RoleRefusedError,
     act,
     start_operation,
     synchronise,
@@ -461,9 +462,27 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
             # Accepted, the action is in the read model and the access log (one transaction,
             # written by the worker) before this returns.
             return await _answer_in_time(
-                act(client, operation_id=row.id, command=command),  # type: ignore[arg-type]
+                act(client, operation_id=row.id, command=command),
                 seconds=settings.temporal_answer_seconds,
             )
+        except RoleRefusedError as refusal:
+            await record_access(
+                read_model,
+                principal=principal,
+                action=action,
+                category=AccessCategory.ALTERATION,
+                operation_id=row.id,
+                justification=justification,
+                outcome="refused",
+                reason_code="role_refused",
+                rule=kind,
+            )
+            raise ProblemError(
+                status.HTTP_403_FORBIDDEN,
+                "Not your role",
+                str(refusal),
+                extensions={"required_role": refusal.required},
+            ) from None
         except ActionRefusedError as refusal:
             await record_access(
                 read_model,
@@ -494,6 +513,7 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
         name=kind,
         responses={
             404: {"description": NOT_FOUND},
+            403: {"description": "The action is another role's to take (`required_role` names it)"},
             409: {"description": "The lifecycle refuses this action now; the reason says why"},
             422: {"description": "Invalid input, or an Idempotency-Key used for another request"},
             503: {"description": "No worker answers now; retry after Retry-After seconds"},

@@ -17,7 +17,6 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.assessment import OutcomeAssessment
 from activities.report.render import Language, render_statistics_html, render_statistics_pdf
 from activities.statistics import OperationFacts, Statistics, compile_statistics
 from api.access import record_access
@@ -29,6 +28,7 @@ from api.visibility import visible_to
 from store.access_log import AccessCategory
 from store.assessments import latest_assessments
 from store.models import OperationRow
+from workflows.assessment import OutcomeAssessment
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from activities.assessment import OutcomeAssessment
+from workflows.assessment import OutcomeAssessment
 
 
 class AssessmentVersionRead(BaseModel):

@@ -9,7 +9,6 @@ import pytest
 from babel.messages.pofile import read_po
 from pypdf import PdfReader
 
-from activities.assessment import OutcomeAssessment, assess
 from activities.report.catalogue import message_ids
 from activities.report.render import (
     LANGUAGES,
@@ -19,6 +18,7 @@ from activities.report.render import (
     render_report_pdf,
 )
 from tests.activities.known_operation import RECOMMENDED, known_operation
+from workflows.assessment import OutcomeAssessment, assess
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from pypdf import PdfReader
 
-from activities.assessment import assess
 from activities.report.render import render_statistics_pdf
 from activities.statistics import OperationFacts, compile_statistics, percentile
 from tests.activities.known_operation import DEADLINE, known_operation
+from workflows.assessment import assess
 
 
 def test_percentiles_by_nearest_rank() -> None:

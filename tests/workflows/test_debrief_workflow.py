@@ -22,6 +22,7 @@ from workflows.commands import (
     ReportedSeizure,
     SubmitDebriefInput,
 )
+from workflows.events import EventKind
 from workflows.starter import operation_handle
 from workflows.state import OperationState
 
@@ -72,7 +73,7 @@ async def test_deadline_then_late_input_then_close_write_versions_and_keep_them(
     await env.sleep(timedelta(days=15))  # past the 14-day debrief deadline
     state = await assessed(operation, 1)
     kinds = [e.kind for e in state.timeline]
-    assert kinds.index("debrief.deadline_passed") < kinds.index("debrief.assessed")
+    assert kinds.index(EventKind.DEBRIEF_DEADLINE_PASSED) < kinds.index(EventKind.DEBRIEF_ASSESSED)
     with sqlite_session_maker() as session:
         first = assessment(session, operation_id=operation.operation_id)
         assert first is not None

@@ -25,6 +25,7 @@ from tests.factories import sample_plan
 from tests.temporal_env import TEST_CODEC_KEY
 from tests.workflows.conftest import make_worker
 from tests.workflows.operations import OperationDriver
+from workflows.events import EventKind
 from workflows.starter import operation_handle
 
 
@@ -121,7 +122,7 @@ async def test_killing_the_worker_mid_operation_loses_nothing_and_acknowledges_o
                 worker.kill()
 
     kinds = [e.kind for e in state.timeline]
-    assert kinds.count("handover.acknowledged") == 2
+    assert kinds.count(EventKind.HANDOVER_ACKNOWLEDGED) == 2
     assert state.custodian == operation.agency_of("KZ")
     assert [h.leg for h in state.handovers] == [1, 2]
     with postgres_session_maker() as session:

@@ -23,7 +23,9 @@ from tests.workflows.test_rules import (
     planned,
 )
 from workflows.commands import SYSTEM, HandoverDeadlineReached
+from workflows.events import EventKind
 from workflows.notices import (
+    NOTICES,
     Notice,
     NoticeAction,
     Purpose,
@@ -149,3 +151,50 @@ def test_the_russian_words_are_a_translation_not_a_copy() -> None:
     assert set(TEXTS[Language.RUSSIAN]) == set(TEXTS[Language.ENGLISH]) == set(NoticeAction)
     for action in NoticeAction:
         assert TEXTS[Language.RUSSIAN][action] != TEXTS[Language.ENGLISH][action]
+
+
+# Events that ask nobody to act or know beyond those who did it; every other kind tells someone.
+TELLS_NOBODY = {
+    EventKind.AUTHORISATION_GRANTED,
+    EventKind.AUTHORISATION_REFUSED,
+    EventKind.PARTICIPATION_CONFIRMED,
+    EventKind.PARTICIPANT_REMOVED,
+    EventKind.OPERATION_LAUNCHED,
+    EventKind.HANDOVER_ACKNOWLEDGED,
+    EventKind.HANDOVER_REFUSED,
+    EventKind.CHECKPOINT_REPORTED,
+    EventKind.SURVEILLANCE_REGAINED,
+    EventKind.OPERATION_SUSPENDED,
+    EventKind.OPERATION_RESUMED,
+    EventKind.INTERDICTION_APPROVED,
+    EventKind.INTERDICTION_APPROVAL_OVERDUE,
+    EventKind.SEIZURE_RECORDED,
+    EventKind.ARREST_RECORDED,
+    EventKind.DEBRIEF_INPUT_SUBMITTED,
+    EventKind.DEBRIEF_DEADLINE_PASSED,
+    EventKind.DEBRIEF_DEADLINE_EXTENDED,
+    EventKind.DEBRIEF_RECOMMENDATION_ADDED,
+    EventKind.DEBRIEF_CLOSED,
+    EventKind.OPERATION_ABORTED,
+    EventKind.OPERATION_FAILED,
+}
+
+
+def test_every_kind_of_event_either_has_its_notices_or_is_known_to_tell_nobody() -> None:
+    told = set(NOTICES)
+    assert not told & TELLS_NOBODY
+    assert told | TELLS_NOBODY == set(EventKind), "decide who hears of a new kind of event"
+    # What asks someone to act must reach them.
+    assert {
+        EventKind.OPERATION_CREATED,
+        EventKind.HANDOVER_OFFERED,
+        EventKind.HANDOVER_ACKNOWLEDGEMENT_OVERDUE,
+        EventKind.HANDOVER_ESCALATED,
+        EventKind.CHECKPOINT_OVERDUE,
+        EventKind.SURVEILLANCE_LOST,
+        EventKind.OPERATION_COMPROMISED,
+        EventKind.INTERDICTION_ORDERED,
+        EventKind.INTERDICTION_CONCLUDED,
+        EventKind.DEBRIEF_REMINDER,
+        EventKind.DEBRIEF_ASSESSED,
+    } <= told

@@ -28,10 +28,12 @@ from tests.receivers import received, received_by, register_directory
 from tests.workflows.conftest import make_worker
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer, request_id
 from workflows.commands import (
+    AddRecommendationInput,
     CloseDebriefInput,
     SubmitDebriefInput,
 )
 from workflows.messages import DeliveryPolicy
+from workflows.operation import REPORT_READY_QUIET
 from workflows.starter import operation_handle
 
 # Retries in seconds, so a failing receiver is given up on within the test.
@@ -236,3 +238,60 @@ async def test_nothing_is_sent_after_the_acknowledgement(stage: Stage) -> None:
     assert received_by(stage.receiver, "kz-ncp") == []
     assert not any("handover" in m for m in received_by(stage.receiver, "caricc"))
     assert "handover.acknowledgement_overdue" not in await operation.kinds()
+
+
+READY = ("the debrief report is ready", "итоговый отчёт готов")
+
+
+def told_ready(stage: Stage, agency: str) -> int:
+    return sum(any(p in m for p in READY) for m in received_by(stage.receiver, agency))
+
+
+async def all_told_ready(stage: Stage, count: int, agencies: tuple[str, ...]) -> None:
+    for _ in range(300):
+        if all(told_ready(stage, agency) >= count for agency in agencies):
+            return
+        await asyncio.sleep(0.1)
+    told = {agency: told_ready(stage, agency) for agency in agencies}
+    raise AssertionError(f"not all told {count} times that the report is ready: {told}")
+
+
+async def test_a_burst_of_versions_tells_each_recipient_once_after_a_quiet_period(
+    stage: Stage,
+) -> None:
+    agencies = ("af-cnpa", "tj-dca", "kz-police", "caricc")
+    operation = await stage.launched(await stage.start())
+    for leg in (1, 2):
+        await operation.offer(leg)
+        await operation.acknowledge(leg)
+    await operation.interdict_at_destination()
+    await operation.seize_at_destination()
+    await operation.conclude()
+    await stage.env.sleep(timedelta(days=15))  # the deadline passes: version 1
+    await stage.env.sleep(REPORT_READY_QUIET * 2)
+    await all_told_ready(stage, 1, agencies)
+    # Five more versions in a burst: three inputs, a recommendation, the close.
+    for agency in ("af-cnpa", "tj-dca", "kz-police"):
+        await operation.do(
+            SubmitDebriefInput(actor=officer(agency), request_id=request_id(), lessons=["ETA"])
+        )
+    now = await stage.env.get_current_time()
+    await operation.do(
+        AddRecommendationInput(
+            actor=COORDINATOR,
+            request_id=request_id(),
+            text="Interpreter on call",
+            owner="tj-dca",
+            due=now + timedelta(days=30),
+        )
+    )
+    await operation.do(CloseDebriefInput(actor=COORDINATOR, request_id=request_id()))
+    await operation_handle(stage.env.client, operation.operation_id).result()
+    state = await operation.state()
+    assert state.debrief is not None
+    assert len(state.debrief.assessments) >= 3, "a burst of versions"
+    await all_told_ready(stage, 2, agencies)
+    await asyncio.sleep(1.0)  # nothing more is on its way
+    assert {agency: told_ready(stage, agency) for agency in agencies} == dict.fromkeys(
+        agencies, 2
+    ), "once after the quiet period, once for the final version"

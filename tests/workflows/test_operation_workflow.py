@@ -29,6 +29,7 @@ from workflows.commands import (
     ResumeOperationInput,
     SuspendOperationInput,
 )
+from workflows.events import EventKind
 from workflows.plan import ContingencyAction, ContingencyRules
 from workflows.starter import ActionRefusedError, operation_handle
 from workflows.state import Phase
@@ -104,7 +105,7 @@ async def test_full_operation_afghanistan_tajikistan_kazakhstan_runs_to_closed(
     assert state.seizures[0].quantity == 12.5
     kinds = [e.kind for e in state.timeline]
     assert kinds[0] == "operation.created"
-    assert kinds.count("handover.acknowledged") == 2
+    assert kinds.count(EventKind.HANDOVER_ACKNOWLEDGED) == 2
     # The close asks for the closing outcome assessment, the last thing on the timeline.
     assert kinds[-2:] == ["debrief.closed", "debrief.assessed"]
     assert state.timeline[-1].detail == {"version": 1, "at_seq": state.timeline[-2].seq}

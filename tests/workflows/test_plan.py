@@ -19,8 +19,11 @@ from workflows.plan import (
     AuthorisationGranted,
     Handling,
     HandlingCode,
+    LeftIn,
     OperationPlan,
+    QuantityUnit,
     Substance,
+    TransportMode,
     plan_size_problem,
     schedule_faults,
     schedule_problems,
@@ -313,3 +316,102 @@ async def test_a_plan_within_every_list_and_string_limit_can_still_be_too_large(
             task_queue="nowhere",
             now=NOW,
         )
+
+
+def test_a_plan_without_leg_modes_sends_every_leg_the_consignments_way() -> None:
+    assert [PLAN.mode_of(leg) for leg in PLAN.legs] == [TransportMode.ROAD, TransportMode.ROAD]
+
+
+def test_each_leg_may_travel_its_own_way() -> None:
+    plan = variant(legs=legs(mode="sea_container"))
+    assert [plan.mode_of(leg) for leg in plan.legs] == [
+        TransportMode.ROAD,
+        TransportMode.SEA_CONTAINER,
+    ]
+
+
+def test_an_unknown_leg_mode_is_refused_with_the_modes_there_are() -> None:
+    message = refusal(legs=legs(mode="camel"))
+    assert "legs.1.mode" in message
+    assert "sea_container" in message
+
+
+def test_a_partial_substitution_keeps_the_quantity_left_in() -> None:
+    plan = variant(consignment=consignment(left_in={"substance": "Heroin", "quantity": 200}))
+    assert plan.consignment.left_in == LeftIn(substance="Heroin", quantity=200, unit=QuantityUnit.G)
+
+
+@pytest.mark.parametrize(
+    ("left_in", "expected"),
+    [
+        (
+            {"substance": "heroin", "quantity": 13, "unit": "kg"},
+            "12.5 kg of heroin",
+        ),
+        ({"substance": "heroin", "quantity": 12501}, "12.5 kg of heroin"),
+        ({"substance": "cocaine", "quantity": 200}, "does not hold (heroin)"),
+        ({"substance": "heroin", "quantity": 2, "unit": "l"}, "heroin is counted in kg"),
+        ({"substance": "heroin", "quantity": 0}, "greater than 0"),
+        ({"substance": "heroin", "quantity": -200}, "greater than 0"),
+    ],
+)
+def test_a_quantity_left_in_that_does_not_fit_is_refused(
+    left_in: dict[str, Any], expected: str
+) -> None:
+    assert expected in refusal(consignment=consignment(left_in=left_in))
+
+
+def test_a_quantity_left_in_belongs_to_a_partial_substitution_only() -> None:
+    message = refusal(
+        consignment=consignment(
+            delivery_type="intact", left_in={"substance": "heroin", "quantity": 200}
+        )
+    )
+    assert "the consignment is intact" in message
+
+
+def _durations(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every duration in the plan's JSON schema, by where it is."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if any(branch.get("format") == "duration" for branch in node.get("anyOf", [])):
+                found.append((where, node))
+                return
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(schema, "")
+    return found
+
+
+def test_every_duration_of_the_plan_schema_says_its_unit() -> None:
+    durations = _durations(OperationPlan.model_json_schema())
+    names = {where.rsplit("/", 1)[-1] for where, _ in durations}
+    assert {
+        "acknowledgement_deadline",
+        "surveillance_regain_window",
+        "checkpoint_interval",
+        "debrief_period",
+        "items",  # debrief_reminders_before
+        "reminder_after",
+        "contact_point_after",
+        "coordinator_after",
+        "contingency_after",
+    } <= names
+    for where, node in durations:
+        text, number = node["anyOf"]
+        assert "ISO 8601" in text["description"], where
+        assert number == number | {"type": "number", "description": "a number of seconds"}, where
+
+
+@pytest.mark.parametrize("window", ["PT45M", 2700, 2700.0, "P0DT0H45M"])
+def test_a_duration_is_iso_8601_or_a_bare_number_of_seconds(window: str | float) -> None:
+    plan = variant(contingency={"surveillance_regain_window": window})
+    assert plan.contingency.surveillance_regain_window == timedelta(minutes=45)
+    leg_plan = variant(legs=legs(acknowledgement_deadline=window))
+    assert leg_plan.legs[1].acknowledgement_deadline == timedelta(minutes=45)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import ValidationError
@@ -45,6 +45,7 @@ from workflows.commands import (
     SurveillanceWindowExpired,
     SuspendOperationInput,
     TimerCommand,
+    kind_of,
 )
 from workflows.plan import (
     Authorisation,
@@ -56,9 +57,11 @@ from workflows.plan import (
     OperationPlan,
 )
 from workflows.rules import (
+    RULES,
     Accepted,
     RefusalError,
     Refused,
+    RoleRefused,
     assessment_due,
     decide,
     launch_blockers,
@@ -970,3 +973,40 @@ def test_timers_leave_no_request_id_behind() -> None:
     state = accept(launched(), offer(AF), LAUNCH)
     due, timer = timer_of(state, HandoverDeadlineReached)
     assert accept(state, timer, due).applied == state.applied
+
+
+def role_refusal(state: OperationState, command: AnyCommand, at: datetime) -> RoleRefused:
+    decision = decide(state, command, now=at)
+    assert isinstance(decision, RoleRefused), decision
+    return decision
+
+
+def test_every_command_names_who_may_give_it_in_the_table() -> None:
+    assert {kind_of(command) for command in RULES} == {
+        kind_of(member) for member in get_args(get_args(AnyCommand)[0])
+    }
+    for command, row in RULES.items():
+        assert row.command is command
+        assert row.actor.__name__.startswith("by_"), f"{row.kind}: the check is in the table"
+
+
+def test_another_roles_command_is_a_role_refusal_naming_the_role() -> None:
+    state = ready()
+    assert role_refusal(state, launch(AF), NOW).required == "coordinator"
+    assert role_refusal(state, confirm(COORDINATOR), NOW).required == (
+        "officer of a participating agency"
+    )
+    state = accept(launched(), offer(AF), LAUNCH)
+    wrong = role_refusal(state, acknowledge(KZ), LAUNCH)
+    assert wrong.required == "receiving agency of leg 1"
+    assert "addressed to tj-dca, not kz-police" in wrong.reason
+    early = role_refusal(launched(), interdict(AF, InterdictionKind.EARLY), LAUNCH)
+    assert early.required == "coordinator"
+    assert role_refusal(launched(), offer(TJ), LAUNCH).required == "custodian"
+
+
+def test_a_wrong_state_is_not_a_role_refusal() -> None:
+    decision = decide(ready(), acknowledge(TJ), now=NOW)
+    assert isinstance(decision, Refused)
+    assert not isinstance(decision, RoleRefused)
+    assert "while the operation is planning" in decision.reason

@@ -24,8 +24,8 @@ from workflows.commands import (
 from workflows.notices import notices_for
 from workflows.plan import AuthorisationGranted, OperationPlan
 from workflows.rules import (
+    ACTION_NAMES,
     PHASE_MOVES,
-    RULES,
     Accepted,
     RefusalError,
     assessment_due,
@@ -83,7 +83,7 @@ COORDINATOR_KINDS = frozenset(
         "order_interdiction",
     }
 )
-KINDS = sorted(RULES)
+KINDS = sorted(ACTION_NAMES)
 COUNTRIES = ["AF", "TJ", "KZ", "UZ"]
 # Drawn more often, so that runs spend time under surveillance before the way forward ends it.
 WHILE_UNDER_SURVEILLANCE = [

@@ -11,14 +11,53 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
-from workflows.commands import SYSTEM, Actor, AnyCommand, Command
+from workflows.commands import (
+    SYSTEM,
+    AbortOperationInput,
+    AcknowledgeHandoverInput,
+    Actor,
+    AddRecommendationInput,
+    AnyCommand,
+    ApproveEmergencyInterdictionInput,
+    CheckpointSilenceReached,
+    CloseDebriefInput,
+    Command,
+    ConcludeInterdictionInput,
+    ConfirmParticipationInput,
+    DebriefDeadlineReached,
+    DebriefReminderDue,
+    DeclareConsignmentLostInput,
+    EmergencyApprovalOverdue,
+    ExtendDebriefDeadlineInput,
+    HandoverDeadlineReached,
+    LaunchOperationInput,
+    OfferHandoverInput,
+    OrderInterdictionInput,
+    RecordArrestInput,
+    RecordAssessmentInput,
+    RecordAuthorisationInput,
+    RecordSeizureInput,
+    RefuseHandoverInput,
+    RemoveParticipantInput,
+    ReportCheckpointInput,
+    ReportCompromiseInput,
+    ReportSurveillanceLostInput,
+    ReportSurveillanceRegainedInput,
+    ResumeOperationInput,
+    SubmitDebriefInput,
+    SurveillanceWindowExpired,
+    SuspendOperationInput,
+    kind_of,
+)
+from workflows.events import EventKind
+from workflows.facts import kept_facts, note_fact
 from workflows.plan import OperationPlan
 from workflows.rules.base import (
     Happened,
     RefusalError,
-    by_anyone,
+    RoleRefusalError,
     by_coordinator,
     by_custodian,
     by_participant,
@@ -26,7 +65,12 @@ from workflows.rules.base import (
     by_system,
     leg_at,
 )
-from workflows.rules.custody import acknowledge_handover, offer_handover, refuse_handover
+from workflows.rules.custody import (
+    acknowledge_handover,
+    by_receiving_agency,
+    offer_handover,
+    refuse_handover,
+)
 from workflows.rules.deadlines import (
     checkpoint_silence,
     debrief_deadline,
@@ -47,6 +91,7 @@ from workflows.rules.debrief import (
 )
 from workflows.rules.interdiction import (
     approve_emergency,
+    by_coordinator_or_custodian_in_emergency,
     conclude_interdiction,
     order_interdiction,
     record_arrest,
@@ -69,7 +114,14 @@ from workflows.rules.planning import (
     record_authorisation,
     remove_participant,
 )
-from workflows.state import ActionResult, AppliedRequest, OperationState, Phase, TimelineEvent
+from workflows.state import (
+    ActionResult,
+    AppliedRequest,
+    OperationFacts,
+    OperationState,
+    Phase,
+    TimelineEvent,
+)
 
 __all__ = [
     "ACTION_NAMES",
@@ -79,6 +131,9 @@ __all__ = [
     "Decision",
     "RefusalError",
     "Refused",
+    "RoleRefusalError",
+    "RoleRefused",
+    "Rule",
     "assessment_due",
     "compact_checkpoints",
     "decide",
@@ -122,20 +177,45 @@ class Refused:
     reason: str
 
 
+@dataclass(frozen=True)
+class RoleRefused(Refused):
+    """Refused because the command is another role's to give, whatever the state."""
+
+    required: str
+
+
 Decision = Accepted | Refused
 
 
-Effect = Callable[[OperationState, Any, datetime], Happened]
-
-
-ActorCheck = Callable[[OperationState, Actor], None]
+C = TypeVar("C", bound=Command)
+ActorCheck = Callable[[OperationState, C], None]
+Effect = Callable[[OperationState, C, datetime], Happened]
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(Generic[C]):
+    """One command of the lifecycle: in which phases, who may give it, what it does.
+
+    Generic in the command, so an effect or a check wired to another command's input is a
+    type error (see `rule`).
+    """
+
+    command: type[C]
     phases: frozenset[Phase]
-    actor: ActorCheck
-    effect: Effect
+    actor: ActorCheck[C]
+    effect: Effect[C]
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.command)
+
+
+def rule(
+    command: type[C], phases: frozenset[Phase], actor: ActorCheck[C], effect: Effect[C]
+) -> Rule[Any]:
+    """A row of the table; the command type is inferred from the arguments alone, so each row is
+    checked on its own (a `Rule[Any]` context would let any effect through)."""
+    return Rule(command, phases, actor, effect)
 
 
 _P, _E, _S, _I, _D, _C = (
@@ -152,45 +232,61 @@ def _phases(*phases: Phase) -> frozenset[Phase]:
     return frozenset(phases)
 
 
-RULES: Final[Mapping[str, Rule]] = {
-    "record_authorisation": Rule(_phases(_P), by_participant, record_authorisation),
-    "confirm_participation": Rule(_phases(_P), by_participant, confirm_participation),
-    "launch_operation": Rule(_phases(_P), by_coordinator, launch),
-    "offer_handover": Rule(_phases(_E), by_custodian, offer_handover),
-    "acknowledge_handover": Rule(_phases(_E, _S), by_participant, acknowledge_handover),
-    "refuse_handover": Rule(_phases(_E, _S), by_participant, refuse_handover),
-    "report_checkpoint": Rule(_phases(_E, _S), by_custodian, report_checkpoint),
-    "report_surveillance_lost": Rule(_phases(_E, _S), by_custodian, report_surveillance_lost),
-    "report_surveillance_regained": Rule(
-        _phases(_E, _S), by_custodian, report_surveillance_regained
+_TABLE: Final[tuple[Rule[Any], ...]] = (
+    # planning and the legal gate
+    rule(RecordAuthorisationInput, _phases(_P), by_participant, record_authorisation),
+    rule(ConfirmParticipationInput, _phases(_P), by_participant, confirm_participation),
+    rule(LaunchOperationInput, _phases(_P), by_coordinator, launch),
+    # custody and handovers
+    rule(OfferHandoverInput, _phases(_E), by_custodian, offer_handover),
+    rule(AcknowledgeHandoverInput, _phases(_E, _S), by_receiving_agency, acknowledge_handover),
+    rule(RefuseHandoverInput, _phases(_E, _S), by_receiving_agency, refuse_handover),
+    # monitoring and surveillance
+    rule(ReportCheckpointInput, _phases(_E, _S), by_custodian, report_checkpoint),
+    rule(ReportSurveillanceLostInput, _phases(_E, _S), by_custodian, report_surveillance_lost),
+    rule(
+        ReportSurveillanceRegainedInput,
+        _phases(_E, _S),
+        by_custodian,
+        report_surveillance_regained,
     ),
-    "report_compromise": Rule(_phases(_E, _S), by_participant_or_coordinator, report_compromise),
-    "suspend_operation": Rule(_phases(_E), by_coordinator, suspend),
-    "resume_operation": Rule(_phases(_S), by_coordinator, resume),
-    "order_interdiction": Rule(_phases(_E, _S), by_anyone, order_interdiction),
-    "approve_emergency_interdiction": Rule(_phases(_I, _D), by_coordinator, approve_emergency),
-    "record_seizure": Rule(_phases(_I, _D), by_participant, record_seizure),
-    "record_arrest": Rule(_phases(_I, _D), by_participant, record_arrest),
-    "conclude_interdiction": Rule(_phases(_I), by_coordinator, conclude_interdiction),
-    "submit_debrief": Rule(_phases(_D), by_participant, submit_debrief),
-    "extend_debrief_deadline": Rule(_phases(_D), by_coordinator, extend_debrief_deadline),
-    "add_recommendation": Rule(_phases(_D), by_coordinator, add_recommendation),
-    "close_debrief": Rule(_phases(_D), by_coordinator, close_debrief),
-    "remove_participant": Rule(_phases(_P, _E, _S, _I, _D), by_coordinator, remove_participant),
-    "abort_operation": Rule(_phases(_P, _E, _S), by_coordinator, abort),
-    "declare_consignment_lost": Rule(_phases(_E, _S, _I), by_coordinator, declare_lost),
-    "handover_deadline_reached": Rule(_phases(_E, _S), by_system, handover_deadline),
-    "checkpoint_silence_reached": Rule(_phases(_E), by_system, checkpoint_silence),
-    "surveillance_window_expired": Rule(_phases(_E, _S), by_system, surveillance_window),
-    "debrief_reminder_due": Rule(_phases(_D), by_system, debrief_reminder),
-    "debrief_deadline_reached": Rule(_phases(_D), by_system, debrief_deadline),
-    "emergency_approval_overdue": Rule(_phases(_I, _D), by_system, emergency_overdue),
+    rule(ReportCompromiseInput, _phases(_E, _S), by_participant_or_coordinator, report_compromise),
+    rule(SuspendOperationInput, _phases(_E), by_coordinator, suspend),
+    rule(ResumeOperationInput, _phases(_S), by_coordinator, resume),
+    # interdiction
+    rule(
+        OrderInterdictionInput,
+        _phases(_E, _S),
+        by_coordinator_or_custodian_in_emergency,
+        order_interdiction,
+    ),
+    rule(ApproveEmergencyInterdictionInput, _phases(_I, _D), by_coordinator, approve_emergency),
+    rule(RecordSeizureInput, _phases(_I, _D), by_participant, record_seizure),
+    rule(RecordArrestInput, _phases(_I, _D), by_participant, record_arrest),
+    rule(ConcludeInterdictionInput, _phases(_I), by_coordinator, conclude_interdiction),
+    # debrief
+    rule(SubmitDebriefInput, _phases(_D), by_participant, submit_debrief),
+    rule(ExtendDebriefDeadlineInput, _phases(_D), by_coordinator, extend_debrief_deadline),
+    rule(AddRecommendationInput, _phases(_D), by_coordinator, add_recommendation),
+    rule(CloseDebriefInput, _phases(_D), by_coordinator, close_debrief),
+    # participants and side exits
+    rule(RemoveParticipantInput, _phases(_P, _E, _S, _I, _D), by_coordinator, remove_participant),
+    rule(AbortOperationInput, _phases(_P, _E, _S), by_coordinator, abort),
+    rule(DeclareConsignmentLostInput, _phases(_E, _S, _I), by_coordinator, declare_lost),
+    # deadlines: the operation's own timers
+    rule(HandoverDeadlineReached, _phases(_E, _S), by_system, handover_deadline),
+    rule(CheckpointSilenceReached, _phases(_E), by_system, checkpoint_silence),
+    rule(SurveillanceWindowExpired, _phases(_E, _S), by_system, surveillance_window),
+    rule(DebriefReminderDue, _phases(_D), by_system, debrief_reminder),
+    rule(DebriefDeadlineReached, _phases(_D), by_system, debrief_deadline),
+    rule(EmergencyApprovalOverdue, _phases(_I, _D), by_system, emergency_overdue),
     # The one thing written after the close: the closing outcome assessment, once.
-    "record_assessment": Rule(_phases(_D, _C), by_system, record_assessment),
-}
+    rule(RecordAssessmentInput, _phases(_D, _C), by_system, record_assessment),
+)
 
+RULES: Final[Mapping[type[Command], Rule[Any]]] = {row.command: row for row in _TABLE}
 
-ACTION_NAMES: Final[Mapping[str, str]] = {kind: kind.replace("_", " ") for kind in RULES}
+ACTION_NAMES: Final[Mapping[str, str]] = {row.kind: row.kind.replace("_", " ") for row in _TABLE}
 
 
 def _phase_list(phases: frozenset[Phase]) -> str:
@@ -199,7 +295,7 @@ def _phase_list(phases: frozenset[Phase]) -> str:
 
 def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Decision:
     """Accept the command (new state, one event) or refuse it (state untouched, a reason)."""
-    rule = RULES[command.kind]
+    rule = RULES[type(command)]
     action = ACTION_NAMES[command.kind]
     if state.phase not in rule.phases:
         return Refused(
@@ -210,8 +306,10 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
     after = state.model_copy(update={"timeline": [], "applied": {}}).model_copy(deep=True)
     after.timeline = list(state.timeline)  # for the rules to read; the events are not copied
     try:
-        rule.actor(after, command.actor)
+        rule.actor(after, command)
         happened = rule.effect(after, command, now)
+    except RoleRefusalError as refusal:
+        return RoleRefused(f"cannot {action}: {refusal}", required=refusal.required)
     except RefusalError as refusal:
         return Refused(f"cannot {action}: {refusal}")
     assert after.phase == state.phase or after.phase in PHASE_MOVES[state.phase], (
@@ -225,6 +323,7 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
         summary=happened.summary,
         detail=happened.detail,
     )
+    note_fact(after, event)
     after.timeline = [*state.timeline, event]
     after.applied = dict(state.applied)
     if command.actor != SYSTEM:
@@ -256,14 +355,16 @@ def compact_checkpoints(state: OperationState, *, keep: int) -> OperationState:
     """The state without all but the latest `keep` checkpoint reports.
 
     Thousands of checkpoints would outgrow what one run can carry into the next; the dropped
-    reports are already in the read model, and nothing the rules decide depends on them.
+    reports are already in the read model, and what the assessment needs of them (a route
+    deviation) is kept in the state's facts, which are settled here before any report goes.
     """
-    checkpoints = [e.seq for e in state.timeline if e.kind == "checkpoint.reported"]
+    checkpoints = [e.seq for e in state.timeline if e.kind == EventKind.CHECKPOINT_REPORTED]
     dropped = set(checkpoints[: max(len(checkpoints) - keep, 0)])
     if not dropped:
         return state
     return state.model_copy(
         update={
+            "facts": kept_facts(state),
             "timeline": [e for e in state.timeline if e.seq not in dropped],
             "applied": {k: a for k, a in state.applied.items() if a.seq not in dropped},
             "compacted_checkpoints": state.compacted_checkpoints + len(dropped),
@@ -276,14 +377,18 @@ def open_operation(
 ) -> OperationState:
     """A new operation in planning, its creation the first event on the timeline."""
     state = OperationState(
-        operation_id=operation_id, plan=plan, created_at=now, created_by=created_by
+        operation_id=operation_id,
+        plan=plan,
+        created_at=now,
+        created_by=created_by,
+        facts=OperationFacts(),
     )
     route = " -> ".join(plan.route_countries)
     state.timeline.append(
         TimelineEvent(
             seq=1,
             at=now,
-            kind="operation.created",
+            kind=EventKind.OPERATION_CREATED,
             actor=created_by,
             summary=f"Operation {plan.code_name} created, route {route}",
             detail={"code_name": plan.code_name, "route": plan.route_countries},

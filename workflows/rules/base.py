@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from workflows.commands import SYSTEM, Actor, ActorRole
+from workflows.commands import SYSTEM, ActorRole, Command
+from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg, OperationPlan
 from workflows.state import HandoverRecord, OperationState, Phase
 
@@ -19,44 +20,61 @@ class RefusalError(Exception):
 class Happened:
     """What an effect did, to be written on the timeline."""
 
-    kind: str
+    kind: EventKind
     summary: str
     detail: dict[str, Any]
 
 
-def by_coordinator(state: OperationState, actor: Actor) -> None:
+class RoleRefusalError(RefusalError):
+    """The command is not the actor's to give: another role (named in `required`) gives it."""
+
+    def __init__(self, reason: str, *, required: str) -> None:
+        super().__init__(reason)
+        self.required = required
+
+
+# --- who may act: each takes the command, so a check may depend on it (a leg, a kind) ---------
+
+
+def by_coordinator(state: OperationState, command: Command) -> None:
+    actor = command.actor
     if actor.role is not ActorRole.COORDINATOR or actor.agency != state.plan.coordinator_agency:
-        raise RefusalError(f"only the coordinator ({state.plan.coordinator_agency}) may do this")
-
-
-def by_participant(state: OperationState, actor: Actor) -> None:
-    if actor.role is not ActorRole.OFFICER or state.plan.participant(actor.agency) is None:
-        raise RefusalError(f"{actor.agency} is not a participating agency of this operation")
-
-
-def by_custodian(state: OperationState, actor: Actor) -> None:
-    by_participant(state, actor)
-    if actor.agency != state.custodian:
-        raise RefusalError(
-            f"only the custodian ({state.custodian}) may do this; "
-            f"{actor.agency} does not hold custody"
+        raise RoleRefusalError(
+            f"only the coordinator ({state.plan.coordinator_agency}) may do this",
+            required="coordinator",
         )
 
 
-def by_participant_or_coordinator(state: OperationState, actor: Actor) -> None:
-    if actor.role is ActorRole.COORDINATOR:
-        by_coordinator(state, actor)
+def by_participant(state: OperationState, command: Command) -> None:
+    actor = command.actor
+    if actor.role is not ActorRole.OFFICER or state.plan.participant(actor.agency) is None:
+        raise RoleRefusalError(
+            f"{actor.agency} is not a participating agency of this operation",
+            required="officer of a participating agency",
+        )
+
+
+def by_custodian(state: OperationState, command: Command) -> None:
+    by_participant(state, command)
+    actor = command.actor
+    if actor.agency != state.custodian:
+        raise RoleRefusalError(
+            f"only the custodian ({state.custodian}) may do this; "
+            f"{actor.agency} does not hold custody",
+            required="custodian",
+        )
+
+
+def by_participant_or_coordinator(state: OperationState, command: Command) -> None:
+    if command.actor.role is ActorRole.COORDINATOR:
+        by_coordinator(state, command)
     else:
-        by_participant(state, actor)
+        by_participant(state, command)
 
 
-def by_system(state: OperationState, actor: Actor) -> None:
-    if actor != SYSTEM:
-        raise RefusalError("only the operation's own timers may report this")
-
-
-def by_anyone(state: OperationState, actor: Actor) -> None:
-    """The effect itself checks the actor, because who may act depends on the command."""
+def by_system(state: OperationState, command: Command) -> None:
+    if command.actor != SYSTEM:
+        raise RoleRefusalError("only the operation's own timers may report this", required="system")
 
 
 def leg_at(plan: OperationPlan, number: int) -> Leg:
@@ -70,7 +88,9 @@ def debrief_changed(state: OperationState) -> None:
         state.debrief.revision += 1
 
 
-def close_offer(state: OperationState, *, outcome: str, now: datetime, reasons: str | None) -> None:
+def close_offer(
+    state: OperationState, *, outcome: HandoverOutcome, now: datetime, reasons: str | None
+) -> None:
     offer = state.handover_offer
     assert offer is not None
     state.handovers.append(
@@ -89,7 +109,7 @@ def close_offer(state: OperationState, *, outcome: str, now: datetime, reasons: 
 
 def withdraw_offer(state: OperationState, now: datetime, why: str) -> None:
     if state.handover_offer is not None:
-        close_offer(state, outcome="withdrawn", now=now, reasons=why)
+        close_offer(state, outcome=HandoverOutcome.WITHDRAWN, now=now, reasons=why)
 
 
 def end_operation(state: OperationState, *, phase: Phase, outcome: str, now: datetime) -> None:

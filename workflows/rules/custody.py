@@ -6,14 +6,16 @@ from datetime import datetime, timedelta
 
 from workflows.commands import (
     AcknowledgeHandoverInput,
-    Actor,
     OfferHandoverInput,
     RefuseHandoverInput,
 )
+from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg
 from workflows.rules.base import (
     Happened,
     RefusalError,
+    RoleRefusalError,
+    by_participant,
     close_offer,
     leg_at,
     utc_text,
@@ -50,7 +52,7 @@ def offer_handover(state: OperationState, command: OfferHandoverInput, now: date
         leg=command.leg, offered_at=now, offered_by=command.actor, deadline=deadline
     )
     return Happened(
-        "handover.offered",
+        EventKind.HANDOVER_OFFERED,
         f"{leg.sending_agency} offered the handover of leg {command.leg} "
         f"({leg.from_country} -> {leg.to_country}) to {leg.receiving_agency}; "
         f"acknowledgement due {utc_text(deadline)}",
@@ -68,7 +70,7 @@ def _already_decided(state: OperationState, leg_number: int) -> str | None:
     if offer is not None and offer.leg == leg_number:
         return None
     record = next((r for r in reversed(state.handovers) if r.leg == leg_number), None)
-    if record is None or record.outcome not in ("acknowledged", "refused"):
+    if record is None or record.outcome is HandoverOutcome.WITHDRAWN:
         return None
     event = next(
         (
@@ -88,31 +90,40 @@ def _already_decided(state: OperationState, leg_number: int) -> str | None:
         f"the handover of leg {leg_number} was already {record.outcome} by {by} "
         f"at {utc_text(record.decided_at)}"
     )
-    if record.outcome == "refused":
+    if record.outcome is HandoverOutcome.REFUSED:
         reason += "; no new offer has been made since"
     return reason
 
 
-def _receiving_side(state: OperationState, actor: Actor, leg_number: int) -> Leg:
+def by_receiving_agency(
+    state: OperationState, command: AcknowledgeHandoverInput | RefuseHandoverInput
+) -> None:
+    """The receiving agency of the command's leg: only it acknowledges or refuses that handover."""
+    by_participant(state, command)
+    leg = leg_at(state.plan, command.leg)
+    if command.actor.agency != leg.receiving_agency:
+        raise RoleRefusalError(
+            f"the handover of leg {command.leg} is addressed to {leg.receiving_agency}, "
+            f"not {command.actor.agency}",
+            required=f"receiving agency of leg {command.leg}",
+        )
+
+
+def _open_offer_of(state: OperationState, leg_number: int) -> Leg:
     leg = leg_at(state.plan, leg_number)
     decided = _already_decided(state, leg_number)
     if decided is not None:
         raise RefusalError(decided)
     pending_offer_for(state, leg_number)
-    if actor.agency != leg.receiving_agency:
-        raise RefusalError(
-            f"the handover of leg {leg_number} is addressed to {leg.receiving_agency}, "
-            f"not {actor.agency}"
-        )
     return leg
 
 
 def acknowledge_handover(
     state: OperationState, command: AcknowledgeHandoverInput, now: datetime
 ) -> Happened:
-    leg = _receiving_side(state, command.actor, command.leg)
+    leg = _open_offer_of(state, command.leg)
     offer = pending_offer_for(state, command.leg)
-    close_offer(state, outcome="acknowledged", now=now, reasons=None)
+    close_offer(state, outcome=HandoverOutcome.ACKNOWLEDGED, now=now, reasons=None)
     state.custodian = leg.receiving_agency
     state.custody_since = now
     state.checkpoint_clock = now
@@ -121,7 +132,7 @@ def acknowledge_handover(
     late = now - offer.deadline
     lateness = f", {whole_minutes(late)} min after its deadline" if late > timedelta(0) else ""
     return Happened(
-        "handover.acknowledged",
+        EventKind.HANDOVER_ACKNOWLEDGED,
         f"{leg.receiving_agency} acknowledged the handover of leg {command.leg} and holds "
         f"custody{lateness}",
         {
@@ -135,10 +146,10 @@ def acknowledge_handover(
 
 
 def refuse_handover(state: OperationState, command: RefuseHandoverInput, now: datetime) -> Happened:
-    leg = _receiving_side(state, command.actor, command.leg)
-    close_offer(state, outcome="refused", now=now, reasons=command.reasons)
+    leg = _open_offer_of(state, command.leg)
+    close_offer(state, outcome=HandoverOutcome.REFUSED, now=now, reasons=command.reasons)
     return Happened(
-        "handover.refused",
+        EventKind.HANDOVER_REFUSED,
         f"{leg.receiving_agency} refused the handover of leg {command.leg}: {command.reasons}; "
         f"{state.custodian} keeps custody",
         {"leg": command.leg, "reasons": command.reasons},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from workflows.commands import (
     SYSTEM,
@@ -16,6 +16,7 @@ from workflows.commands import (
     SurveillanceWindowExpired,
     TimerCommand,
 )
+from workflows.events import EscalationStep, EventKind
 from workflows.rules.base import (
     Happened,
     RefusalError,
@@ -89,9 +90,6 @@ def pending_deadlines(state: OperationState) -> list[tuple[datetime, TimerComman
     return deadlines
 
 
-ESCALATION_STEPS: Final = ("reminder", "contact_point", "coordinator", "contingency")
-
-
 def handover_deadline(
     state: OperationState, command: HandoverDeadlineReached, now: datetime
 ) -> Happened:
@@ -102,29 +100,29 @@ def handover_deadline(
         )
     leg = leg_at(state.plan, command.leg)
     offer.escalation_step = command.step
-    step = ESCALATION_STEPS[command.step - 1]
+    step = EscalationStep.numbered(command.step)
     detail: dict[str, Any] = {
         "leg": command.leg,
         "step": command.step,
-        "escalation": step,
+        "escalation": step.value,
         "receiving_agency": leg.receiving_agency,
         "overdue_seconds": (now - offer.deadline).total_seconds(),
     }
-    if step == "reminder":
+    if step is EscalationStep.REMINDER:
         summary = (
             f"Acknowledgement of leg {command.leg} by {leg.receiving_agency} is overdue "
             f"(deadline {utc_text(offer.deadline)}); reminder sent"
         )
-        return Happened("handover.acknowledgement_overdue", summary, detail)
-    if step == "contact_point":
+        return Happened(EventKind.HANDOVER_ACKNOWLEDGEMENT_OVERDUE, summary, detail)
+    if step is EscalationStep.CONTACT_POINT:
         summary = (
             f"Unacknowledged handover of leg {command.leg} escalated to the national contact "
             f"point of {leg.to_country}"
         )
-        return Happened("handover.escalated", summary, detail)
-    if step == "coordinator":
+        return Happened(EventKind.HANDOVER_ESCALATED, summary, detail)
+    if step is EscalationStep.COORDINATOR:
         summary = f"Unacknowledged handover of leg {command.leg} escalated to the coordinator"
-        return Happened("handover.escalated", summary, detail)
+        return Happened(EventKind.HANDOVER_ESCALATED, summary, detail)
     action = state.plan.contingency.on_handover_unacknowledged
     consequence = apply_contingency(
         state,
@@ -140,7 +138,7 @@ def handover_deadline(
         f"Handover of leg {command.leg} still unacknowledged; "
         f"contingency rule applied: {consequence}"
     )
-    return Happened("handover.contingency_applied", summary, detail)
+    return Happened(EventKind.HANDOVER_CONTINGENCY_APPLIED, summary, detail)
 
 
 def checkpoint_silence(
@@ -154,7 +152,7 @@ def checkpoint_silence(
     state.checkpoint_alert_due = expected + state.plan.checkpoint_interval
     silent = now - clock
     return Happened(
-        "checkpoint.overdue",
+        EventKind.CHECKPOINT_OVERDUE,
         f"No checkpoint from {state.custodian} for {whole_minutes(silent)} min "
         f"(agreed interval {whole_minutes(state.plan.checkpoint_interval)} min)",
         {"custodian": state.custodian, "silent_seconds": silent.total_seconds()},
@@ -179,7 +177,7 @@ def surveillance_window(
         now=now,
     )
     return Happened(
-        "surveillance.window_expired",
+        EventKind.SURVEILLANCE_WINDOW_EXPIRED,
         f"Surveillance not regained within {whole_minutes(window)} min; "
         f"contingency rule applied: {consequence}",
         {"contingency": action.value, "lost_at": gap.lost_at.isoformat()},
@@ -194,7 +192,7 @@ def debrief_reminder(state: OperationState, command: DebriefReminderDue, now: da
     debrief.reminders_sent = command.number
     missing = missing_debrief_inputs(state)
     return Happened(
-        "debrief.reminder",
+        EventKind.DEBRIEF_REMINDER,
         f"Debrief input due {utc_text(debrief.deadline)}; reminded {', '.join(missing)}",
         {"missing_inputs": missing, "number": command.number},
     )
@@ -213,7 +211,7 @@ def debrief_deadline(
     summary = "Debrief deadline passed" + (
         f"; no input from {', '.join(missing)}" if missing else ""
     )
-    return Happened("debrief.deadline_passed", summary, {"missing_inputs": missing})
+    return Happened(EventKind.DEBRIEF_DEADLINE_PASSED, summary, {"missing_inputs": missing})
 
 
 def emergency_overdue(
@@ -230,7 +228,7 @@ def emergency_overdue(
     interdiction.approval_overdue = True
     debrief_changed(state)
     return Happened(
-        "interdiction.approval_overdue",
+        EventKind.INTERDICTION_APPROVAL_OVERDUE,
         "Retroactive approval of the emergency interdiction is overdue (72 hours)",
         {"approval_due": interdiction.approval_due.isoformat()},
     )

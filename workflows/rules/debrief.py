@@ -11,6 +11,7 @@ from workflows.commands import (
     RecordAssessmentInput,
     SubmitDebriefInput,
 )
+from workflows.events import EventKind
 from workflows.rules.base import Happened, RefusalError, debrief_changed, end_operation, utc_text
 from workflows.state import (
     AssessmentRecord,
@@ -66,7 +67,7 @@ def submit_debrief(state: OperationState, command: SubmitDebriefInput, now: date
         "assets": len(command.assets),
     }
     return Happened(
-        "debrief.input_submitted",
+        EventKind.DEBRIEF_INPUT_SUBMITTED,
         f"{agency} {'revised' if revised else 'submitted'} its debrief input"
         + (" after the deadline" if late else ""),
         {"agency": agency, "revised": revised, "late": late, "reported": reported},
@@ -90,7 +91,7 @@ def extend_debrief_deadline(
     # Reminders already due against the new deadline are not sent late: only later ones remain.
     debrief.reminders_sent = sum(1 for t in debrief_reminder_times(state, debrief) if t <= now)
     return Happened(
-        "debrief.deadline_extended",
+        EventKind.DEBRIEF_DEADLINE_EXTENDED,
         f"Debrief deadline extended from {utc_text(previous)} to {utc_text(command.deadline)}",
         {"previous_deadline": previous.isoformat(), "deadline": command.deadline.isoformat()},
     )
@@ -122,7 +123,7 @@ def add_recommendation(
     )
     debrief_changed(state)
     return Happened(
-        "debrief.recommendation_added",
+        EventKind.DEBRIEF_RECOMMENDATION_ADDED,
         f"Recommendation {number} added, owned by {command.owner}, due {utc_text(command.due)}",
         {"number": number, "owner": command.owner, "due": command.due.isoformat()},
     )
@@ -148,7 +149,7 @@ def record_assessment(
         )
     )
     return Happened(
-        "debrief.assessed",
+        EventKind.DEBRIEF_ASSESSED,
         f"Outcome assessment version {command.version} written; the debrief report is ready",
         {"version": command.version, "at_seq": command.at_seq},
     )
@@ -159,4 +160,4 @@ def close_debrief(state: OperationState, command: CloseDebriefInput, now: dateti
     debrief_changed(state)
     end_operation(state, phase=Phase.CLOSED, outcome="closed", now=now)
     note = f"; no input from {', '.join(missing)}" if missing else ""
-    return Happened("debrief.closed", f"Debrief closed{note}", {"missing_inputs": missing})
+    return Happened(EventKind.DEBRIEF_CLOSED, f"Debrief closed{note}", {"missing_inputs": missing})

@@ -16,10 +16,12 @@ from workflows.commands import (
     RecordArrestInput,
     RecordSeizureInput,
 )
+from workflows.events import EventKind
 from workflows.plan import ContingencyAction
 from workflows.rules.base import (
     Happened,
     RefusalError,
+    RoleRefusalError,
     by_coordinator,
     by_custodian,
     debrief_changed,
@@ -79,19 +81,26 @@ def apply_contingency(
     return "operation aborted"
 
 
+def by_coordinator_or_custodian_in_emergency(
+    state: OperationState, command: OrderInterdictionInput
+) -> None:
+    """The coordinator orders any interdiction; the custodian, only an emergency one."""
+    if command.actor.role is ActorRole.COORDINATOR:
+        by_coordinator(state, command)
+        return
+    by_custodian(state, command)
+    if command.interdiction is not InterdictionKind.EMERGENCY:
+        raise RoleRefusalError(
+            "the custodian may order only an emergency interdiction; planned and early "
+            "interdictions are ordered by the coordinator",
+            required="coordinator",
+        )
+
+
 def order_interdiction(
     state: OperationState, command: OrderInterdictionInput, now: datetime
 ) -> Happened:
     kind = command.interdiction
-    if command.actor.role is ActorRole.COORDINATOR:
-        by_coordinator(state, command.actor)
-    else:
-        by_custodian(state, command.actor)
-        if kind is not InterdictionKind.EMERGENCY:
-            raise RefusalError(
-                "the custodian may order only an emergency interdiction; planned and early "
-                "interdictions are ordered by the coordinator"
-            )
     legs = len(state.plan.legs)
     if kind is InterdictionKind.PLANNED and state.legs_completed < legs:
         raise RefusalError(
@@ -113,7 +122,7 @@ def order_interdiction(
         else ""
     )
     return Happened(
-        "interdiction.ordered",
+        EventKind.INTERDICTION_ORDERED,
         f"{kind.value.capitalize()} interdiction ordered at {command.place} "
         f"({command.country}){approval}",
         {
@@ -138,7 +147,7 @@ def approve_emergency(
     interdiction.approved_at = now
     debrief_changed(state)
     return Happened(
-        "interdiction.approved",
+        EventKind.INTERDICTION_APPROVED,
         f"Emergency interdiction approved by {command.authority} (ref. {command.reference})",
         {"authority": command.authority, "reference": command.reference},
     )
@@ -158,7 +167,7 @@ def record_seizure(state: OperationState, command: RecordSeizureInput, now: date
     )
     debrief_changed(state)
     return Happened(
-        "seizure.recorded",
+        EventKind.SEIZURE_RECORDED,
         f"{command.actor.agency} seized {command.quantity:g} {command.unit.value} of "
         f"{command.substance} at {command.place} ({command.country})",
         {
@@ -184,7 +193,7 @@ def record_arrest(state: OperationState, command: RecordArrestInput, now: dateti
     )
     debrief_changed(state)
     return Happened(
-        "arrest.recorded",
+        EventKind.ARREST_RECORDED,
         f"{command.actor.agency} arrested {command.count} ({command.role.value}, "
         f"{command.nationality}) in {command.country}",
         {
@@ -203,7 +212,7 @@ def conclude_interdiction(
     state.phase = Phase.DEBRIEF
     state.debrief = Debrief(opened_at=now, deadline=deadline)
     return Happened(
-        "interdiction.concluded",
+        EventKind.INTERDICTION_CONCLUDED,
         f"Interdiction concluded; debrief inputs due {utc_text(deadline)}",
         {"debrief_deadline": deadline.isoformat()},
     )

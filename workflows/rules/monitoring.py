@@ -16,6 +16,7 @@ from workflows.commands import (
     ResumeOperationInput,
     SuspendOperationInput,
 )
+from workflows.events import EventKind
 from workflows.rules.base import Happened, RefusalError, end_operation, utc_text, whole_minutes
 from workflows.rules.interdiction import apply_contingency
 from workflows.state import Checkpoint, OperationState, Phase, SurveillanceGap
@@ -38,7 +39,7 @@ def report_checkpoint(
     state.checkpoint_clock = now
     state.checkpoint_alert_due = None
     return Happened(
-        "checkpoint.reported",
+        EventKind.CHECKPOINT_REPORTED,
         f"Checkpoint {command.place} ({command.country}): {command.status.value.replace('_', ' ')}",
         {
             "place": command.place,
@@ -63,7 +64,7 @@ def report_surveillance_lost(
     window_end = now + state.plan.contingency.surveillance_regain_window
     action = state.plan.contingency.on_surveillance_window_expired.value
     return Happened(
-        "surveillance.lost",
+        EventKind.SURVEILLANCE_LOST,
         f"Surveillance lost near {command.last_known_place}; to be regained by "
         f"{utc_text(window_end)}, else the contingency rule applies ({action})",
         {
@@ -85,7 +86,7 @@ def report_surveillance_regained(
     state.checkpoint_clock = now
     state.checkpoint_alert_due = None
     return Happened(
-        "surveillance.regained",
+        EventKind.SURVEILLANCE_REGAINED,
         f"Surveillance regained at {command.place} after {whole_minutes(now - gap.lost_at)} min",
         {"place": command.place, "gap_seconds": (now - gap.lost_at).total_seconds()},
     )
@@ -117,7 +118,7 @@ def report_compromise(
         now=now,
     )
     return Happened(
-        "operation.compromised",
+        EventKind.OPERATION_COMPROMISED,
         f"Compromise reported by {command.actor.agency}; {consequence}",
         {"circumstances": command.circumstances, "contingency": action.value},
     )
@@ -127,7 +128,9 @@ def suspend(state: OperationState, command: SuspendOperationInput, now: datetime
     state.phase = Phase.SUSPENDED
     state.suspended_at = now
     return Happened(
-        "operation.suspended", f"Operation suspended: {command.reason}", {"reason": command.reason}
+        EventKind.OPERATION_SUSPENDED,
+        f"Operation suspended: {command.reason}",
+        {"reason": command.reason},
     )
 
 
@@ -139,7 +142,7 @@ def resume(state: OperationState, command: ResumeOperationInput, now: datetime) 
     state.checkpoint_clock = now
     state.checkpoint_alert_due = None
     return Happened(
-        "operation.resumed",
+        EventKind.OPERATION_RESUMED,
         f"Operation resumed after {whole_minutes(now - suspended_at)} min",
         {"suspended_seconds": (now - suspended_at).total_seconds()},
     )
@@ -148,7 +151,9 @@ def resume(state: OperationState, command: ResumeOperationInput, now: datetime) 
 def abort(state: OperationState, command: AbortOperationInput, now: datetime) -> Happened:
     end_operation(state, phase=Phase.ABORTED, outcome=f"aborted: {command.reason}", now=now)
     return Happened(
-        "operation.aborted", f"Operation aborted: {command.reason}", {"reason": command.reason}
+        EventKind.OPERATION_ABORTED,
+        f"Operation aborted: {command.reason}",
+        {"reason": command.reason},
     )
 
 
@@ -159,7 +164,7 @@ def declare_lost(
         state, phase=Phase.FAILED, outcome=f"consignment lost: {command.circumstances}", now=now
     )
     return Happened(
-        "operation.failed",
+        EventKind.OPERATION_FAILED,
         f"Consignment declared lost: {command.circumstances}",
         {"circumstances": command.circumstances},
     )

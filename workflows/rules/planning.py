@@ -12,6 +12,7 @@ from workflows.commands import (
     RecordAuthorisationInput,
     RemoveParticipantInput,
 )
+from workflows.events import EventKind
 from workflows.plan import AuthorisationGranted, AuthorisationRefused, DeliveryType
 from workflows.rules.base import Happened, RefusalError, utc_text
 from workflows.state import OperationState, Phase
@@ -81,12 +82,12 @@ def record_authorisation(
             f"{country} authorisation granted by {authorisation.authority} "
             f"(ref. {authorisation.reference}), valid until {utc_text(authorisation.valid_until)}"
         )
-        return Happened("authorisation.granted", summary, detail)
+        return Happened(EventKind.AUTHORISATION_GRANTED, summary, detail)
     detail["reasons"] = authorisation.reasons
     summary = (
         f"{country} authorisation refused by {authorisation.authority}: {authorisation.reasons}"
     )
-    return Happened("authorisation.refused", summary, detail)
+    return Happened(EventKind.AUTHORISATION_REFUSED, summary, detail)
 
 
 def confirm_participation(
@@ -97,7 +98,7 @@ def confirm_participation(
         confirmed = utc_text(state.confirmations[agency])
         raise RefusalError(f"{agency} already confirmed its participation at {confirmed}")
     state.confirmations[agency] = now
-    return Happened("participation.confirmed", f"{agency} confirmed participation", {})
+    return Happened(EventKind.PARTICIPATION_CONFIRMED, f"{agency} confirmed participation", {})
 
 
 def launch(state: OperationState, command: LaunchOperationInput, now: datetime) -> Happened:
@@ -111,7 +112,7 @@ def launch(state: OperationState, command: LaunchOperationInput, now: datetime) 
     state.custody_since = now
     state.checkpoint_clock = now
     return Happened(
-        "operation.launched",
+        EventKind.OPERATION_LAUNCHED,
         f"Operation launched; {first.sending_agency} holds custody",
         {"custodian": first.sending_agency},
     )
@@ -139,7 +140,7 @@ def remove_participant(
     state.plan = plan.model_copy(update={"participants": remaining})
     state.confirmations.pop(agency, None)
     return Happened(
-        "participant.removed",
+        EventKind.PARTICIPANT_REMOVED,
         f"{agency} no longer takes part: {command.reason}",
         {"agency": agency, "reason": command.reason},
     )

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from activities.assessment import OutcomeAssessment, assess
-from tests.activities.known_operation import DEADLINE, RECOMMENDED, at, known_operation
-from workflows.state import Phase
+from activities.report.render import render_report_html
+from tests.activities.known_operation import (
+    COORDINATOR,
+    DEADLINE,
+    RECOMMENDED,
+    at,
+    known_operation,
+)
+from workflows.assessment import OutcomeAssessment, assess, assessment_reason
+from workflows.commands import SYSTEM, CloseDebriefInput, RecordAssessmentInput
+from workflows.rules import Accepted, decide
+from workflows.state import OperationState, Phase
 
 KNOWN = known_operation()
 
@@ -83,9 +92,11 @@ def test_escalations_and_what_ended_them(first: OutcomeAssessment) -> None:
 
 def test_surveillance_coverage_and_gaps(first: OutcomeAssessment) -> None:
     watched = first.surveillance
-    # Lost 09:00, regained 09:40: one gap of 40 min = 2 400 s in 156 600 s under surveillance;
-    # coverage (156 600 - 2 400) / 156 600 = 98.4674 % -> 98.47 %.
-    assert watched.under_surveillance_seconds == 156_600
+    # Launched 03-04 06:30, interdicted 03-05 02:00: 156 600 s of execution. Lost 09:00,
+    # regained 09:40: one gap of 40 min = 2 400 s, so 154 200 s under surveillance;
+    # coverage 154 200 / 156 600 = 98.4674 % -> 98.47 %.
+    assert watched.execution_seconds == 156_600
+    assert watched.under_surveillance_seconds == 154_200
     assert watched.gap_seconds == 2_400
     assert watched.coverage_percent == 98.47
     assert [(g.lost_at, g.regained_at) for g in watched.gaps] == [(at(4, 9), at(4, 9, 40))]
@@ -97,11 +108,13 @@ def test_surveillance_coverage_and_gaps(first: OutcomeAssessment) -> None:
 def test_deviations_from_the_plan(first: OutcomeAssessment) -> None:
     assert [d.text for d in first.deviations] == [
         "Launched 30 min after the planned departure",  # 06:30 against 06:00
+        # Early beyond the 15 min tolerance is as much a deviation as late: 13:42 against 14:00.
+        "Leg 1 (AF->TJ) handed over 18 min earlier than planned",
         "Leg 2 (TJ->KZ) handed over 17 min later than planned",  # 22:17 against 22:00
         "Checkpoint Kunduz bypass (AF) reported a deviation from the route",
         "Seized mephedrone, which the plan did not list",
     ]
-    assert [d.kind for d in first.deviations] == ["time", "time", "route", "substitution"]
+    assert [d.kind for d in first.deviations] == ["time", "time", "time", "route", "substitution"]
 
 
 def test_seizures_by_substance_and_country(first: OutcomeAssessment) -> None:
@@ -164,3 +177,49 @@ def test_the_same_state_gives_the_same_assessment(first: OutcomeAssessment) -> N
     )
     assert again == first
     assert OutcomeAssessment.model_validate_json(first.model_dump_json()) == first
+
+
+def by_road_then_sea() -> OperationState:
+    """The known operation, its second leg planned by sea container."""
+    state = KNOWN.at_deadline
+    legs = [state.plan.legs[0], state.plan.legs[1].model_copy(update={"mode": "sea_container"})]
+    return state.model_copy(update={"plan": state.plan.model_copy(update={"legs": legs})})
+
+
+def test_each_leg_is_reported_with_its_own_mode(first: OutcomeAssessment) -> None:
+    assert [leg.mode for leg in first.legs] == ["road", "road"], "the consignment's one mode"
+    state = by_road_then_sea()
+    mixed = assess(state, version=1, at_seq=state.timeline[-1].seq, reason="r", now=DEADLINE)
+    assert [leg.mode for leg in mixed.legs] == ["road", "sea_container"]
+    html = render_report_html(mixed, lang="en")
+    rows = html[html.index("Crossing point") : html.index("</table>", html.index("Crossing point"))]
+    assert rows.count("<td>road</td>") == 1
+    assert rows.count("<td>sea container</td>") == 1
+    russian = render_report_html(mixed, lang="ru")
+    assert "морской контейнер" in russian
+
+
+def test_a_version_written_after_a_close_that_raced_it_says_after_the_close() -> None:
+    state = KNOWN.after_late_input
+    debrief = state.debrief
+    assert debrief is not None
+    assert assessment_reason(state) == "after debrief.recommendation_added"
+    # The close lands while version 1 is being written; version 1 is then noted after it.
+    closed = decide(
+        state, CloseDebriefInput(actor=COORDINATOR, request_id="close"), now=RECOMMENDED
+    )
+    assert isinstance(closed, Accepted)
+    noted = decide(
+        closed.state,
+        RecordAssessmentInput(
+            actor=SYSTEM,
+            request_id="assessment-1",
+            version=1,
+            at_seq=state.timeline[-1].seq,
+            revision=debrief.revision,
+        ),
+        now=RECOMMENDED,
+    )
+    assert isinstance(noted, Accepted)
+    assert noted.state.timeline[-1].kind == "debrief.assessed"
+    assert assessment_reason(noted.state) == "after debrief.closed"

@@ -1,4 +1,4 @@
-"""The outcome assessment: every figure of a debrief, computed from the operation's record.
+"""The outcome assessment: every figure of a debrief, computed from the operation's state.
 
 `assess` is pure (no Temporal, no clock, no I/O): the same state and time give the same
 assessment, so a test can hold each figure against a hand-computed one. Nothing here is typed in
@@ -15,19 +15,17 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from workflows.plan import DeliveryType, QuantityUnit
-from workflows.state import HandoverRecord, OperationState, Phase, TimelineEvent
+from workflows.commands import CheckpointStatus
+from workflows.facts import kept_facts
+from workflows.plan import DeliveryType, QuantityUnit, TransportMode
+from workflows.state import HandoverRecord, OperationFacts, OperationState, Phase
 
-# Arriving or leaving later than planned by more than this is a deviation from the plan.
+# Launching, or handing a leg over, earlier or later than planned by more than this is a
+# deviation from the plan (a time deviation). Within it, agencies' clocks and a border queue
+# explain the difference; beyond it, the plan and what happened disagree.
 TIME_TOLERANCE: Final = timedelta(minutes=15)
 # An intact consignment whose seized quantity differs from the plan by more than this share.
 QUANTITY_TOLERANCE: Final = 0.10
-
-ESCALATION_KINDS: Final = (
-    "handover.acknowledgement_overdue",
-    "handover.escalated",
-    "handover.contingency_applied",
-)
 
 ParamValue = str | int | float
 Params = dict[str, ParamValue]
@@ -62,8 +60,13 @@ TEXTS: Final[dict[str, str]] = {
     "debrief_late": "Debrief input from %(agency)s came %(hours)s h after the deadline",
     "under_control": "The consignment stayed under control throughout",
     "late_launch": "Launched %(minutes)s min after the planned departure",
+    "early_launch": "Launched %(minutes)s min before the planned departure",
     "leg_late": (
         "Leg %(leg)s (%(from_country)s->%(to_country)s) handed over %(minutes)s min later "
+        "than planned"
+    ),
+    "leg_early": (
+        "Leg %(leg)s (%(from_country)s->%(to_country)s) handed over %(minutes)s min earlier "
         "than planned"
     ),
     "checkpoint_deviated": "Checkpoint %(place)s (%(country)s) reported a deviation from the route",
@@ -125,6 +128,7 @@ class LegRow(Figure):
     crossing_point: str
     sending_agency: str
     receiving_agency: str
+    mode: TransportMode | None = None  # absent from assessments written before legs had modes
     planned_departure: datetime
     planned_arrival: datetime
     planned_seconds: float
@@ -169,9 +173,12 @@ class GapRow(Figure):
 
 
 class SurveillanceFigures(Figure):
+    """Execution, split into the time under surveillance and the gaps, which add up to it."""
+
+    execution_seconds: float = 0.0  # absent from assessments written before it was reported
     under_surveillance_seconds: float
     gap_seconds: float
-    coverage_percent: float
+    coverage_percent: float  # under_surveillance_seconds / execution_seconds, in %
     checkpoints: int
     silence_alerts: int
     gaps: list[GapRow]
@@ -311,11 +318,7 @@ def _deviation(code: str, kind: DeviationKind, **params: ParamValue) -> Deviatio
     return Deviation(kind=kind, code=code, params=params, text=TEXTS[code] % params)
 
 
-def _events(state: OperationState, *kinds: str) -> list[TimelineEvent]:
-    return [event for event in state.timeline if event.kind in kinds]
-
-
-def _phases(state: OperationState, now: datetime) -> list[PhaseSpan]:
+def _phases(state: OperationState, facts: OperationFacts, now: datetime) -> list[PhaseSpan]:
     """Planning, execution, interdiction and debrief, each from its start to the next one's."""
     starts: list[tuple[Phase, datetime]] = [(Phase.PLANNING, state.created_at)]
     if state.launched_at is not None:
@@ -324,9 +327,7 @@ def _phases(state: OperationState, now: datetime) -> list[PhaseSpan]:
         starts.append((Phase.INTERDICTION, state.interdiction.ordered_at))
     if state.debrief is not None:
         starts.append((Phase.DEBRIEF, state.debrief.opened_at))
-    suspended = sum(
-        float(e.detail.get("suspended_seconds", 0.0)) for e in _events(state, "operation.resumed")
-    )
+    suspended = facts.suspended_seconds
     if state.suspended_at is not None:
         suspended += ((state.ended_at or now) - state.suspended_at).total_seconds()
     spans: list[PhaseSpan] = []
@@ -358,6 +359,7 @@ def _legs(state: OperationState) -> list[LegRow]:
                 crossing_point=leg.crossing_point,
                 sending_agency=leg.sending_agency,
                 receiving_agency=leg.receiving_agency,
+                mode=state.plan.mode_of(leg),
                 planned_departure=leg.planned_departure,
                 planned_arrival=leg.planned_arrival,
                 planned_seconds=(leg.planned_arrival - leg.planned_departure).total_seconds(),
@@ -405,25 +407,23 @@ def _ending_record(
     return next((r for r in records if r.leg == leg and r.offered_at <= at <= r.decided_at), None)
 
 
-def _escalations(state: OperationState) -> list[EscalationRow]:
+def _escalations(state: OperationState, facts: OperationFacts) -> list[EscalationRow]:
     rows: list[EscalationRow] = []
-    for event in _events(state, *ESCALATION_KINDS):
-        leg = int(event.detail["leg"])
-        escalation = str(event.detail["escalation"])
-        record = _ending_record(state.handovers, leg, event.at)
-        if escalation == "contingency":
-            ended_by, ended_at = "contingency", event.at
+    for step in facts.escalations:
+        record = _ending_record(state.handovers, step.leg, step.at)
+        if step.escalation == "contingency":
+            ended_by, ended_at = "contingency", step.at
         elif record is None:
             ended_by, ended_at = "pending", None
         else:
             ended_by, ended_at = record.outcome, record.decided_at
         rows.append(
             EscalationRow(
-                leg=leg,
-                step=int(event.detail["step"]),
-                escalation=escalation,
-                at=event.at,
-                overdue_seconds=float(event.detail["overdue_seconds"]),
+                leg=step.leg,
+                step=step.step,
+                escalation=step.escalation,
+                at=step.at,
+                overdue_seconds=step.overdue_seconds,
                 ended_by=ended_by,
                 ended_at=ended_at,
             )
@@ -432,10 +432,10 @@ def _escalations(state: OperationState) -> list[EscalationRow]:
 
 
 def _surveillance(
-    state: OperationState, phases: list[PhaseSpan], now: datetime
+    state: OperationState, facts: OperationFacts, phases: list[PhaseSpan], now: datetime
 ) -> SurveillanceFigures:
     execution = next((span for span in phases if span.phase is Phase.EXECUTION), None)
-    watched = execution.duration_seconds if execution else 0.0
+    executed = execution.duration_seconds if execution else 0.0
     gaps = [*state.surveillance_gaps]
     if state.surveillance_lost is not None:
         gaps.append(state.surveillance_lost)
@@ -465,15 +465,23 @@ def _surveillance(
             for row in rows
         ]
     gap_seconds = sum(row.duration_seconds for row in rows)
-    coverage = round(100.0 * (watched - gap_seconds) / watched, 2) if watched > 0 else 0.0
+    under = max(executed - gap_seconds, 0.0)
     return SurveillanceFigures(
-        under_surveillance_seconds=watched,
+        execution_seconds=executed,
+        under_surveillance_seconds=under,
         gap_seconds=gap_seconds,
-        coverage_percent=coverage,
+        coverage_percent=coverage_percent(under, executed),
         checkpoints=state.checkpoint_count,
-        silence_alerts=len(_events(state, "checkpoint.overdue")),
+        silence_alerts=facts.silence_alerts,
         gaps=rows,
     )
+
+
+def coverage_percent(under_surveillance_seconds: float, execution_seconds: float) -> float:
+    """The share of the execution spent under surveillance, in % to two decimals."""
+    if execution_seconds <= 0:
+        return 0.0
+    return round(100.0 * under_surveillance_seconds / execution_seconds, 2)
 
 
 def _confirmed_by(state: OperationState) -> dict[str, tuple[bool, bool]]:
@@ -594,32 +602,38 @@ def _assets(state: OperationState) -> tuple[list[AssetRow], list[AssetTotal]]:
     return rows, totals
 
 
+def beyond_tolerance(seconds: float | None) -> bool:
+    """Whether a difference from the plan's time is a deviation (see TIME_TOLERANCE)."""
+    return seconds is not None and abs(seconds) > TIME_TOLERANCE.total_seconds()
+
+
 def _deviations(
-    state: OperationState, legs: list[LegRow], totals: list[SeizureTotal]
+    state: OperationState, facts: OperationFacts, legs: list[LegRow], totals: list[SeizureTotal]
 ) -> list[Deviation]:
     plan = state.plan
     found: list[Deviation] = []
     if state.launched_at is not None:
         late = (state.launched_at - plan.legs[0].planned_departure).total_seconds()
-        if late > TIME_TOLERANCE.total_seconds():
-            found.append(_deviation("late_launch", DeviationKind.TIME, minutes=_minutes(late)))
+        if beyond_tolerance(late):
+            code = "late_launch" if late > 0 else "early_launch"
+            found.append(_deviation(code, DeviationKind.TIME, minutes=_minutes(abs(late))))
     for leg in legs:
         delay = leg.arrival_delay_seconds
-        if delay is not None and delay > TIME_TOLERANCE.total_seconds():
+        if delay is not None and beyond_tolerance(delay):
             found.append(
                 _deviation(
-                    "leg_late",
+                    "leg_late" if delay > 0 else "leg_early",
                     DeviationKind.TIME,
                     leg=leg.number,
                     from_country=leg.from_country,
                     to_country=leg.to_country,
-                    minutes=_minutes(delay),
+                    minutes=_minutes(abs(delay)),
                 )
             )
     route = set(plan.route_countries)
-    for event in _events(state, "checkpoint.reported"):
-        place, country = str(event.detail["place"]), str(event.detail["country"])
-        if event.detail.get("status") == "deviated":
+    for checkpoint in facts.route_deviations:
+        place, country = checkpoint.place, checkpoint.country
+        if checkpoint.status is CheckpointStatus.DEVIATED:
             found.append(
                 _deviation("checkpoint_deviated", DeviationKind.ROUTE, place=place, country=country)
             )
@@ -746,15 +760,30 @@ def _findings(
     return findings, under_control
 
 
+# Events that note an assessment itself: never the change a new version is computed after.
+ASSESSMENT_EVENTS: Final = ("debrief.assessed", "debrief.assessment_failed")
+
+
+def assessment_reason(state: OperationState) -> str:
+    """What the next version is computed after: the latest change, not the last version's note.
+
+    A close that lands while a version is being written is followed by that version's
+    `debrief.assessed`; the final version is still the one "after debrief.closed".
+    """
+    change = next(e for e in reversed(state.timeline) if e.kind not in ASSESSMENT_EVENTS)
+    return f"after {change.kind}"
+
+
 def assess(
     state: OperationState, *, version: int, at_seq: int, reason: str, now: datetime
 ) -> OutcomeAssessment:
     """The outcome assessment of the operation as the state records it at `now`."""
     plan = state.plan
-    phases = _phases(state, now)
+    facts = kept_facts(state)
+    phases = _phases(state, facts, now)
     legs = _legs(state)
     handovers = _handovers(state)
-    surveillance = _surveillance(state, phases, now)
+    surveillance = _surveillance(state, facts, phases, now)
     seizures = _seizures(state)
     seizure_totals, by_country = _seizure_totals(seizures)
     arrests = _arrests(state)
@@ -796,10 +825,10 @@ def assess(
         phases=phases,
         legs=legs,
         handovers=handovers,
-        escalations=_escalations(state),
+        escalations=_escalations(state, facts),
         surveillance=surveillance,
         under_control=under_control,
-        deviations=_deviations(state, legs, seizure_totals),
+        deviations=_deviations(state, facts, legs, seizure_totals),
         seizures=seizures,
         seizure_totals=seizure_totals,
         seizures_by_country=by_country,
