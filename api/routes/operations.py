@@ -7,12 +7,10 @@ the operation through `api.access.visible_for` and answers 404 to whoever may no
 read and every refused attempt is logged here.
 """
 
-import asyncio
 import hashlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
@@ -21,11 +19,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import NOT_FOUND, record_access, visible_for
+from api.actions import answer_in_time, command_of, require_acting_role, take_action
 from api.deps import (
     CurrentPrincipal,
     LiveStatesDep,
@@ -49,7 +46,6 @@ from api.schemas.operations import (
     TimelinePage,
 )
 from api.visibility import visible_to
-from api.workers import unavailable
 from store.access_log import AccessCategory
 from store.idempotency import KeyClaim, claim_key
 from store.identity import AgencyRow
@@ -59,10 +55,7 @@ from store.timeline import timeline
 from workflows.plan import OperationPlan, schedule_faults
 from workflows.rules import launch_blockers
 from workflows.starter import (
-    ActionRefusedError,
     PlanRejectedError,
-    RoleRefusedError,
-    act,
     start_operation,
     synchronise,
 )
@@ -121,18 +114,6 @@ async def _claim(
             "This Idempotency-Key was first used for a different request; nothing was changed. "
             "Send a new key for a new request, or the first request unchanged to retry it.",
         )
-
-
-async def _answer_in_time(call: Awaitable[T], *, seconds: float) -> T:
-    """The workflow's answer, or 503 once it is overdue: a request never hangs on a worker."""
-    try:
-        async with asyncio.timeout(seconds):
-            return await call
-    except TimeoutError:
-        raise unavailable(
-            f"The operation's workflow did not answer within {seconds:g} s; the request may "
-            "still take effect. Retry it with the same Idempotency-Key: it applies once."
-        ) from None
 
 
 def _known_agencies(session: Session, *, agencies: set[str]) -> set[str]:
@@ -204,7 +185,7 @@ async def create_operation(
     await workers.require()
     wait = settings.temporal_answer_seconds
     try:
-        await _answer_in_time(
+        await answer_in_time(
             start_operation(
                 client,
                 plan=OperationPlan.model_validate(plan.model_dump()),
@@ -226,7 +207,7 @@ async def create_operation(
             return OperationCreated(
                 operation_id=existing.id, code_name=existing.code_name, phase=existing.phase
             )
-    await _answer_in_time(synchronise(client, operation_id=operation_id), seconds=wait)
+    await answer_in_time(synchronise(client, operation_id=operation_id), seconds=wait)
     return OperationCreated(
         operation_id=operation_id, code_name=plan.code_name, phase=Phase.PLANNING
     )
@@ -332,7 +313,7 @@ async def get_operation(
     justification: Justification,
 ) -> OperationRead:
     await workers.require()
-    state = await _answer_in_time(
+    state = await answer_in_time(
         states.read(row.id, arrived_at=arrived_at), seconds=settings.temporal_answer_seconds
     )
     await record_access(
@@ -428,26 +409,14 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
         justification: OptionalJustification,
         idempotency_key: IdempotencyKey = None,
     ) -> ActionResult:
-        if principal.role not in (Role.OFFICER, Role.COORDINATOR):
-            await record_access(
-                read_model,
-                principal=principal,
-                action=action,
-                category=AccessCategory.ALTERATION,
-                operation_id=row.id,
-                outcome="refused",
-                reason_code="role",
-                rule=kind,
-            )
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "Only officers and coordinators act")
+        await require_acting_role(read_model, principal=principal, kind=kind, operation_id=row.id)
         try:
-            command = command_type.model_validate(
-                {
-                    **body.model_dump(),
-                    "actor": principal.actor(),
-                    "request_id": _request_id(principal, idempotency_key),
-                    "justification": justification,
-                }
+            command = command_of(
+                kind,
+                body.model_dump(),
+                principal=principal,
+                justification=justification,
+                request_id=_request_id(principal, idempotency_key),
             )
         except ValidationError as invalid:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(invalid)) from None
@@ -457,49 +426,15 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
             key=idempotency_key,
             fingerprint=_fingerprint(kind, row.id, body),
         )
-        await workers.require()
-        try:
-            # Accepted, the action is in the read model and the access log (one transaction,
-            # written by the worker) before this returns.
-            return await _answer_in_time(
-                act(client, operation_id=row.id, command=command),
-                seconds=settings.temporal_answer_seconds,
-            )
-        except RoleRefusedError as refusal:
-            await record_access(
-                read_model,
-                principal=principal,
-                action=action,
-                category=AccessCategory.ALTERATION,
-                operation_id=row.id,
-                justification=justification,
-                outcome="refused",
-                reason_code="role_refused",
-                rule=kind,
-            )
-            raise ProblemError(
-                status.HTTP_403_FORBIDDEN,
-                "Not your role",
-                str(refusal),
-                extensions={"required_role": refusal.required},
-            ) from None
-        except ActionRefusedError as refusal:
-            await record_access(
-                read_model,
-                principal=principal,
-                action=action,
-                category=AccessCategory.ALTERATION,
-                operation_id=row.id,
-                justification=justification,
-                outcome="refused",
-                reason_code="lifecycle_refused",
-                rule=kind,
-            )
-            raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
-        except (RPCError, WorkflowFailureError) as failure:
-            if isinstance(failure, RPCError) and failure.status == RPCStatusCode.NOT_FOUND:
-                raise HTTPException(status.HTTP_409_CONFLICT, "the operation has ended") from None
-            raise
+        return await take_action(
+            command,
+            operation_id=row.id,
+            principal=principal,
+            read_model=read_model,
+            client=client,
+            workers=workers,
+            settings=settings,
+        )
 
     steer.__annotations__["body"] = body_model
     steer.__name__ = kind

@@ -6,6 +6,12 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import home, justify, sign_in
+from web.routes import debrief, home, justify, sign_in, statistics
 
-ROUTERS: Final[tuple[APIRouter, ...]] = (sign_in.router, home.router, justify.router)
+ROUTERS: Final[tuple[APIRouter, ...]] = (
+    sign_in.router,
+    home.router,
+    justify.router,
+    debrief.router,
+    statistics.router,
+)

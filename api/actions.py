@@ -1,0 +1,137 @@
+"""Taking a steering action on an operation, shared by the API's action routes and the console.
+
+The caller has resolved the operation for the principal (need-to-know) first. Here: only officers
+and coordinators act; the command is built from the fields and validated; the workflow's Update
+decides; a refusal by role (403) or by the lifecycle (409) is logged and answered with the
+lifecycle's reason. Accepted, the action is in the read model and the access log (one
+transaction, written by the worker) before this returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from fastapi import HTTPException, status
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.access import record_access
+from api.database import ReadModel
+from api.principal import Principal, Role
+from api.problems import ProblemError
+from api.schemas.operations import ACTIONS
+from api.workers import WorkerPresence, unavailable
+from cdtrack.settings import Settings
+from store.access_log import AccessCategory
+from workflows.commands import Command
+from workflows.starter import ActionRefusedError, RoleRefusedError, act
+from workflows.state import ActionResult
+
+T = TypeVar("T")
+
+
+async def answer_in_time(call: Awaitable[T], *, seconds: float) -> T:
+    """The workflow's answer, or 503 once it is overdue: a request never hangs on a worker."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call
+    except TimeoutError:
+        raise unavailable(
+            f"The operation's workflow did not answer within {seconds:g} s; the request may "
+            "still take effect. Retry it with the same Idempotency-Key: it applies once."
+        ) from None
+
+
+async def require_acting_role(
+    read_model: ReadModel, *, principal: Principal, kind: str, operation_id: str
+) -> None:
+    """Only officers and coordinators act on operations; anyone else is logged and refused."""
+    if principal.role in (Role.OFFICER, Role.COORDINATOR):
+        return
+    await record_access(
+        read_model,
+        principal=principal,
+        action=f"operation.action.{kind}",
+        category=AccessCategory.ALTERATION,
+        operation_id=operation_id,
+        outcome="refused",
+        reason_code="role",
+        rule=kind,
+    )
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "Only officers and coordinators act")
+
+
+def command_of(
+    kind: str,
+    fields: dict[str, Any],
+    *,
+    principal: Principal,
+    request_id: str,
+    justification: str | None,
+) -> Command:
+    """The command of this kind from the action's fields; raises pydantic's ValidationError."""
+    command: Command = ACTIONS[kind].model_validate(
+        {
+            **fields,
+            "actor": principal.actor(),
+            "request_id": request_id,
+            "justification": justification,
+        }
+    )
+    return command
+
+
+async def take_action(
+    command: Command,
+    *,
+    operation_id: str,
+    principal: Principal,
+    read_model: ReadModel,
+    client: Client,
+    workers: WorkerPresence,
+    settings: Settings,
+) -> ActionResult:
+    await workers.require()
+    try:
+        return await answer_in_time(
+            act(client, operation_id=operation_id, command=command),
+            seconds=settings.temporal_answer_seconds,
+        )
+    except RoleRefusedError as refusal:
+        await _refused(read_model, principal, command, operation_id, "role_refused")
+        raise ProblemError(
+            status.HTTP_403_FORBIDDEN,
+            "Not your role",
+            str(refusal),
+            extensions={"required_role": refusal.required},
+        ) from None
+    except ActionRefusedError as refusal:
+        await _refused(read_model, principal, command, operation_id, "lifecycle_refused")
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+    except (RPCError, WorkflowFailureError) as failure:
+        if isinstance(failure, RPCError) and failure.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(status.HTTP_409_CONFLICT, "the operation has ended") from None
+        raise
+
+
+async def _refused(
+    read_model: ReadModel,
+    principal: Principal,
+    command: Command,
+    operation_id: str,
+    reason_code: str,
+) -> None:
+    kind = str(getattr(command, "kind", ""))
+    await record_access(
+        read_model,
+        principal=principal,
+        action=f"operation.action.{kind}",
+        category=AccessCategory.ALTERATION,
+        operation_id=operation_id,
+        justification=command.justification,
+        outcome="refused",
+        reason_code=reason_code,
+        rule=kind,
+    )
