@@ -7,6 +7,7 @@ from temporalio import activity
 
 from store.access_log import AccessCategory, Accessor, append_access
 from store.identity import get_user
+from store.live import announce_change
 from store.timeline import project_operation
 from workflows.messages import AcceptedAction, ProjectOperationInput, ProjectOperationResult
 from workflows.side_effects import ReadModelProjection
@@ -31,6 +32,8 @@ class ReadModelActivities(ReadModelProjection):
             for action in projection.actions:
                 if action.seq in written:
                     _log_action(session, operation_id=operation_id, action=action)
+            if written:
+                announce_change(session, operation_id=operation_id)
         last_seq = max((event.seq for event in projection.events), default=0)
         return ProjectOperationResult(written=len(written), last_seq=last_seq)
 

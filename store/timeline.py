@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from store.base import insert_for
 from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
-from workflows.commands import Actor, ActorRole
-from workflows.state import OperationState, TimelineEvent
+from workflows.commands import Actor, ActorRole, CheckpointSilenceReached
+from workflows.rules import pending_deadlines
+from workflows.state import OperationState, Phase, TimelineEvent
 
 
 def project_operation(
@@ -65,6 +66,7 @@ def _write_operation(
         "outcome": operation.outcome,
         "last_seq": max(last_seq, row.last_seq if row else 0),
         "updated_at": now,
+        **_due(operation),
     }
     if row is None:
         session.add(OperationRow(id=operation.operation_id, **values))
@@ -115,6 +117,21 @@ def _write_operation(
         session.add_all(table(operation_id=operation_id, **values) for values in wanted)
 
 
+def _due(operation: OperationState) -> dict[str, Any]:
+    """What the operation's participants must do next and by when, as its timers say."""
+    offer = operation.handover_offer
+    timers = pending_deadlines(operation)
+    checkpoint = next((due for due, t in timers if isinstance(t, CheckpointSilenceReached)), None)
+    debrief = operation.debrief
+    open_debrief = operation.phase is Phase.DEBRIEF and debrief is not None
+    return {
+        "offered_leg": offer.leg if offer is not None else None,
+        "handover_due_at": offer.deadline if offer is not None else None,
+        "checkpoint_due_at": checkpoint,
+        "debrief_due_at": debrief.deadline if open_debrief and debrief is not None else None,
+    }
+
+
 def _rows(wanted: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     # The first column is the row's key within the operation, so sorting never compares the rest.
     return sorted(tuple(values.values()) for values in wanted)
@@ -160,16 +177,33 @@ def timeline(
         .order_by(TimelineEventRow.seq)
         .limit(limit)
     )
-    return [
-        TimelineEvent(
-            seq=row.seq,
-            at=row.at,
-            kind=row.kind,
-            actor=Actor(
-                agency=row.actor_agency, officer=row.actor_officer, role=ActorRole(row.actor_role)
-            ),
-            summary=row.summary,
-            detail=row.detail,
-        )
-        for row in session.scalars(query)
-    ]
+    return [_event_of(row) for row in session.scalars(query)]
+
+
+def timeline_page(
+    session: Session, *, operation_id: str, before_seq: int | None, limit: int
+) -> list[TimelineEvent]:
+    """Up to `limit` events before `before_seq` (all when None), newest first."""
+    conditions = [TimelineEventRow.operation_id == operation_id]
+    if before_seq is not None:
+        conditions.append(TimelineEventRow.seq < before_seq)
+    query = (
+        select(TimelineEventRow)
+        .where(*conditions)
+        .order_by(TimelineEventRow.seq.desc())
+        .limit(limit)
+    )
+    return [_event_of(row) for row in session.scalars(query)]
+
+
+def _event_of(row: TimelineEventRow) -> TimelineEvent:
+    return TimelineEvent(
+        seq=row.seq,
+        at=row.at,
+        kind=row.kind,
+        actor=Actor(
+            agency=row.actor_agency, officer=row.actor_officer, role=ActorRole(row.actor_role)
+        ),
+        summary=row.summary,
+        detail=row.detail,
+    )

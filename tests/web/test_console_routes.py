@@ -49,6 +49,15 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/o/{operation_id}/report/document"): Rule.OPERATION,
     ("GET", "/statistics"): Rule.ANALYSIS,
     ("GET", "/statistics/summary"): Rule.ANALYSIS,
+    ("GET", "/o/{operation_id}"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/live"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/events"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/authorisation"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/participation"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/handover"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/checkpoint"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/launch"): Rule.OPERATION,
+    ("POST", "/o/{operation_id}/act/{kind}"): Rule.OPERATION,
 }
 
 
@@ -73,7 +82,7 @@ def test_every_console_route_is_named_with_its_rule() -> None:
 
 
 def _path(template: str) -> str:
-    return template.replace("{operation_id}", "op-not-visible")
+    return template.replace("{operation_id}", "op-not-visible").replace("{kind}", "offer_handover")
 
 
 def test_no_console_page_is_reached_without_signing_in(console: TestClient) -> None:

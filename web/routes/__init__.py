@@ -6,7 +6,7 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import debrief, home, justify, sign_in, statistics
+from web.routes import debrief, home, justify, operation, sign_in, statistics
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router,
@@ -14,4 +14,5 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     justify.router,
     debrief.router,
     statistics.router,
+    operation.router,
 )

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.access import record_access
 from api.deps import ReadModelDep, SettingsDep
+from api.principal import Principal, Role
+from api.visibility import visible_to
 from i18n import Language
+from store.access_log import AccessCategory
 from store.console import get_credentials, set_preferences
+from store.inbox import Task, inbox
+from store.models import OperationRow
+from web import labels
 from web.deps import CsrfSignedIn, SignedInDep
 from web.errors import ConsoleError
 from web.language import N_, zone_names
@@ -19,11 +28,68 @@ from web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
+# What the access log names for a person's own list of work: no operation is opened by it.
+INBOX_JUSTIFICATION: Final = "The agency's own list of actions due"
+
+
+# The page of each inbox task; the debrief input's page is the operation's debrief page.
+TASK_PAGES: Final[dict[Task, str]] = {
+    Task.AUTHORISATION: "authorisation",
+    Task.PARTICIPATION: "participation",
+    Task.HANDOVER: "handover",
+    Task.CHECKPOINT: "checkpoint",
+    Task.DEBRIEF: "debrief",
+}
+COORDINATED_SHOWN: Final = 200
+
+
+def _coordinated(session: Session, *, principal: Principal) -> list[OperationRow]:
+    query = (
+        select(OperationRow)
+        .where(visible_to(principal))
+        .order_by(OperationRow.created_at.desc())
+        .limit(COORDINATED_SHOWN)
+    )
+    return list(session.scalars(query))
+
 
 @router.get("/")
-async def home(request: Request, viewer: SignedInDep, settings: SettingsDep) -> Response:
+async def home(
+    request: Request, viewer: SignedInDep, settings: SettingsDep, read_model: ReadModelDep
+) -> Response:
+    """An officer's home is the agency's inbox; a coordinator's, the operations it coordinates."""
     idle_minutes = max(1, round(settings.console_idle_timeout_seconds / 60))
-    return render(request, "home.html", view=viewer.view, context={"idle_minutes": idle_minutes})
+    principal = viewer.principal
+    context: dict[str, Any] = {
+        "idle_minutes": idle_minutes,
+        "labels": labels,
+        "task_pages": TASK_PAGES,
+        "entries": [],
+        "coordinated": [],
+    }
+    if principal.role is Role.OFFICER:
+        context["entries"] = await read_model.read(partial(inbox, agency=principal.agency))
+        await record_access(
+            read_model,
+            principal=principal,
+            action="console.inbox.read",
+            category=AccessCategory.CONSULTATION,
+            operation_id=None,
+            justification=INBOX_JUSTIFICATION,
+            detail={"operation_ids": sorted({e.operation_id for e in context["entries"]})},
+        )
+    elif principal.role is Role.COORDINATOR:
+        context["coordinated"] = await read_model.read(partial(_coordinated, principal=principal))
+        await record_access(
+            read_model,
+            principal=principal,
+            action="console.operations.list",
+            category=AccessCategory.CONSULTATION,
+            operation_id=None,
+            justification=INBOX_JUSTIFICATION,
+            detail={"returned": len(context["coordinated"])},
+        )
+    return render(request, "home.html", view=viewer.view, context=context)
 
 
 @router.get("/preferences")

@@ -1,0 +1,160 @@
+"""In Chromium, on the real stack: an officer acknowledges a handover on a phone from the link a
+notice carries, the coordinator's page shows the new custodian at once without a reload, a
+refused action shows the lifecycle's reason, an invalid field its message, and an officer of an
+agency outside the operation finds nothing of it in the page, the stream or the inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Page
+
+from api.principal import Role
+from cdtrack.walkthrough import Walkthrough, sample_plan
+from tests.api.live import LiveStack
+from tests.web.browser import (
+    PHONE,
+    browser_context,
+    chromium,
+    console_people,
+    live_database_url,
+    live_stack,
+)
+from tests.web.people import People, Person
+
+__all__ = ["browser_context", "chromium", "console_people", "live_database_url", "live_stack"]
+
+pytestmark = [pytest.mark.devserver, pytest.mark.postgres, pytest.mark.api_process]
+
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+
+
+def _offered_operation(live_stack: LiveStack) -> str:
+    """An operation launched through the API, its first handover offered to tj-dca."""
+    now = datetime.now(UTC)
+    with httpx.Client(base_url=live_stack.base_url, timeout=60) as http:
+        walk = Walkthrough(http, live_stack.cast)
+        plan = sample_plan(coordinator_agency="caricc", now=now, code_name="KESTREL")
+        created = walk._call(live_stack.cast.coordinator, "POST", "/operations", plan)
+        operation_id: str = created["operation_id"]
+        for agency in ("af-cnpa", "tj-dca", "kz-police"):
+            country = agency[:2].upper()
+            authorisation: dict[str, Any] = {
+                "decision": "granted",
+                "country": country,
+                "authority": f"Prosecutor's office ({country})",
+                "reference": f"CD-{country}-1",
+                "legal_basis": "national procedure law",
+                "granted_at": (now - timedelta(hours=1)).isoformat(),
+                "valid_until": (now + timedelta(days=30)).isoformat(),
+                "substitution_allowed": True,
+            }
+            walk.step(
+                agency, "record-authorisation", operation_id, {"authorisation": authorisation}
+            )
+            walk.step(agency, "confirm-participation", operation_id)
+        walk.step(None, "launch-operation", operation_id)
+        walk.step("af-cnpa", "offer-handover", operation_id, {"leg": 1})
+    return operation_id
+
+
+async def _sign_in(page: Page, base_url: str, person: Person, path: str) -> None:
+    await page.goto(base_url + path)
+    await page.get_by_label("User id").fill(person.user_id)
+    await page.get_by_label("Password").fill(person.password)
+    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_label("Code").fill(person.fresh_code())
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_load_state()
+
+
+async def _justify(page: Page, reason: str | None = None) -> None:
+    await page.wait_for_url("**/justify**")
+    if reason is not None:
+        await page.get_by_label(reason).check()
+    await page.get_by_role("button", name="Open the operation").click()
+    await page.wait_for_load_state()
+
+
+async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at_once(
+    live_stack: LiveStack, console_people: People, browser_context: Any
+) -> None:
+    operation_id = await asyncio.to_thread(_offered_operation, live_stack)
+    base = live_stack.base_url
+    coordinator = console_people.add("caricc-watch", role=Role.COORDINATOR, agency="caricc")
+    officer = console_people.add("tj-duty", role=Role.OFFICER, agency="tj-dca", country="TJ")
+    outsider = console_people.add("nl-duty", role=Role.OFFICER, agency="nl-police", country="NL")
+
+    # The coordinator watches the operation page.
+    watching = await (await browser_context()).new_page()
+    await _sign_in(watching, base, coordinator, f"/o/{operation_id}")
+    await _justify(watching, "Monitoring the operation I coordinate")
+    await watching.get_by_role("heading", name="Operation KESTREL").wait_for()
+    assert (await watching.locator("#custodian").inner_text()).strip() == "af-cnpa"
+    await watching.wait_for_function("() => document.querySelector('[sse-connect]') !== null")
+
+    # The officer opens the notice's link on a phone: the inbox entry leads to the same page.
+    phone = await browser_context(viewport=PHONE)
+    page = await phone.new_page()
+    link = f"/o/{operation_id}/handover?reason=handover_due"
+    await _sign_in(page, base, officer, link)
+    await _justify(page)  # the link's reason is preselected
+    offer = page.locator("dl.offer")
+    await offer.wait_for()
+    assert "1: AF → TJ" in await offer.inner_text()
+    assert "af-cnpa" in await offer.inner_text()
+    assert "UTC" in await offer.inner_text()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "officer-phone-handover.png"), full_page=True)
+    stale = await phone.new_page()
+    await stale.goto(base + link)
+    await stale.get_by_role("button", name="Acknowledge the handover").wait_for()
+
+    await page.get_by_role("button", name="Acknowledge the handover").click()
+    await page.locator("#result").wait_for()
+    acknowledged_at = time.monotonic()
+    assert (await page.locator("#custodian").inner_text()).strip() == "tj-dca"
+
+    # Without a reload, the coordinator's page shows the new custodian within a second.
+    await watching.wait_for_function(
+        "() => document.querySelector('#custodian').textContent.trim() === 'tj-dca'",
+        timeout=3000,
+    )
+    assert time.monotonic() - acknowledged_at < 1.0
+    await watching.screenshot(path=str(SCREENSHOTS / "coordinator-operation.png"), full_page=True)
+
+    # The form of a page opened before shows the lifecycle's reason when sent after.
+    await stale.get_by_role("button", name="Acknowledge the handover").click()
+    refusal = stale.locator("#refusal")
+    await refusal.wait_for()
+    assert "already acknowledged" in await refusal.inner_text()
+
+    # An invalid field: its message beside it, and what was typed kept.
+    await page.goto(base + f"/o/{operation_id}/checkpoint")
+    await page.get_by_label("Remarks").fill("lorry seen at the fuel station")
+    await page.get_by_role("button", name="Report a checkpoint").click()
+    await page.locator("#place-error").wait_for()
+    assert await page.get_by_label("Remarks").input_value() == "lorry seen at the fuel station"
+    assert await page.locator("#place").get_attribute("aria-invalid") == "true"
+
+    # An agency outside the operation: "not found", and nothing of it anywhere.
+    other = await (await browser_context(viewport=PHONE)).new_page()
+    await _sign_in(other, base, outsider, link)
+    body = await other.content()
+    assert "No operation with this id is visible to you." in body
+    assert "KESTREL" not in body
+    assert "af-cnpa" not in body
+    stream = await other.request.get(base + f"/o/{operation_id}/events")
+    assert stream.status == 404
+    assert "KESTREL" not in await stream.text()
+    await other.goto(base + "/")
+    assert "KESTREL" not in await other.content()
+    assert uuid.UUID(operation_id)

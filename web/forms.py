@@ -1,0 +1,130 @@
+"""From a posted form to a model's input and back: dotted field names to nested fields, the
+viewer's local date-times to UTC, and a model's validation errors to messages at their fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from enum import Enum
+from typing import Annotated, Any, Final, get_args, get_origin
+
+import pycountry
+from babel import Locale
+from pydantic import BaseModel, ValidationError
+
+from web.templating import View
+from workflows.plan import MAX_TEXT_LENGTH
+
+LOCAL_MOMENT: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+# Fields of a form that are not the model's: the token, the buttons that add or remove rows.
+NOT_FIELDS: Final = frozenset({"csrf_token", "change"})
+# The union tags pydantic puts in an error's location ("authorisation.granted.reference").
+UNION_TAGS: Final = frozenset({"granted", "refused"})
+
+
+def utc_of(local: str, *, zone: tzinfo) -> str:
+    """A `datetime-local` value, read in the viewer's zone, as UTC ISO 8601."""
+    moment = datetime.fromisoformat(local).replace(tzinfo=zone)
+    return moment.astimezone(UTC).isoformat()
+
+
+def local_of(moment: datetime | None, *, zone: tzinfo) -> str:
+    """A moment as a `datetime-local` value in the viewer's zone."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def _value(raw: str, *, zone: tzinfo) -> Any:
+    if LOCAL_MOMENT.match(raw):
+        return utc_of(raw, zone=zone)
+    if raw == "on":  # a ticked checkbox
+        return True
+    return raw
+
+
+def form_fields(form: dict[str, str], *, zone: tzinfo) -> dict[str, Any]:
+    """`{"authorisation.country": "KZ"}` -> `{"authorisation": {"country": "KZ"}}`; empty
+    fields are left out, so the model's defaults apply and required ones say they are missing."""
+    fields: dict[str, Any] = {}
+    for name, raw in form.items():
+        if name in NOT_FIELDS or not raw.strip():
+            continue
+        *path, last = name.split(".")
+        target = fields
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = _value(raw.strip(), zone=zone)
+    return fields
+
+
+def error_field(location: tuple[int | str, ...]) -> str:
+    """The form field a validation error is about: its location without union tags."""
+    return ".".join(str(part) for part in location if part not in UNION_TAGS)
+
+
+def field_errors(invalid: ValidationError, *, view: View) -> dict[str, str]:
+    """Each field's first message; an error about the whole input goes under "form"."""
+    errors: dict[str, str] = {}
+    for error in invalid.errors():
+        location = tuple(part for part in error["loc"] if part not in ("actor", "request_id"))
+        name = error_field(location) or "form"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        errors.setdefault(name, view.gettext(message) if message else message)
+    return errors
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    kind: str  # text | number | datetime-local | checkbox | select | textarea | country
+    required: bool
+    options: tuple[str, ...] = ()
+
+
+def _kind_of(annotation: Any) -> tuple[str, tuple[str, ...]]:
+    inner = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    base = get_origin(inner[0]) or inner[0]
+    if base is Annotated:
+        base = get_args(inner[0])[0]
+    if isinstance(base, type) and issubclass(base, Enum):
+        return "select", tuple(str(member.value) for member in base)
+    if base is bool:
+        return "checkbox", ()
+    if base is datetime or getattr(base, "__name__", "") == "AwareDatetime":
+        return "datetime-local", ()
+    if base in (int, float):
+        return "number", ()
+    return "text", ()
+
+
+def fields_of(model: type[BaseModel], *, prefix: str = "") -> list[FormField]:
+    """The simple fields of an action's input, as a form asks for them (nested models flattened
+    under a dotted prefix; lists are for pages of their own)."""
+    found: list[FormField] = []
+    for name, info in model.model_fields.items():
+        if name in {"kind", "actor", "request_id", "justification"}:
+            continue
+        annotation = info.annotation
+        if get_origin(annotation) is list:
+            continue
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found.extend(fields_of(annotation, prefix=f"{prefix}{name}."))
+            continue
+        kind, options = _kind_of(annotation)
+        if name in {"country", "nationality"}:
+            kind = "country"
+        if kind == "text" and any(
+            getattr(meta, "max_length", 0) == MAX_TEXT_LENGTH for meta in info.metadata
+        ):
+            kind = "textarea"
+        found.append(FormField(prefix + name, kind, info.is_required(), options))
+    return found
+
+
+def country_names(language: str) -> list[tuple[str, str]]:
+    """(code, name) of every country, by name in the viewer's language."""
+    names = Locale.parse(language).territories
+    found = [(c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries]
+    return sorted(found, key=lambda pair: pair[1])
