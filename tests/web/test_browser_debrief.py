@@ -132,6 +132,14 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     await phone.get_by_role("button", name="Представить материалы разбора").click()
     await phone.get_by_text("Материалы разбора вашего ведомства приняты.").wait_for()
     await assert_no_english(phone, data=data)
+    # The officer's inbox, in Russian too; the operation page passes axe-core.
+    await phone.goto(base + "/")
+    await phone.locator("h1").wait_for()
+    await assert_no_english(phone, data=data)
+    await assert_accessible(phone)
+    await phone.goto(base + f"/o/{operation_id}")
+    await phone.locator("h1").wait_for()
+    await assert_accessible(phone)
 
     # The coordinator: a due date typed wrongly is answered at its field, what was typed kept.
     desk = await (await browser_context(locale="ru-RU")).new_page()
