@@ -1,102 +1,72 @@
-# ruff: noqa: RUF001, RUF002
-"""The words of each notice, in English and Russian: the action and its deadline, nothing more.
+"""The words of each notice in the reader's language: the action and its deadline, nothing more.
 
-What may appear is fixed here: the code name, the action, the deadline in UTC, an agency id for a
-failed delivery, and the link. Substances, quantities, places, routes and persons never do.
+What may appear is fixed here: the code name, the action, the deadline in UTC, the name and
+country of an agency a notice could not be delivered to, and the link. Substances, quantities,
+places, routes and persons never do. The words are the `notices` domain of `i18n`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
-from babel.dates import format_datetime
-
-from store.notifications import Language
+from activities.names import agency_label
+from i18n import N_, Language, Texts, texts
+from store.identity import AgencyName
 from workflows.notices import Notice, NoticeAction
 
-TEXTS: Final[dict[Language, dict[NoticeAction, str]]] = {
-    Language.ENGLISH: {
-        NoticeAction.AUTHORISATION_NEEDED: (
-            "Action required on operation {code}: record your country's authorisation."
-        ),
-        NoticeAction.CONFIRMATION_NEEDED: (
-            "Action required on operation {code}: confirm your agency's participation."
-        ),
-        NoticeAction.ACKNOWLEDGEMENT_DUE: (
-            "Action required on operation {code}: handover acknowledgement due {deadline}."
-        ),
-        NoticeAction.ACKNOWLEDGEMENT_OVERDUE: (
-            "Reminder on operation {code}: the handover acknowledgement due {deadline} is "
-            "overdue. Acknowledge or refuse the handover now."
-        ),
-        NoticeAction.ACKNOWLEDGEMENT_ESCALATED: (
-            "Escalation on operation {code}: a handover acknowledgement due {deadline} is "
-            "overdue. Your intervention is required."
-        ),
-        NoticeAction.CHECKPOINT_SILENCE: (
-            "Alert on operation {code}: no checkpoint report within the agreed interval."
-        ),
-        NoticeAction.SURVEILLANCE_LOST: (
-            "Alert on operation {code}: surveillance lost; to be regained by {deadline}."
-        ),
-        NoticeAction.COMPROMISE: "Alert on operation {code}: compromise reported.",
-        NoticeAction.INTERDICTION_ORDERED: "Operation {code}: interdiction ordered.",
-        NoticeAction.OPERATION_ABORTED: "Operation {code}: the operation has been aborted.",
-        NoticeAction.DEBRIEF_INPUT_DUE: (
-            "Action required on operation {code}: debrief input due {deadline}."
-        ),
-        NoticeAction.DEBRIEF_REPORT_READY: "Operation {code}: the debrief report is ready.",
-        NoticeAction.DELIVERY_FAILED: (
-            "Delivery failed on operation {code}: the notice \u201c{undelivered}\u201d could not "
-            "be delivered to {agency}. Reach them by other means."
-        ),
-    },
-    Language.RUSSIAN: {
-        NoticeAction.AUTHORISATION_NEEDED: (
-            "Требуется действие по операции {code}: внесите разрешение вашей страны."
-        ),
-        NoticeAction.CONFIRMATION_NEEDED: (
-            "Требуется действие по операции {code}: подтвердите участие вашего ведомства."
-        ),
-        NoticeAction.ACKNOWLEDGEMENT_DUE: (
-            "Требуется действие по операции {code}: подтвердите приём передачи до {deadline}."
-        ),
-        NoticeAction.ACKNOWLEDGEMENT_OVERDUE: (
-            "Напоминание по операции {code}: срок подтверждения приёма передачи ({deadline}) "
-            "истёк. Подтвердите приём или откажитесь от него."
-        ),
-        NoticeAction.ACKNOWLEDGEMENT_ESCALATED: (
-            "Эскалация по операции {code}: подтверждение приёма передачи со сроком {deadline} "
-            "просрочено. Требуется ваше вмешательство."
-        ),
-        NoticeAction.CHECKPOINT_SILENCE: (
-            "Тревога по операции {code}: нет доклада с контрольной точки в согласованный интервал."
-        ),
-        NoticeAction.SURVEILLANCE_LOST: (
-            "Тревога по операции {code}: наблюдение потеряно; восстановить до {deadline}."
-        ),
-        NoticeAction.COMPROMISE: "Тревога по операции {code}: сообщено о компрометации.",
-        NoticeAction.INTERDICTION_ORDERED: "Операция {code}: отдан приказ о пресечении.",
-        NoticeAction.OPERATION_ABORTED: "Операция {code}: операция прекращена.",
-        NoticeAction.DEBRIEF_INPUT_DUE: (
-            "Требуется действие по операции {code}: материалы для подведения итогов — "
-            "до {deadline}."
-        ),
-        NoticeAction.DEBRIEF_REPORT_READY: "Операция {code}: итоговый отчёт готов.",
-        NoticeAction.DELIVERY_FAILED: (
-            "Сбой доставки по операции {code}: уведомление «{undelivered}» не доставлено "
-            "адресату {agency}. Свяжитесь с ним другим способом."
-        ),
-    },
-}
+DOMAIN: Final = "notices"
 
-TITLES: Final = {
-    Language.ENGLISH: "Operation {code}",
-    Language.RUSSIAN: "Операция {code}",
+TITLE: Final = N_("Operation %(code)s")
+ACTION: Final = N_("Action required on operation %(code)s")
+REMINDER: Final = N_("Reminder on operation %(code)s")
+ESCALATION: Final = N_("Escalation on operation %(code)s")
+ALERT: Final = N_("Alert on operation %(code)s")
+DELIVERY: Final = N_("Delivery failed on operation %(code)s")
+NO_DEADLINE: Final = N_("(no deadline)")
+CONTACT_POINT: Final = N_("the national contact point of %(country)s")
+# How `workflows.notices.Recipient.label` names a contact point not found in the directory.
+CONTACT_POINT_LABEL: Final = "national contact point of "
+
+# Each notice's sentence: what it is about (on operation X), then what is asked or known.
+WORDING: Final[dict[NoticeAction, tuple[str, str]]] = {
+    NoticeAction.AUTHORISATION_NEEDED: (ACTION, N_("record your country's authorisation")),
+    NoticeAction.CONFIRMATION_NEEDED: (ACTION, N_("confirm your agency's participation")),
+    NoticeAction.ACKNOWLEDGEMENT_DUE: (ACTION, N_("handover acknowledgement due %(deadline)s")),
+    NoticeAction.ACKNOWLEDGEMENT_OVERDUE: (
+        REMINDER,
+        N_(
+            "the handover acknowledgement due %(deadline)s is overdue. Acknowledge or refuse "
+            "the handover now"
+        ),
+    ),
+    NoticeAction.ACKNOWLEDGEMENT_ESCALATED: (
+        ESCALATION,
+        N_("a handover acknowledgement due %(deadline)s is overdue. Your intervention is required"),
+    ),
+    NoticeAction.CHECKPOINT_SILENCE: (
+        ALERT,
+        N_("no checkpoint report within the agreed interval"),
+    ),
+    NoticeAction.SURVEILLANCE_LOST: (
+        ALERT,
+        N_("surveillance lost; to be regained by %(deadline)s"),
+    ),
+    NoticeAction.COMPROMISE: (ALERT, N_("compromise reported")),
+    NoticeAction.INTERDICTION_ORDERED: (TITLE, N_("interdiction ordered")),
+    NoticeAction.OPERATION_ABORTED: (TITLE, N_("the operation has been aborted")),
+    NoticeAction.DEBRIEF_INPUT_DUE: (ACTION, N_("debrief input due %(deadline)s")),
+    NoticeAction.DEBRIEF_REPORT_READY: (TITLE, N_("the debrief report is ready")),
+    NoticeAction.DELIVERY_FAILED: (
+        DELIVERY,
+        N_(
+            "the notice \u201c%(undelivered)s\u201d could not be delivered to %(agency)s. "
+            "Reach them by other means"
+        ),
+    ),
 }
-UNKNOWN_DEADLINE: Final = {Language.ENGLISH: "(no deadline)", Language.RUSSIAN: "(без срока)"}
 
 
 @dataclass(frozen=True)
@@ -106,35 +76,36 @@ class NoticeText:
 
 
 def deadline_text(moment: datetime, language: Language) -> str:
-    """E.g. "14:30 UTC, 24 Nov 2026" / "14:30 UTC, 24 нояб. 2026 г."."""
-    text: str = format_datetime(
-        moment.astimezone(UTC), "HH:mm 'UTC', d MMM y", tzinfo=UTC, locale=language.value
-    )
-    return text
+    """E.g. "14:30 UTC, 24 Nov 2026" / "14:30 UTC, 24 нояб. 2026"."""
+    return texts(DOMAIN, language).moment(moment, "HH:mm 'UTC', d MMM y")
 
 
-def render(notice: Notice, *, language: Language, link: str) -> NoticeText:
-    texts = TEXTS[language]
-    undelivered = ""
+def render(
+    notice: Notice,
+    *,
+    language: Language,
+    link: str,
+    agencies: Mapping[str, AgencyName] | None = None,
+) -> NoticeText:
+    """The notice's title and body; `agencies` names an agency it could not be delivered to."""
+    words = texts(DOMAIN, language)
+    values = {
+        "code": notice.code_name,
+        "deadline": words.gettext(NO_DEADLINE)
+        if notice.deadline is None
+        else deadline_text(notice.deadline, language),
+    }
     if notice.undelivered_action is not None:
-        inner = texts[notice.undelivered_action]
-        undelivered = (
-            inner.split(":", 1)[-1]
-            .strip()
-            .format(code=notice.code_name, deadline=_deadline(notice, language))
-        )
-    sentence = texts[notice.action].format(
-        code=notice.code_name,
-        deadline=_deadline(notice, language),
-        agency=notice.undelivered_agency or "",
-        undelivered=undelivered,
-    )
-    return NoticeText(
-        title=TITLES[language].format(code=notice.code_name), body=f"{sentence}\n{link}"
-    )
+        values["undelivered"] = words.gettext(WORDING[notice.undelivered_action][1]) % values
+    if notice.undelivered_agency is not None:
+        values["agency"] = _addressee(words, agencies or {}, notice.undelivered_agency)
+    about, what = WORDING[notice.action]
+    sentence = f"{words.gettext(about) % values}: {words.gettext(what) % values}."
+    return NoticeText(title=words.gettext(TITLE) % values, body=f"{sentence}\n{link}")
 
 
-def _deadline(notice: Notice, language: Language) -> str:
-    if notice.deadline is None:
-        return UNKNOWN_DEADLINE[language]
-    return deadline_text(notice.deadline, language)
+def _addressee(words: Texts, agencies: Mapping[str, AgencyName], label: str) -> str:
+    if label.startswith(CONTACT_POINT_LABEL):
+        country = label.removeprefix(CONTACT_POINT_LABEL)
+        return words.gettext(CONTACT_POINT) % {"country": words.country(country)}
+    return agency_label(words, agencies, label)

@@ -19,11 +19,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notice_text import render
+from i18n import Language
 from store.access_log import AccessCategory, append_access
+from store.identity import AgencyName, agency_names
 from store.models import TimelineEventRow
 from store.notifications import (
     DeliveryStatus,
-    Language,
     NotificationTargetRow,
     delivered_targets,
     national_contact_point,
@@ -116,6 +117,8 @@ class NotificationActivities(AgencyNotification):
                 return NotifyAgenciesResult(delivered=0, moot=True)
             addressees = [self._look_up(session, recipient) for recipient in notice.recipients]
             done = delivered_targets(session, notice_key=notice.key)
+            named = [notice.undelivered_agency] if notice.undelivered_agency else []
+            agencies = agency_names(session, agency_ids=named)
         delivered = 0
         reached: set[str] = set()
         failures: list[str] = []
@@ -130,7 +133,9 @@ class NotificationActivities(AgencyNotification):
                 if target.id in done:
                     reached.add(addressee.label)
                     continue
-                error = self._deliver(notice, addressee.agency, target, attempt=attempt)
+                error = self._deliver(
+                    notice, addressee.agency, target, attempt=attempt, agencies=agencies
+                )
                 if error is None:
                     delivered += 1
                     reached.add(addressee.label)
@@ -179,7 +184,15 @@ class NotificationActivities(AgencyNotification):
             )
         )
 
-    def _deliver(self, notice: Notice, agency: str, target: _Target, *, attempt: int) -> str | None:
+    def _deliver(
+        self,
+        notice: Notice,
+        agency: str,
+        target: _Target,
+        *,
+        attempt: int,
+        agencies: dict[str, AgencyName],
+    ) -> str | None:
         """Sends to one target and logs the outcome; the error text, "moot", or None if sent."""
         with self._sessions.begin() as session:
             # Checked again right before sending: an acknowledgement stops the chain at once.
@@ -191,6 +204,7 @@ class NotificationActivities(AgencyNotification):
             notice,
             language=language,
             link=console_link(self._public_base_url, notice),
+            agencies=agencies,
         )
         url = self._box.open(target.url_sealed, context=target.id)
         sender = apprise.Apprise()

@@ -9,8 +9,10 @@ from importlib.metadata import version
 from multiprocessing import get_context
 from typing import Any, Final
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 
 from api.auth import jwks_client
@@ -21,9 +23,18 @@ from api.problems import document_problems, install_problem_handlers, problem_re
 from api.routes import agencies, audit, debrief, health, operations, statistics, users
 from api.throttle import Throttle
 from api.workers import WorkerPresence
+from cdtrack.observability import (
+    ApiMetrics,
+    DomainCollector,
+    RequestObservation,
+    configure_child_logging,
+    metrics_response,
+    temporal_interceptors,
+    tracer_provider,
+)
 from cdtrack.settings import Settings
 from cdtrack.temporal import connect
-from store.session import create_engine_for
+from store.session import create_engine_for, read_only, session_factory
 from workflows.starter import read_state
 
 API_PREFIX: Final = "/api/v1"
@@ -39,8 +50,17 @@ Every error is an RFC 9457 problem (`application/problem+json`).
 """
 
 
-def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
-    """The API for these settings; `temporal_client` lets tests bring a client of their own."""
+def create_app(
+    settings: Settings,
+    *,
+    temporal_client: Client | None = None,
+    tracing: TracerProvider | None = None,
+) -> FastAPI:
+    """The API for these settings; `temporal_client` lets tests bring a client of their own,
+    `tracing` a tracer provider (else OTLP when an endpoint is configured, else no traces)."""
+    tracing = tracing or tracer_provider(settings)
+    registry = CollectorRegistry()
+    metrics = ApiMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +71,11 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         )
         # Started on the first rendering; spawned, not forked, from a process that runs threads.
         renderer = ProcessPoolExecutor(
-            max_workers=settings.api_render_processes, mp_context=get_context("spawn")
+            max_workers=settings.api_render_processes,
+            mp_context=get_context("spawn"),
+            # WeasyPrint logs there: through the same pipeline, its noise down to warnings.
+            initializer=configure_child_logging,
+            initargs=(settings.log_format, settings.log_level),
         )
         try:
             app.state.settings = settings
@@ -60,7 +84,13 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
             app.state.throttle = Throttle(settings)
             app.state.documents = RenderedDocuments(renderer=renderer, size=64)
             # A Temporal client holds no resource to release: its connection goes with it.
-            app.state.temporal = temporal_client or await connect(settings)
+            app.state.temporal = temporal_client or await connect(
+                settings,
+                interceptors=temporal_interceptors(
+                    tracer=tracing.get_tracer("cdtrack.temporal") if tracing else None
+                ),
+            )
+            registry.register(DomainCollector(session_factory(read_only(engine))))
             app.state.workers = WorkerPresence(app.state.temporal, task_queue=settings.task_queue)
             client = app.state.temporal
             app.state.live_states = LiveStates(
@@ -69,6 +99,8 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
             yield
         finally:
             renderer.shutdown(wait=False, cancel_futures=True)
+            if tracing is not None:
+                tracing.force_flush()
             engine.dispose()
 
     app = FastAPI(
@@ -81,6 +113,11 @@ def create_app(settings: Settings, *, temporal_client: Client | None = None) -> 
         redoc_url=None,
     )
     install_problem_handlers(app)
+    app.add_middleware(RequestObservation, metrics=metrics, tracing=tracing)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        return await metrics_response(registry)
 
     api = APIRouter(
         prefix=API_PREFIX,

@@ -67,11 +67,14 @@ def _throttle_key(credential: str | None) -> str | None:
     return token_prefix(credential) or hashlib.sha256(credential.encode()).hexdigest()
 
 
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
 async def current_principal(
     request: Request,
     read_model: ReadModelDep,
     settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerCredentials,
 ) -> Principal:
     throttle: Throttle = request.app.state.throttle
     credential = credentials.credentials if credentials else None

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException
 
+from api.problems import FieldError, invalid_request
+
 MISSING = (
     "Reads of operational data need an X-Justification header saying why you consult it "
     "(10-500 characters)"
@@ -46,7 +48,7 @@ def optional_justification(
     if not given:
         return None
     if not _well_formed(given):
-        raise HTTPException(status_code=422, detail=MALFORMED)
+        raise invalid_request([FieldError(field="header.X-Justification", message=MALFORMED)])
     return given
 
 

@@ -124,6 +124,29 @@ def _message(error: Mapping[str, Any]) -> str:
     return message
 
 
+def invalid_request(errors: Sequence[FieldError], *, detail: str | None = None) -> ProblemError:
+    """A 422 naming each field at fault; its detail the same list in one sentence by default."""
+    return ProblemError(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "Invalid request",
+        detail
+        or f"{len(errors)} field{'s' if len(errors) != 1 else ''} to correct: "
+        + "; ".join(f"{e.field}: {e.message}" for e in errors),
+        type=INVALID_REQUEST,
+        errors=errors,
+    )
+
+
+def field_errors(
+    errors: Sequence[Mapping[str, Any]], *, within: Sequence[int | str] = ()
+) -> list[FieldError]:
+    """pydantic's errors as fields to correct; `within` is where the validated value was."""
+    return [
+        FieldError(field=field_path((*within, *e.get("loc", ()))), message=_message(e))
+        for e in errors
+    ]
+
+
 def _on_validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     raw = list(error.errors())
@@ -140,16 +163,7 @@ def _on_validation_error(_request: Request, error: Exception) -> JSONResponse:
             errors=[FieldError(field="body", message=f"not valid JSON{where}: {reason}")],
         )
         return problem_response(problem)
-    errors = [FieldError(field=field_path(e.get("loc", ())), message=_message(e)) for e in raw]
-    problem = Problem(
-        type=INVALID_REQUEST,
-        title="Invalid request",
-        status=HTTPStatus.UNPROCESSABLE_ENTITY,
-        detail=f"{len(errors)} field{'s' if len(errors) != 1 else ''} to correct: "
-        + "; ".join(f"{e.field}: {e.message}" for e in errors),
-        errors=errors,
-    )
-    return problem_response(problem)
+    return problem_response(invalid_request(field_errors(raw)).problem)
 
 
 def _on_http_exception(request: Request, error: Exception) -> JSONResponse:

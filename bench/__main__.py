@@ -33,6 +33,7 @@ from bench.results import (
 )
 from bench.scale import ScaleRun, run_scale
 from bench.stack import CENTRE_AGENCY, BenchStack, bench_stack
+from bench.workers import WorkersRun, run_workers
 from cdtrack.stack import temporal_binary
 
 app = typer.Typer(add_completion=False)
@@ -46,6 +47,7 @@ class Measure(StrEnum):
     READS = "reads"
     REPORT = "report"
     SCALE = "scale"
+    WORKERS = "workers"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class BenchOptions:
     deadline_after: timedelta = timedelta(minutes=2)
     deadline_spread: timedelta = timedelta(minutes=2)
     deadline_grace: timedelta = timedelta(seconds=20)
+    worker_operations: int = 40
+    worker_concurrency: int = 8
     skip: frozenset[Measure] = frozenset()
     profile: bool = False
 
@@ -82,6 +86,8 @@ QUICK = BenchOptions(
     deadline_after=timedelta(seconds=5),
     deadline_spread=timedelta(seconds=5),
     deadline_grace=timedelta(seconds=5),
+    worker_operations=4,
+    worker_concurrency=4,
 )
 
 
@@ -95,6 +101,7 @@ class Results:
     scale: ScaleRun | None = None
     access_log: AccessLogRun | None = None
     reads: ReadsRun | None = None
+    workers: WorkersRun | None = None
     cpu: dict[str, CpuSplit] = field(default_factory=dict)
 
 
@@ -135,6 +142,14 @@ async def measure(stack: BenchStack, options: BenchOptions) -> Results:
                     operations=options.operations,
                     concurrency=options.concurrency,
                 )
+    if Measure.WORKERS not in options.skip:
+        say(
+            f"Workers: {options.worker_operations} operations at C = "
+            f"{options.worker_concurrency} on one worker process, then on two ..."
+        )
+        results.workers = await run_workers(
+            stack, operations=options.worker_operations, concurrency=options.worker_concurrency
+        )
     if Measure.READS not in options.skip:
         say(
             f"Reads: one operation walked, then {options.read_clients} clients reading it "
@@ -204,6 +219,7 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
         scale=results.scale,
         access_log=results.access_log,
         reads=results.reads,
+        workers=results.workers,
     )
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
     parts = [

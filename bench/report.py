@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 from cdtrack.walkthrough import sample_plan
+from i18n import Language
 from workflows.commands import (
     AcknowledgeHandoverInput,
     Actor,
@@ -174,7 +175,7 @@ def _render(state: OperationState, answer: multiprocessing.connection.Connection
             reason="benchmark",
             now=state.ended_at or datetime.now(UTC),
         )
-        pdf = render_report_pdf(assessment, lang="en")
+        pdf = render_report_pdf(assessment, lang=Language.ENGLISH)
         timings.append(time.perf_counter() - started)
     # ru_maxrss is in KiB on Linux: the process's peak, imports and rendering included.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -18,6 +18,7 @@ from bench.listing import ListingRun
 from bench.reads import HEALTH_INTERVAL_SECONDS, ReadsRun
 from bench.report import ReportRun
 from bench.scale import ON_TIME, ScaleRun, deadline_window
+from bench.workers import WorkersRun
 
 GIB = 1024**3
 MIB = 1024**2
@@ -94,6 +95,7 @@ def summary_rows(
     scale: ScaleRun | None,
     access_log: AccessLogRun | None = None,
     reads: ReadsRun | None = None,
+    workers: WorkersRun | None = None,
 ) -> list[Row]:
     rows: list[Row] = []
     if floor is not None:
@@ -265,6 +267,19 @@ def summary_rows(
         rows += access_log_rows(access_log)
     if reads is not None:
         rows += reads_rows(reads)
+    if workers is not None:
+        rows.append(
+            Row(
+                "8. Workers: lifecycle throughput",
+                f"1 worker {workers.per_minute(workers.one):.1f} operations/min, "
+                f"2 workers {workers.per_minute(workers.two):.1f} operations/min",
+                f"{workers.one.operations} operations via HTTP at concurrency "
+                f"{workers.one.concurrency}, each; worker processes on one task queue",
+                f"{workers.ratio:.2f}x",
+                ">= 1.8x where the server is not the bottleneck",
+                _verdict(workers.ratio >= 1.8),
+            )
+        )
     return rows
 
 

@@ -89,6 +89,8 @@ def _service_env(settings: Settings) -> dict[str, str]:
             "CDTRACK_API_PORT": str(settings.api_port),
             "CDTRACK_PUBLIC_BASE_URL": settings.public_base_url,
             "CDTRACK_REQUEST_RATE_LIMIT": settings.request_rate_limit,
+            # Several bench workers run side by side: no health port for them to contend for.
+            "CDTRACK_WORKER_HEALTH_PORT": "0",
         }
     )
     if settings.database_url:
@@ -98,11 +100,12 @@ def _service_env(settings: Settings) -> dict[str, str]:
 
 @asynccontextmanager
 async def service_process(
-    name: str, settings: Settings, *, log_dir: Path
+    name: str, settings: Settings, *, log_dir: Path, log_name: str | None = None
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`python -m bench.services NAME`, ready when it says so, stopped with SIGTERM on exit."""
     log: IO[bytes]
-    with (log_dir / f"{name}.log").open("ab") as log:
+    log_path = log_dir / f"{log_name or name}.log"
+    with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -121,7 +124,7 @@ async def service_process(
         except TimeoutError:
             line = b""
         if line.strip() != b"ready":
-            raise RuntimeError(f"the bench {name} did not start; see {log_dir / f'{name}.log'}")
+            raise RuntimeError(f"the bench {name} did not start; see {log_path}")
         yield process
     finally:
         if process.returncode is None:

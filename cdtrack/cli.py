@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from typing import TYPE_CHECKING, Annotated
 
-import structlog
 import typer
 
 from api.principal import Role
@@ -37,13 +35,9 @@ CENTRE_COUNTRY = "KZ"
 def _configure_logging(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too.")] = False,
 ) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    # Alembic announces every autogenerate plugin it loads; only the migrations themselves matter.
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
-    # One line per HTTP request would drown the demo's own account of the operation.
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    from cdtrack.observability import configure_logging
+
+    configure_logging(load_settings(), verbose=verbose)
 
 
 def _announce(server: stack.DevServer) -> None:
@@ -121,7 +115,23 @@ def api(
     settings = load_settings()
     if migrate:
         stack.migrate_read_model(settings)
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    # uvicorn's own logging set-up and access lines would bypass the one pipeline.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command("codec-server")
+def codec_server() -> None:
+    """Serve Temporal's remote codec protocol, so the Temporal UI and CLI show decrypted payloads
+    to administrators (each decode logged)."""
+    from cdtrack.codec_server import serve_codec_server
+
+    asyncio.run(serve_codec_server(load_settings()))
 
 
 @app.command()

@@ -8,6 +8,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import limits
@@ -233,6 +234,56 @@ class Settings(BaseSettings):
     @property
     def audit_heads_path(self) -> Path:
         return self.audit_heads_file or self.data_dir / "access-log-heads.jsonl"
+
+    # Workers: several processes share the task queue; each takes at most this much at once.
+    worker_max_concurrent_workflow_tasks: int = Field(
+        default=100, ge=1, le=10_000, description="Workflow tasks one worker runs at once"
+    )
+    worker_max_concurrent_activities: int = Field(
+        default=16, ge=1, le=1_000, description="Activities one worker runs at once (threads)"
+    )
+    worker_max_cached_workflows: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="Sticky cache: workflows one worker keeps in memory between their tasks",
+    )
+    worker_health_host: str = "127.0.0.1"
+    worker_health_port: int = Field(
+        default=8081, ge=0, le=65535, description="Worker's /health and /metrics; 0 for none"
+    )
+    worker_sdk_metrics_address: str | None = Field(
+        default=None,
+        description="host:port where the worker serves the Temporal SDK's Prometheus metrics",
+    )
+    # Observability.
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console lines on a terminal, JSON lines otherwise"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); no "
+        "tracing if unset",
+    )
+    service_name: str = Field(default="cdtrack", description="service.name of the traces")
+    # The codec server the Temporal UI and CLI decode payloads through.
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = Field(default=8088, ge=1, le=65535)
+    codec_ui_origin: str = Field(
+        default="http://127.0.0.1:8233",
+        description="The one browser origin (the Temporal UI) the codec server answers (CORS)",
+    )
+    codec_ui_justification: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=500,
+        description="Justification logged for decodes whose request carries no X-Justification",
+    )
+
+    @property
+    def codec_endpoint(self) -> str:
+        return f"http://{self.codec_server_host}:{self.codec_server_port}"
 
 
 def _local_key_file(path: Path) -> dict[str, bytes]:

@@ -115,7 +115,16 @@ def dev_server_command(*, binary: Path, settings: Settings, ui: bool) -> list[st
         "--log-level",
         "warn",
     ]
-    command += ["--ui-port", str(settings.temporal_ui_port)] if ui else ["--headless"]
+    if ui:
+        # The UI decodes payloads through cdtrack's codec server, for administrators only.
+        command += [
+            "--ui-port",
+            str(settings.temporal_ui_port),
+            "--ui-codec-endpoint",
+            settings.codec_endpoint,
+        ]
+    else:
+        command += ["--headless"]
     if settings.temporal_namespace != "default":
         command += ["--namespace", settings.temporal_namespace]
     for key in SEARCH_ATTRIBUTES:
@@ -245,9 +254,19 @@ async def serve_embedded(
             if on_ready is not None:
                 on_ready(server)
             async with asyncio.TaskGroup() as services:
-                services.create_task(_until_stopped(run_worker(settings, stop=stopping), stopping))
+                # The API's /health reports the worker here: no second health port.
+                worker_settings = settings.model_copy(update={"worker_health_port": 0})
+                services.create_task(
+                    _until_stopped(run_worker(worker_settings, stop=stopping), stopping)
+                )
                 if with_api and api is not None:
                     services.create_task(_until_stopped(api(settings, stopping), stopping))
+                if ui and server.started_here:
+                    from cdtrack.codec_server import serve_codec_server
+
+                    services.create_task(
+                        _until_stopped(serve_codec_server(settings, stopping), stopping)
+                    )
     log.info("embedded stack stopped")
 
 

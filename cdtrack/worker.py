@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.audit import AuditActivities
 from activities.debrief import DebriefActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ReadModelActivities
+from cdtrack.observability import DomainCollector, temporal_interceptors, tracer_provider
 from cdtrack.settings import Settings
+from cdtrack.worker_health import WorkerHealth, serve_health
 from workflows.audit import AUDIT_WORKFLOW_ID, AccessLogAuditWorkflow
 from workflows.messages import RunAccessLogAuditInput
 from workflows.operation import ControlledDeliveryWorkflow
@@ -34,6 +39,7 @@ def build_worker(
     debrief: DebriefActivities,
     activity_executor: ThreadPoolExecutor,
     audit: AuditActivities | None = None,
+    limits: WorkerLimits | None = None,
 ) -> Worker:
     activities: list[Callable[..., Any]] = [
         read_model.project_operation,
@@ -42,12 +48,48 @@ def build_worker(
     ]
     if audit is not None:
         activities.append(audit.integrate_access_log)
+    tuning: dict[str, int] = {}
+    if limits is not None:
+        tuning = {
+            "max_concurrent_workflow_tasks": limits.workflow_tasks,
+            "max_concurrent_activities": limits.activities,
+            "max_cached_workflows": limits.cached_workflows,
+        }
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[ControlledDeliveryWorkflow, AccessLogAuditWorkflow],
         activities=activities,
         activity_executor=activity_executor,
+        **tuning,  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    """How much one worker process takes on at once; the rest waits for another worker."""
+
+    workflow_tasks: int = 100
+    activities: int = 16
+    cached_workflows: int = 1000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerLimits:
+        return cls(
+            workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            activities=settings.worker_max_concurrent_activities,
+            cached_workflows=settings.worker_max_cached_workflows,
+        )
+
+
+def sdk_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime exporting the SDK's metrics for Prometheus, when an address is set."""
+    if not settings.worker_sdk_metrics_address:
+        return None
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=settings.worker_sdk_metrics_address)
+        )
     )
 
 
@@ -77,29 +119,70 @@ def notification_activities(
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set (or forever); open operations resume where they were."""
-    from cdtrack.temporal import connect
-    from store.session import create_engine_for, session_factory
+    """Run until `stop` is set (or forever); open operations resume where they were.
 
-    client = await connect(settings)
+    Any number of these share the task queue: a workflow task a killed worker held is retried
+    by another after the task timeout, and its cached workflows are replayed from history.
+    """
+    from cdtrack.temporal import connect
+    from store.session import create_engine_for, read_only, session_factory
+
+    stopping = stop or asyncio.Event()
+    tracing = tracer_provider(settings)
+    client = await connect(
+        settings,
+        interceptors=temporal_interceptors(
+            tracer=tracing.get_tracer("cdtrack.worker") if tracing else None
+        ),
+        runtime=sdk_runtime(settings),
+    )
     engine = create_engine_for(settings.read_model_url)
     sessions = session_factory(engine)
     read_model = ReadModelActivities(sessions)
     debrief = DebriefActivities(sessions)
+    limits = WorkerLimits.from_settings(settings)
+    health = WorkerHealth(client, task_queue=settings.task_queue)
+    registry = CollectorRegistry()
+    registry.register(DomainCollector(session_factory(read_only(engine))))
     try:
-        with ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity") as executor:
-            worker = build_worker(
-                client,
-                task_queue=settings.task_queue,
-                read_model=read_model,
-                notifications=notification_activities(settings, sessions),
-                debrief=debrief,
-                activity_executor=executor,
-                audit=audit_activities(settings, sessions),
-            )
-            async with worker:
-                await ensure_audit_running(client, settings=settings)
-                log.info("worker running", task_queue=settings.task_queue)
-                await (stop or asyncio.Event()).wait()
+        async with asyncio.TaskGroup() as running:
+            if settings.worker_health_port:
+                running.create_task(
+                    serve_health(
+                        health,
+                        registry=registry,
+                        host=settings.worker_health_host,
+                        port=settings.worker_health_port,
+                        stop=stopping,
+                    )
+                )
+            with ThreadPoolExecutor(
+                max_workers=limits.activities, thread_name_prefix="activity"
+            ) as executor:
+                worker = build_worker(
+                    client,
+                    task_queue=settings.task_queue,
+                    read_model=read_model,
+                    notifications=notification_activities(settings, sessions),
+                    debrief=debrief,
+                    activity_executor=executor,
+                    audit=audit_activities(settings, sessions),
+                    limits=limits,
+                )
+                health.attach(worker)
+                async with worker:
+                    await ensure_audit_running(client, settings=settings)
+                    log.info(
+                        "worker running",
+                        task_queue=settings.task_queue,
+                        identity=client.identity,
+                        workflow_tasks=limits.workflow_tasks,
+                        activities=limits.activities,
+                        cached_workflows=limits.cached_workflows,
+                    )
+                    await stopping.wait()
     finally:
+        stopping.set()
         engine.dispose()
+        if tracing is not None:
+            tracing.shutdown()

@@ -51,6 +51,7 @@ def catalogue_path(domain: str, language: Language) -> Path:
 
 def read_catalogue(domain: str, language: Language) -> Catalog:
     """The catalogue as written; refused if its plural rule is not Babel's for the language."""
+    language = Language(language)
     with catalogue_path(domain, language).open("rb") as po:
         catalogue = read_po(po, locale=language.value, domain=domain)
     rule = get_plural(language.value)
@@ -64,13 +65,18 @@ def read_catalogue(domain: str, language: Language) -> Catalog:
 @cache
 def translations(domain: str, language: Language) -> NullTranslations:
     """gettext, ngettext and pgettext of one domain in one language (the ids as is in English)."""
-    if language is SOURCE_LANGUAGE:
+    if Language(language) is SOURCE_LANGUAGE:
         return NullTranslations()
     catalogue = read_catalogue(domain, language)
     compiled = io.BytesIO()
     write_mo(compiled, catalogue)
     compiled.seek(0)
     return Translations(compiled, domain=domain)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the marker gettext's extractors know
+    """Marks a message id for the catalogue where it is defined, to be translated where used."""
+    return message
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,7 @@ class Texts:
 
     def __init__(self, domain: str, language: Language) -> None:
         self.domain = domain
-        self.language = language
+        self.language = Language(language)
         self._translations = translations(domain, language)
 
     @cached_property

@@ -8,6 +8,7 @@ import secrets
 import string
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -186,6 +187,26 @@ def create_agency(
 
 def get_agency(session: Session, *, agency_id: str) -> AgencyRow | None:
     return session.get(AgencyRow, agency_id)
+
+
+@dataclass(frozen=True)
+class AgencyName:
+    """What a report or notice needs to name an agency: its name and its country."""
+
+    id: str
+    name: str
+    country: str
+
+
+def agency_names(session: Session, *, agency_ids: Iterable[str]) -> dict[str, AgencyName]:
+    """The directory entries of these agencies, by id; an id not registered is left out."""
+    wanted = sorted(set(agency_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(AgencyRow.id, AgencyRow.name, AgencyRow.country).where(AgencyRow.id.in_(wanted))
+    )
+    return {row.id: AgencyName(id=row.id, name=row.name, country=row.country) for row in rows}
 
 
 def list_agencies(

@@ -2,7 +2,7 @@
 
 Read from the read model in a handful of queries whatever the number of operations (no workflow
 query per operation): the participant rows give the operations and confirmations, the operation
-rows what is due next (migration 0010), the timeline which authorisations and debrief inputs are
+rows what is due next (migration 0011), the timeline which authorisations and debrief inputs are
 already in. Soonest deadline first; entries without a deadline last.
 """
 

@@ -35,7 +35,7 @@ class OperationRow(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
     last_seq: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime]
-    # What is due next, for the officer's inbox (migration 0010): the leg whose handover offer
+    # What is due next, for the officer's inbox (migration 0011): the leg whose handover offer
     # awaits an answer and its deadline, the custodian's next checkpoint, the debrief deadline.
     offered_leg: Mapped[int | None] = mapped_column(Integer)
     handover_due_at: Mapped[datetime | None]

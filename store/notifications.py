@@ -14,15 +14,11 @@ from apprise.manager_plugins import NotificationManager
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from i18n import Language
 from store import identity
 from store.base import Base
 from store.sealing import SecretBox
 from workflows.notices import Purpose
-
-
-class Language(StrEnum):
-    ENGLISH = "en"
-    RUSSIAN = "ru"
 
 
 class DeliveryStatus(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -22,21 +22,52 @@ def project_operation(
 
     Events are keyed by (operation, seq) so a retried projection writes nothing twice, and the
     operation's row only moves forward: an older snapshot arriving late changes nothing.
+
+    A projection runs inside a workflow task; when the worker dies before the task completes,
+    the task runs again elsewhere and decides the same seq afresh (a later time, a later
+    deadline). What the completed task decided replaces what the lost one wrote: an event
+    already stored is rewritten by any projection that is not older than the stored operation.
     """
     last_seq = max((event.seq for event in events), default=0)
     row = session.get(OperationRow, operation.operation_id, with_for_update=True)
-    if row is None or row.last_seq <= last_seq:
+    current = row is None or row.last_seq <= last_seq
+    if current:
         _write_operation(session, operation=operation, last_seq=last_seq, row=row)
-    written: set[int] = set()
-    if events:
-        statement = (
-            insert_for(session, TimelineEventRow)
-            .values([_event_values(operation.operation_id, event) for event in events])
-            .on_conflict_do_nothing(index_elements=["operation_id", "seq"])
-            .returning(TimelineEventRow.seq)
+    if not events:
+        return set()
+    seqs = [event.seq for event in events]
+    stored = set(
+        session.scalars(
+            select(TimelineEventRow.seq).where(
+                TimelineEventRow.operation_id == operation.operation_id,
+                TimelineEventRow.seq.in_(seqs),
+            )
         )
-        written = set(session.scalars(statement))
-    return written
+    )
+    statement = insert_for(session, TimelineEventRow).values(
+        [_event_values(operation.operation_id, event) for event in events]
+    )
+    if current:
+        rewritten = {name: statement.excluded[name] for name in REWRITTEN_COLUMNS}
+        statement = statement.on_conflict_do_update(
+            index_elements=["operation_id", "seq"], set_=rewritten
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=["operation_id", "seq"])
+    session.execute(statement)
+    return set(seqs) - stored
+
+
+# Everything of an event but its key.
+REWRITTEN_COLUMNS: Final = (
+    "at",
+    "kind",
+    "actor_agency",
+    "actor_officer",
+    "actor_role",
+    "summary",
+    "detail",
+)
 
 
 def _write_operation(

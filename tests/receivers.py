@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pytest_httpserver import HTTPServer
 from sqlalchemy.orm import Session, sessionmaker
 
+from i18n import Language
 from store import identity
-from store.notifications import Language, add_target
+from store.notifications import add_target
 from tests.temporal_env import settings_for_tests
 from workflows.notices import Purpose
 

@@ -7,6 +7,7 @@ from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.responses import RedirectResponse, Response
 from temporalio.client import Client
 
@@ -22,8 +23,14 @@ from web.templating import render
 STATIC: Final = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings, *, temporal_client: Client | None = None) -> FastAPI:
-    app = api_app.create_app(settings, temporal_client=temporal_client)
+def create_app(
+    settings: Settings,
+    *,
+    temporal_client: Client | None = None,
+    tracing: TracerProvider | None = None,
+) -> FastAPI:
+    """The API with the console's pages on it, in one process."""
+    app = api_app.create_app(settings, temporal_client=temporal_client, tracing=tracing)
     install_console(app)
     return app
 

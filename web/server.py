@@ -17,6 +17,8 @@ async def serve_api(settings: Settings, stop: asyncio.Event) -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
     )
     # uvicorn briefly takes Ctrl-C itself; it stops, and the stack stops with it.

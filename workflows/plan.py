@@ -17,10 +17,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import to_json
+from pydantic_core import InitErrorDetails, PydanticCustomError, to_json
 
 # Limits of what a plan and a command may hold. Temporal refuses any payload over 2 MB (its blob
 # size limit) and the operation's state carries the plan and every participant's debrief input,
@@ -174,7 +175,8 @@ class Handling(Frozen):
     @model_validator(mode="after")
     def _h3_names_restriction(self) -> Handling:
         if self.code is HandlingCode.H3 and not self.restrictions:
-            raise ValueError("handling code H3 needs the restriction spelled out in 'restrictions'")
+            message = "handling code H3 needs the restriction spelled out in 'restrictions'"
+            raise invalid_fields("Handling", [PlanProblem(("restrictions",), message, message)])
         return self
 
 
@@ -398,9 +400,9 @@ class OperationPlan(Frozen):
 
     @model_validator(mode="after")
     def _route_is_coherent(self) -> OperationPlan:
-        problems = route_problems(self)
-        if problems:
-            raise ValueError("; ".join(problems))
+        faults = route_faults(self)
+        if faults:
+            raise invalid_fields(type(self).__name__, faults)
         return self
 
     def participant(self, agency: str) -> Participant | None:
@@ -433,66 +435,106 @@ def plan_size_problem(plan: BaseModel) -> str | None:
     return f"the plan is {size} bytes serialized; the limit is {MAX_PLAN_BYTES} bytes"
 
 
-def route_problems(plan: OperationPlan) -> list[str]:
-    """Everything wrong with the route, each phrased so the planner knows what to change."""
-    problems: list[str] = []
-    agencies = [p.agency for p in plan.participants]
-    duplicates = sorted({a for a in agencies if agencies.count(a) > 1})
-    if duplicates:
-        problems.append(f"agencies listed twice among participants: {', '.join(duplicates)}")
-    by_agency = {p.agency: p for p in plan.participants}
-    if plan.lead_agency not in by_agency:
-        problems.append(f"lead agency {plan.lead_agency} is not a participant")
-    if plan.coordinator_agency in by_agency:
-        problems.append("the coordinator agency steers the operation and is not a participant")
-    for number, leg in enumerate(plan.legs, start=1):
-        if leg.from_country == leg.to_country:
-            problems.append(
-                f"leg {number} starts and ends in {leg.from_country}: a leg crosses a border"
-            )
-        if leg.planned_arrival < leg.planned_departure:
-            problems.append(f"leg {number} arrives before it departs")
-        for side, agency, country in (
-            ("sending", leg.sending_agency, leg.from_country),
-            ("receiving", leg.receiving_agency, leg.to_country),
-        ):
-            participant = by_agency.get(agency)
-            if participant is None:
-                problems.append(f"leg {number}: {side} agency {agency} is not a participant")
-            elif participant.country != country:
-                problems.append(
-                    f"leg {number}: {side} agency {agency} belongs to {participant.country}, "
-                    f"not {country}"
-                )
-    for number, (leg, following) in enumerate(zip(plan.legs, plan.legs[1:], strict=False), 1):
-        if leg.to_country != following.from_country:
-            problems.append(
-                f"legs {number} and {number + 1} do not chain: leg {number} ends in "
-                f"{leg.to_country} but leg {number + 1} starts in {following.from_country}"
-            )
-        elif leg.receiving_agency != following.sending_agency:
-            problems.append(
-                f"legs {number} and {number + 1} do not chain: {leg.receiving_agency} receives "
-                f"leg {number} but {following.sending_agency} sends leg {number + 1}"
-            )
-        if following.planned_departure < leg.planned_arrival:
-            problems.append(f"leg {number + 1} departs before leg {number} arrives")
-    return problems
-
-
 @dataclass(frozen=True)
-class ScheduleProblem:
-    """A time of the plan that is already past, and where in the plan it is."""
+class PlanProblem:
+    """Something wrong with a plan, and where in the plan it is."""
 
     location: tuple[str | int, ...]  # within the plan: ("legs", 0, "planned_departure")
     message: str  # about the field itself: "departure ... is in the past"
     text: str  # the whole sentence for the planner: "leg 1 departure ... is in the past"
 
 
-def schedule_faults(plan: OperationPlan, *, now: datetime) -> list[ScheduleProblem]:
+def invalid_fields(title: str, problems: list[PlanProblem]) -> ValidationError:
+    """A validation error naming each problem's field, for a model validator to raise."""
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("plan_problem", "{problem}", {"problem": problem.text}),
+                loc=problem.location,
+                input=None,
+            )
+            for problem in problems
+        ],
+    )
+
+
+def route_problems(plan: OperationPlan) -> list[str]:
+    """Everything wrong with the route, each phrased so the planner knows what to change."""
+    return [fault.text for fault in route_faults(plan)]
+
+
+def route_faults(plan: OperationPlan) -> list[PlanProblem]:
+    """Everything wrong with the route, each at the field to change."""
+    problems: list[PlanProblem] = []
+
+    def add(location: tuple[str | int, ...], text: str) -> None:
+        problems.append(PlanProblem(location, text, text))
+
+    agencies = [p.agency for p in plan.participants]
+    for index, agency in enumerate(agencies):
+        if agency in agencies[:index]:
+            add(
+                ("participants", index, "agency"),
+                f"agencies listed twice among participants: {agency}",
+            )
+    by_agency = {p.agency: p for p in plan.participants}
+    if plan.lead_agency not in by_agency:
+        add(("lead_agency",), f"lead agency {plan.lead_agency} is not a participant")
+    if plan.coordinator_agency in by_agency:
+        add(
+            ("coordinator_agency",),
+            "the coordinator agency steers the operation and is not a participant",
+        )
+    for index, leg in enumerate(plan.legs):
+        number = index + 1
+        if leg.from_country == leg.to_country:
+            add(
+                ("legs", index, "to_country"),
+                f"leg {number} starts and ends in {leg.from_country}: a leg crosses a border",
+            )
+        if leg.planned_arrival < leg.planned_departure:
+            add(("legs", index, "planned_arrival"), f"leg {number} arrives before it departs")
+        for side, agency, country in (
+            ("sending", leg.sending_agency, leg.from_country),
+            ("receiving", leg.receiving_agency, leg.to_country),
+        ):
+            participant = by_agency.get(agency)
+            where = ("legs", index, f"{side}_agency")
+            if participant is None:
+                add(where, f"leg {number}: {side} agency {agency} is not a participant")
+            elif participant.country != country:
+                add(
+                    where,
+                    f"leg {number}: {side} agency {agency} belongs to {participant.country}, "
+                    f"not {country}",
+                )
+    for index, (leg, following) in enumerate(zip(plan.legs, plan.legs[1:], strict=False)):
+        number, after = index + 1, index + 2
+        if leg.to_country != following.from_country:
+            add(
+                ("legs", after - 1, "from_country"),
+                f"legs {number} and {after} do not chain: leg {number} ends in "
+                f"{leg.to_country} but leg {after} starts in {following.from_country}",
+            )
+        elif leg.receiving_agency != following.sending_agency:
+            add(
+                ("legs", after - 1, "sending_agency"),
+                f"legs {number} and {after} do not chain: {leg.receiving_agency} receives "
+                f"leg {number} but {following.sending_agency} sends leg {after}",
+            )
+        if following.planned_departure < leg.planned_arrival:
+            add(
+                ("legs", after - 1, "planned_departure"),
+                f"leg {after} departs before leg {number} arrives",
+            )
+    return problems
+
+
+def schedule_faults(plan: OperationPlan, *, now: datetime) -> list[PlanProblem]:
     """Times of the plan that already lie in the past when the operation is created."""
     return [
-        ScheduleProblem(
+        PlanProblem(
             location=("legs", index, "planned_departure"),
             message=f"departure {leg.planned_departure.isoformat()} is in the past",
             text=f"leg {index + 1} departure {leg.planned_departure.isoformat()} is in the past",
@@ -521,7 +563,10 @@ class AuthorisationGranted(Frozen):
     @model_validator(mode="after")
     def _valid_after_granted(self) -> AuthorisationGranted:
         if self.valid_until <= self.granted_at:
-            raise ValueError("valid_until must come after granted_at")
+            message = "valid_until must come after granted_at"
+            raise invalid_fields(
+                "AuthorisationGranted", [PlanProblem(("valid_until",), message, message)]
+            )
         return self
 
 

@@ -1,14 +1,13 @@
-"""Names of the domain's fixed values as the report prints them; each is a catalogue message id."""
+"""Names of the domain's fixed values as the documents print them: message ids of `reports`.
+
+Handling-code labels are the plan's own (`workflows.plan.HANDLING_LABELS`), translated as ids too.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
-
-def N_(message: str) -> str:  # noqa: N802 - the marker gettext's extractors know
-    """Marks a message for the catalogue without translating it here."""
-    return message
-
+from i18n import N_
 
 PHASES: Final = {
     "planning": N_("Planning"),
@@ -79,16 +78,40 @@ INTERDICTION_KINDS: Final = {
     "emergency": N_("emergency"),
 }
 UNITS: Final = {"kg": N_("kg"), "g": N_("g"), "l": N_("l"), "units": N_("units")}
-HANDLING_LABELS: Final = {
-    "H0": N_("Use only to prevent or combat crime"),
-    "H1": N_("Not for use in court without the provider's permission"),
-    "H2": N_("Not to be passed on without the provider's permission"),
-    "H3": N_("Other restrictions apply"),
-}
 OUTCOMES: Final = {
     "open": N_("still running"),
     "closed": N_("closed"),
     "aborted": N_("aborted"),
     "consignment lost": N_("consignment lost"),
     "aborted by contingency rule": N_("aborted by contingency rule"),
+}
+
+# Substances the catalogue names in each language (context "substance"); any other is printed
+# as typed.
+SUBSTANCES: Final = (
+    "heroin",
+    "opium",
+    "morphine",
+    "cocaine",
+    "cannabis",
+    "hashish",
+    "mephedrone",
+    "mdma",
+    "methamphetamine",
+    "amphetamine",
+    "fentanyl",
+    "tramadol",
+    "ephedrine",
+    "acetic anhydride",
+)
+
+# Findings that count something: the singular of the assessment's sentence (its plural) and the
+# parameter holding the count, so "1 escalation step" and "5 шагов" read right.
+COUNTED_FINDINGS: Final = {
+    "handover_escalated": (
+        "Handover %(from_country)s->%(to_country)s (leg %(leg)s) went through %(steps)s "
+        "escalation step",
+        "steps",
+    ),
+    "checkpoint_silence": ("Checkpoint reports were overdue %(count)s time", "count"),
 }

@@ -1,54 +1,37 @@
 """Renders documents (the debrief report, the statistics summary) as HTML and PDF, in EN and RU.
 
-Catalogues are read from the .po files at run time, so no build step is needed. The PDF embeds
-DejaVu Sans (shipped with matplotlib) by @font-face, whatever fonts the host has, so Cyrillic
-prints the same everywhere.
+Messages come from the `reports` domain of `i18n` (the English texts are the ids), numbers and
+dates from Babel's locale data. The PDF embeds DejaVu Sans (shipped with matplotlib) by
+@font-face, whatever fonts the host has, so Cyrillic prints the same everywhere.
 """
 
 from __future__ import annotations
 
-import io
 import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import matplotlib as mpl
-from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
-from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from activities.names import agency_label
 from activities.report import charts, labels
 from activities.statistics import Statistics
+from i18n import Language, texts, translations
+from store.identity import AgencyName
 from workflows.assessment import TEXTS, Deviation, Finding, OutcomeAssessment
+from workflows.plan import HandlingCode
 
-Language = Literal["en", "ru"]
-LANGUAGES: Final[tuple[Language, ...]] = ("en", "ru")
-
-HERE: Final = Path(__file__).parent
-LOCALES: Final = HERE / "locales"
-TEMPLATES: Final = HERE / "templates"
-
-
-def catalogue_path(lang: Language) -> Path:
-    return LOCALES / lang / "LC_MESSAGES" / "messages.po"
-
-
-@cache
-def translations(lang: Language) -> Translations:
-    with catalogue_path(lang).open("rb") as po:
-        catalog = read_po(po, locale=lang)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
+DOMAIN: Final = "reports"
+LANGUAGES: Final = tuple(Language)
+TEMPLATES: Final = Path(__file__).parent / "templates"
+# Parameters of a finding that hold a country code or an agency id, printed by name.
+COUNTRY_PARAMS: Final = frozenset({"country", "destination"})
+AGENCY_PARAMS: Final = frozenset({"agency"})
 
 
 def _font_faces() -> str:
@@ -78,26 +61,28 @@ def _css_string(value: object) -> Markup:
 
 
 class Formats:
-    """Numbers, dates, durations and sentences as one language writes them."""
+    """Numbers, dates, durations, names and sentences as one language writes them."""
 
-    def __init__(self, lang: Language) -> None:
-        self.lang = lang
-        self.locale = Locale.parse(lang)
-        self.gettext = translations(lang).gettext
+    def __init__(self, lang: Language, agencies: Mapping[str, AgencyName] | None = None) -> None:
+        self.lang = Language(lang)
+        self.texts = texts(DOMAIN, lang)
+        self.gettext = self.texts.gettext
+        self.ngettext = self.texts.ngettext
+        self.agencies = agencies or {}
 
-    def num(self, value: float | int) -> str:
-        return format_decimal(value, format="#,##0.###", locale=self.locale)
+    def num(self, value: float) -> str:
+        return self.texts.number(value)
 
     def when(self, moment: datetime | None) -> str:
         if moment is None:
             return "—"
-        return format_datetime(moment, "d MMM yyyy, HH:mm", tzinfo=UTC, locale=self.locale) + " UTC"
+        return self.texts.moment(moment, "d MMM yyyy, HH:mm") + " UTC"
 
     def day(self, moment: datetime) -> str:
-        return format_date(moment, "d MMMM yyyy", locale=self.locale)
+        return self.texts.day(moment, "d MMMM yyyy")
 
     def short(self, moment: datetime) -> str:
-        return format_datetime(moment, "d MMM HH:mm", tzinfo=UTC, locale=self.locale)
+        return self.texts.moment(moment, "d MMM HH:mm")
 
     def minutes(self, seconds: float) -> str:
         return self.num(round(seconds / 60))
@@ -122,21 +107,47 @@ class Formats:
         return " ".join(parts)
 
     def money(self, value: float, currency: str) -> str:
-        return format_currency(value, currency, locale=self.locale)
+        return self.texts.money(value, currency)
 
     def country(self, code: str) -> str:
-        name = self.locale.territories.get(code.upper())
-        return str(name) if name else code
+        return self.texts.country(code)
+
+    def agency(self, agency_id: str) -> str:
+        return agency_label(self.texts, self.agencies, agency_id)
+
+    def agency_list(self, agency_ids: list[str]) -> str:
+        return ", ".join(self.agency(agency_id) for agency_id in agency_ids)
+
+    def substance(self, name: str) -> str:
+        """A substance as the reader names it, where the catalogue knows it; else as typed."""
+        known = name.strip().lower()
+        if known not in labels.SUBSTANCES:
+            return name
+        return self.texts.pgettext("substance", known) if self.lang != Language.ENGLISH else name
 
     def label(self, mapping: Mapping[str, str], key: str) -> str:
         return self.gettext(mapping[key]) if key in mapping else key
 
     def sentence(self, item: Finding | Deviation) -> str:
-        params = {
-            key: self.num(value) if isinstance(value, int | float) else value
-            for key, value in item.params.items()
-        }
+        params = {key: self._param(key, value) for key, value in item.params.items()}
+        counted = labels.COUNTED_FINDINGS.get(item.code)
+        if counted is not None:
+            singular, counter = counted
+            count = item.params[counter]
+            assert isinstance(count, int)
+            return self.ngettext(singular, TEXTS[item.code], count) % params
         return self.gettext(TEXTS[item.code]) % params
+
+    def _param(self, key: str, value: str | float) -> str:
+        if isinstance(value, int | float):
+            return self.num(value)
+        if key in COUNTRY_PARAMS:
+            return self.country(value)
+        if key in AGENCY_PARAMS:
+            return self.agency(value)
+        if key == "substance":
+            return self.substance(value)
+        return value
 
 
 @cache
@@ -146,15 +157,14 @@ def environment(lang: Language) -> Environment:
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(DOMAIN, lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["css_string"] = _css_string
     return env
 
 
-def _globals(lang: Language) -> dict[str, Any]:
-    formats = Formats(lang)
+def _globals(formats: Formats) -> dict[str, Any]:
     return {
-        "lang": lang,
+        "lang": formats.lang.value,
         "labels": labels,
         "num": formats.num,
         "when": formats.when,
@@ -164,6 +174,9 @@ def _globals(lang: Language) -> dict[str, Any]:
         "duration": formats.duration,
         "money": formats.money,
         "country": formats.country,
+        "agency": formats.agency,
+        "agencies": formats.agency_list,
+        "substance": formats.substance,
         "label": formats.label,
         "sentence": formats.sentence,
         "formats": formats,
@@ -224,17 +237,35 @@ def _latency_chart(assessment: OutcomeAssessment, formats: Formats) -> Markup:
     return Markup(svg)  # noqa: S704 - SVG drawn by matplotlib from escaped text, not user HTML
 
 
+def named_agencies(assessment: OutcomeAssessment) -> set[str]:
+    """Every agency id the report prints, for the directory look-up that names them."""
+    named = {assessment.lead_agency, assessment.coordinator_agency, *assessment.participants}
+    named |= {leg.sending_agency for leg in assessment.legs}
+    named |= {leg.receiving_agency for leg in assessment.legs}
+    named |= {row.agency for row in assessment.seizures}
+    named |= {row.agency for row in assessment.assets}
+    named |= {row.agency for row in assessment.debrief_inputs}
+    named |= set(assessment.missing_inputs)
+    named |= {row.owner for row in assessment.recommendations}
+    named |= {str(f.params["agency"]) for f in assessment.findings if "agency" in f.params}
+    return named
+
+
 def render_report_html(
-    assessment: OutcomeAssessment, *, lang: Language, embed_fonts: bool = False
+    assessment: OutcomeAssessment,
+    *,
+    lang: Language,
+    agencies: Mapping[str, AgencyName] | None = None,
+    embed_fonts: bool = False,
 ) -> str:
-    """The debrief report as one self-contained HTML page."""
-    formats = Formats(lang)
+    """The debrief report as one self-contained HTML page; agencies named from `agencies`."""
+    formats = Formats(lang, agencies)
     gettext = formats.gettext
-    handling_label = gettext(labels.HANDLING_LABELS[assessment.handling_code])
+    handling_label = gettext(HandlingCode(assessment.handling_code).label)
     banner = f"{assessment.handling_code} — {handling_label}"
     template = environment(lang).get_template("report.html")
     return template.render(
-        **_globals(lang),
+        **_globals(formats),
         a=assessment,
         fonts=Markup(_font_faces()) if embed_fonts else "",  # noqa: S704 - our own CSS
         banner=banner,
@@ -261,8 +292,13 @@ def html_to_pdf(html: str) -> bytes:
     return pdf
 
 
-def render_report_pdf(assessment: OutcomeAssessment, *, lang: Language) -> bytes:
-    html = render_report_html(assessment, lang=lang, embed_fonts=True)
+def render_report_pdf(
+    assessment: OutcomeAssessment,
+    *,
+    lang: Language,
+    agencies: Mapping[str, AgencyName] | None = None,
+) -> bytes:
+    html = render_report_html(assessment, lang=lang, agencies=agencies, embed_fonts=True)
     return html_to_pdf(html)
 
 
@@ -275,7 +311,10 @@ def render_statistics_html(
     substances = statistics.seizures_by_substance
     substance_chart = (
         charts.horizontal_totals(
-            [f"{q.substance} ({formats.label(labels.UNITS, q.unit)})" for q in substances],
+            [
+                f"{formats.substance(q.substance)} ({formats.label(labels.UNITS, q.unit)})"
+                for q in substances
+            ],
             [q.quantity for q in substances],
             axis_label=gettext("quantity seized"),
         )
@@ -293,7 +332,7 @@ def render_statistics_html(
     )
     template = environment(lang).get_template("statistics.html")
     return template.render(
-        **_globals(lang),
+        **_globals(formats),
         s=statistics,
         computed_at=computed_at,
         outcomes=labels.OUTCOMES,

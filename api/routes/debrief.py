@@ -7,6 +7,7 @@ fetching the report is a disclosure (a document leaves the system), logged with 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Literal
@@ -15,15 +16,17 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from activities.report.render import Language, render_report_html, render_report_pdf
+from activities.report.render import named_agencies, render_report_html, render_report_pdf
 from api.access import NOT_FOUND, record_access, visible_for
 from api.database import ReadModel
 from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
 from api.documents import RenderedDocuments
 from api.justification import Justification
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
+from i18n import Language
 from store.access_log import AccessCategory
 from store.assessments import AssessmentRow, assessment, assessment_versions
+from store.identity import AgencyName, agency_names
 from store.models import OperationRow
 from workflows.assessment import OutcomeAssessment
 
@@ -71,39 +74,6 @@ async def assessment_read(
     )
 
 
-@dataclass(frozen=True)
-class ReportDocument:
-    body: bytes
-    version: int
-    media_type: str
-    filename: str
-
-
-async def report_document(
-    read_model: ReadModel,
-    documents: RenderedDocuments,
-    *,
-    operation_id: str,
-    version: int | None,
-    lang: Language,
-    format: Literal["pdf", "html"],
-) -> ReportDocument:
-    """The debrief report of a version of the assessment (rendered once per version, language
-    and format); 404 if there is none. Need-to-know and the access log are the caller's."""
-    row = await read_model.read(partial(_version_row, operation_id=operation_id, version=version))
-    computed = OutcomeAssessment.model_validate(row.body)
-    body = await documents.get(
-        ("report", computed.operation_id, computed.version, lang, format),
-        partial(_render_report, computed, lang, format),
-    )
-    return ReportDocument(
-        body=body,
-        version=row.version,
-        media_type="application/pdf" if format == "pdf" else "text/html; charset=utf-8",
-        filename=f"{computed.code_name}-debrief-v{row.version}-{lang}.{format}",
-    )
-
-
 @router.get(
     "/{operation_id}/assessment",
     response_model=AssessmentRead,
@@ -130,10 +100,61 @@ async def get_assessment(
     return found
 
 
-def _render_report(computed: OutcomeAssessment, lang: Language, format: str) -> bytes:
+def _report_source(
+    session: Session, *, operation_id: str, version: int | None
+) -> tuple[OutcomeAssessment, dict[str, AgencyName]]:
+    """The assessment and the directory entries of the agencies it names."""
+    row = _version_row(session, operation_id=operation_id, version=version)
+    computed = OutcomeAssessment.model_validate(row.body)
+    return computed, agency_names(session, agency_ids=named_agencies(computed))
+
+
+def _render_report(
+    computed: OutcomeAssessment,
+    lang: Language,
+    format: str,
+    agencies: Mapping[str, AgencyName],
+) -> bytes:
     if format == "pdf":
-        return render_report_pdf(computed, lang=lang)
-    return render_report_html(computed, lang=lang).encode()
+        return render_report_pdf(computed, lang=lang, agencies=agencies)
+    return render_report_html(computed, lang=lang, agencies=agencies).encode()
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    body: bytes
+    version: int
+    media_type: str
+    filename: str
+
+
+async def report_document(
+    read_model: ReadModel,
+    documents: RenderedDocuments,
+    *,
+    operation_id: str,
+    version: int | None,
+    lang: Language,
+    format: Literal["pdf", "html"],
+) -> ReportDocument:
+    """The debrief report of a version of the assessment (rendered once per version, language,
+    format and agency names); 404 if there is none. Need-to-know and the access log are the
+    caller's."""
+    computed, agencies = await read_model.read(
+        partial(_report_source, operation_id=operation_id, version=version)
+    )
+    # The names are part of the key: a renamed agency gets a report rendered afresh.
+    names = tuple(agencies[agency_id] for agency_id in sorted(agencies))
+    body = await documents.get(
+        ("report", computed.operation_id, computed.version, lang, format, names),
+        partial(_render_report, computed, lang, format, agencies),
+    )
+    return ReportDocument(
+        body=body,
+        version=computed.version,
+        media_type="application/pdf" if format == "pdf" else "text/html; charset=utf-8",
+        filename=f"{computed.code_name}-debrief-v{computed.version}-{lang.value}.{format}",
+    )
 
 
 @router.get(
@@ -154,7 +175,7 @@ async def get_report(
     read_model: ReadModelDep,
     documents: DocumentsDep,
     justification: Justification,
-    lang: Literal["en", "ru"] = "en",
+    lang: Language = Language.ENGLISH,
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
@@ -174,7 +195,7 @@ async def get_report(
         operation_id=operation.id,
         justification=justification,
         recipients=[principal.agency],
-        detail={"version": document.version, "lang": lang, "format": format},
+        detail={"version": document.version, "lang": lang.value, "format": format},
     )
     return Response(
         content=document.body,

@@ -33,7 +33,13 @@ from api.deps import (
 )
 from api.justification import Justification, OptionalJustification
 from api.principal import Principal, Role
-from api.problems import INVALID_REQUEST, FieldError, ProblemError, field_path
+from api.problems import (
+    FieldError,
+    ProblemError,
+    field_errors,
+    field_path,
+    invalid_request,
+)
 from api.schemas.operations import (
     ACTION_BODIES,
     ACTIONS,
@@ -148,28 +154,35 @@ async def create_operation(
         )
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Only coordinators create operations")
     if plan.coordinator_agency != principal.agency:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"coordinator_agency must be your own agency ({principal.agency})",
+        raise invalid_request(
+            [
+                FieldError(
+                    field="body.coordinator_agency",
+                    message=f"must be your own agency ({principal.agency})",
+                )
+            ]
         )
     agencies = {p.agency for p in plan.participants}
     known = await read_model.read(partial(_known_agencies, agencies=agencies))
-    if unknown := sorted(agencies - known):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"participants name agencies that are not registered: {', '.join(unknown)}",
+    if unknown := agencies - known:
+        raise invalid_request(
+            [
+                FieldError(
+                    field=f"body.participants[{index}].agency",
+                    message=f"agency {participant.agency} is not registered",
+                )
+                for index, participant in enumerate(plan.participants)
+                if participant.agency in unknown
+            ]
         )
     now = datetime.now(UTC)
     if faults := schedule_faults(plan, now=now):
-        raise ProblemError(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "Invalid request",
-            "; ".join(fault.text for fault in faults),
-            type=INVALID_REQUEST,
-            errors=[
+        raise invalid_request(
+            [
                 FieldError(field=field_path(("body", *fault.location)), message=fault.message)
                 for fault in faults
             ],
+            detail="; ".join(fault.text for fault in faults),
         )
     await _claim(
         read_model,
@@ -198,7 +211,8 @@ async def create_operation(
             seconds=wait,
         )
     except PlanRejectedError as rejected:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(rejected)) from None
+        # The size and schedule were checked above; a rejection here concerns the plan as a whole.
+        raise invalid_request([FieldError(field="body", message=str(rejected))]) from None
     except WorkflowAlreadyStartedError:
         # The same request again (the key is bound to this very plan): answer with what it
         # created, even if that operation has since ended.
@@ -419,7 +433,7 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
                 request_id=_request_id(principal, idempotency_key),
             )
         except ValidationError as invalid:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(invalid)) from None
+            raise invalid_request(field_errors(invalid.errors(), within=("body",))) from None
         await _claim(
             read_model,
             principal=principal,

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.report.render import Language, render_statistics_html, render_statistics_pdf
+from activities.report.render import render_statistics_html, render_statistics_pdf
 from activities.statistics import OperationFacts, Statistics, compile_statistics
 from api.access import record_access
 from api.database import ReadModel
@@ -26,6 +26,7 @@ from api.documents import RenderedDocuments
 from api.justification import Justification
 from api.principal import Principal
 from api.visibility import visible_to
+from i18n import Language
 from store.access_log import AccessCategory
 from store.assessments import latest_assessments
 from store.models import OperationRow
@@ -126,7 +127,7 @@ async def get_statistics_summary(
     read_model: ReadModelDep,
     documents: DocumentsDep,
     justification: Justification,
-    lang: Literal["en", "ru"] = "en",
+    lang: Language = Language.ENGLISH,
     format: Literal["pdf", "html"] = "pdf",
 ) -> Response:
     statistics = await statistics_for(
@@ -138,7 +139,7 @@ async def get_statistics_summary(
         content=body,
         media_type=media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="statistics-{lang}.{format}"',
+            "Content-Disposition": f'attachment; filename="statistics-{lang.value}.{format}"',
             "Cache-Control": "no-store",
         },
     )

@@ -10,8 +10,9 @@ import apprise
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.principal import Role
+from i18n import Language
 from store.identity import AgencyKind
-from store.notifications import Language, target_hint
+from store.notifications import target_hint
 from workflows.notices import Purpose
 from workflows.plan import CountryCode
 

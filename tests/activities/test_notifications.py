@@ -13,10 +13,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.notifications import REFUSED, NotificationActivities
+from i18n import Language
 from store.access_log import list_access, verify_chain
 from store.notifications import (
     DeliveryStatus,
-    Language,
     add_target,
     list_deliveries,
     list_targets,

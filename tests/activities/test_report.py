@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import io
-import re
+from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 from pypdf import PdfReader
 
-from activities.report.catalogue import message_ids
-from activities.report.render import (
-    LANGUAGES,
-    Language,
-    catalogue_path,
-    render_report_html,
-    render_report_pdf,
-)
+import activities.report
+from activities.report import labels
+from activities.report.render import LANGUAGES, render_report_html, render_report_pdf
+from i18n import Language, Message, extract, untranslated
+from store.identity import AgencyName
 from tests.activities.known_operation import RECOMMENDED, known_operation
-from workflows.assessment import OutcomeAssessment, assess
+from workflows.assessment import TEXTS, OutcomeAssessment, assess
+from workflows.plan import HANDLING_LABELS
 
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+REPORT = Path(activities.report.__file__).parent
+DIRECTORY = {
+    agency.id: agency
+    for agency in (
+        AgencyName(id="af-cnpa", name="Counter Narcotics Police of Afghanistan", country="AF"),
+        AgencyName(id="tj-dca", name="Drug Control Agency", country="TJ"),
+        AgencyName(id="kz-police", name="Anti-drug police department", country="KZ"),
+        AgencyName(id="caricc", name="CARICC", country="KZ"),
+    )
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +39,7 @@ def assessment() -> OutcomeAssessment:
 def pages(assessment: OutcomeAssessment) -> dict[Language, list[str]]:
     texts: dict[Language, list[str]] = {}
     for lang in LANGUAGES:
-        pdf = render_report_pdf(assessment, lang=lang)
+        pdf = render_report_pdf(assessment, lang=lang, agencies=DIRECTORY)
         assert pdf.startswith(b"%PDF-")
         reader = PdfReader(io.BytesIO(pdf))
         texts[lang] = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
@@ -41,13 +47,14 @@ def pages(assessment: OutcomeAssessment) -> dict[Language, list[str]]:
 
 
 def test_the_english_pdf_carries_the_figures(pages: dict[Language, list[str]]) -> None:
-    text = " ".join(pages["en"])
+    text = " ".join(pages[Language.ENGLISH])
     for expected in (
         "Debrief report",
         "NIGHTJAR",
         "Handover TJ->KZ (leg 2) acknowledged 47 min after its deadline",
         "Surveillance lost for 40 min near Kunduz bazaar",
-        "Debrief input from tj-dca came 28 h after the deadline",
+        "Debrief input from Drug Control Agency (Tajikistan) came 28 h after the deadline",
+        "Counter Narcotics Police of Afghanistan (Afghanistan)",
         "98.47 %",  # coverage
         "12.6 kg",  # heroin, KZ 12.1 + TJ 0.5
         "0.4 kg",  # mephedrone
@@ -62,7 +69,7 @@ def test_the_english_pdf_carries_the_figures(pages: dict[Language, list[str]]) -
 
 
 def test_the_russian_pdf_carries_the_figures(pages: dict[Language, list[str]]) -> None:
-    text = " ".join(pages["ru"])
+    text = " ".join(pages[Language.RUSSIAN])
     for expected in (
         "Отчёт по итогам операции",
         "NIGHTJAR",
@@ -75,8 +82,20 @@ def test_the_russian_pdf_carries_the_figures(pages: dict[Language, list[str]]) -
         "1 сут 19 ч 30 мин",
         "Казахстан",
         "30 июня 2026",
+        "Drug Control Agency (Таджикистан)",
+        "героин",
+        "мефедрон",
     ):
         assert expected in text, expected
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_agencies_are_named_with_their_country_never_by_id(
+    lang: Language, pages: dict[Language, list[str]]
+) -> None:
+    text = " ".join(pages[lang])
+    for agency in DIRECTORY:
+        assert agency not in text, agency
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -88,26 +107,29 @@ def test_the_handling_code_is_on_every_page(
         assert "H0 — " in text, f"page {number} lacks the handling banner"
 
 
+def report_messages() -> list[Message]:
+    """Every message the documents print: templates, label tables, findings, handling codes."""
+    sources = sorted((REPORT / "templates").glob("*.html")) + sorted(REPORT.glob("*.py"))
+    counted = labels.COUNTED_FINDINGS
+    return [
+        *extract(sources),
+        *(Message(TEXTS[code]) for code in TEXTS if code not in counted),
+        *(Message(singular, plural=TEXTS[code]) for code, (singular, _) in counted.items()),
+        *(Message(label) for label in HANDLING_LABELS.values()),
+        *(Message(name, context="substance") for name in labels.SUBSTANCES),
+    ]
+
+
 def test_the_russian_catalogue_translates_every_message() -> None:
-    with catalogue_path("ru").open("rb") as po:
-        catalogue = read_po(po, locale="ru")
-    untranslated = []
-    for message_id in message_ids():
-        message = catalogue.get(message_id)
-        translated = message.string if message is not None else ""
-        assert isinstance(translated, str)
-        if not translated.strip() or translated == message_id:
-            untranslated.append(message_id)
-            continue
-        assert set(PLACEHOLDER.findall(translated)) == set(PLACEHOLDER.findall(message_id)), (
-            message_id
-        )
-    assert untranslated == []
+    messages = report_messages()
+    assert len(messages) > 150
+    assert Message("finding", plural="findings") in messages
+    assert untranslated("reports", Language.RUSSIAN, messages) == []
 
 
 def test_the_html_report_escapes_what_agencies_typed(assessment: OutcomeAssessment) -> None:
     hostile = assessment.model_copy(update={"code_name": "<script>alert(1)</script>"})
-    html = render_report_html(hostile, lang="en")
+    html = render_report_html(hostile, lang=Language.ENGLISH)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
 
@@ -115,11 +137,11 @@ def test_the_html_report_escapes_what_agencies_typed(assessment: OutcomeAssessme
 def test_the_page_header_prints_the_handling_label_as_typed(assessment: OutcomeAssessment) -> None:
     restricted = assessment.model_copy(update={"handling_code": "H2"})
     label = "Not to be passed on without the provider's permission"
-    html = render_report_html(restricted, lang="en")
+    html = render_report_html(restricted, lang=Language.ENGLISH)
     style = html[html.index("<style>") : html.index("</style>")]
     assert f'content: "H2 — {label}";' in style
     assert "&#39;" not in style
-    pdf = render_report_pdf(restricted, lang="en")
+    pdf = render_report_pdf(restricted, lang=Language.ENGLISH)
     for page in PdfReader(io.BytesIO(pdf)).pages:
         text = " ".join((page.extract_text() or "").split())
         assert f"H2 — {label}" in text
@@ -130,7 +152,7 @@ def test_a_code_name_cannot_end_the_page_header_string_or_the_style(
     assessment: OutcomeAssessment,
 ) -> None:
     hostile = assessment.model_copy(update={"code_name": 'X"; } </style><script>alert(1)</script>'})
-    html = render_report_html(hostile, lang="en")
+    html = render_report_html(hostile, lang=Language.ENGLISH)
     style = html[html.index("<style>") : html.index("</style>")]
     assert "<script>" not in html
     assert 'content: "X\\22 ; } \\3c /style\\3e ' in style

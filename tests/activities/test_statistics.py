@@ -9,6 +9,7 @@ from pypdf import PdfReader
 
 from activities.report.render import render_statistics_pdf
 from activities.statistics import OperationFacts, compile_statistics, percentile
+from i18n import Language
 from tests.activities.known_operation import DEADLINE, known_operation
 from workflows.assessment import assess
 
@@ -63,7 +64,7 @@ def test_statistics_over_an_assessed_and_an_open_operation() -> None:
     )
     assert (latency.p50_minutes, latency.p90_minutes, latency.max_minutes) == (12.0, 77.0, 77.0)
 
-    pdf = render_statistics_pdf(figures, lang="ru", computed_at=DEADLINE)
+    pdf = render_statistics_pdf(figures, lang=Language.RUSSIAN, computed_at=DEADLINE)
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1, "a one-page summary"
     text = " ".join((reader.pages[0].extract_text() or "").split())

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-import api.routes.operations as operations
+import api.actions as actions
 from api.app import create_app
 from cdtrack.settings import load_settings
 from workflows import starter
@@ -29,7 +29,7 @@ async def _accept_then_die(*args: Any, **kwargs: Any) -> ActionResult:
 
 
 def main() -> None:
-    operations.act = _accept_then_die  # type: ignore[attr-defined]
+    actions.act = _accept_then_die  # type: ignore[attr-defined]
     settings = load_settings()
     uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning")
 

@@ -371,9 +371,11 @@ APP_PRIVILEGES = {
     **dict.fromkeys(("access_log", "access_log_leaves", "access_log_heads"), "INSERT SELECT"),
     "access_log_queue": "DELETE INSERT SELECT",
     **dict.fromkeys(
-        ("timeline_events", "notification_deliveries", "outcome_assessments", "idempotency_keys"),
+        ("notification_deliveries", "outcome_assessments", "idempotency_keys"),
         "INSERT SELECT",
     ),
+    # An event a lost workflow task projected is rewritten by the task that completed.
+    "timeline_events": "INSERT SELECT UPDATE",
     **dict.fromkeys(
         (
             "operations",
@@ -383,6 +385,8 @@ APP_PRIVILEGES = {
             "users",
             "api_tokens",
             "notification_targets",
+            "user_credentials",
+            "console_sessions",
         ),
         "DELETE INSERT SELECT UPDATE",
     ),

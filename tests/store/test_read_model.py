@@ -154,3 +154,24 @@ def test_projected_event_by_event_participants_and_legs_follow_every_change(
         offered = state.handover_offer.offered_at if state.handover_offer else None
         assert legs == [(1, offered, None), (2, None, None)]
     assert legs[0][1] == NOW + timedelta(minutes=5)
+
+
+def test_an_event_decided_again_after_a_lost_workflow_task_replaces_the_lost_one(
+    session_maker: sessionmaker[Session],
+) -> None:
+    # A worker projected an offer, then died before its workflow task completed; the task ran
+    # again on another worker, which decided the same seq ten seconds later, with its own deadline.
+    launched = _launched()[-1]
+    sender = Actor(agency="af-cnpa", officer="o", role=ActorRole.OFFICER)
+    offer = OfferHandoverInput(actor=sender, request_id="offer", leg=1)
+    lost, kept = (decide(launched, offer, now=NOW + timedelta(seconds=delay)) for delay in (0, 10))
+    assert isinstance(lost, Accepted)
+    assert isinstance(kept, Accepted)
+    assert lost.event.seq == kept.event.seq
+    with session_maker.begin() as session:
+        assert project_operation(session, operation=lost.state, events=lost.state.timeline)
+    with session_maker.begin() as session:
+        again = project_operation(session, operation=kept.state, events=kept.state.timeline)
+    assert again == set(), "nothing new: the seq was already there"
+    with session_maker() as session:
+        assert timeline(session, operation_id="op-1") == kept.state.timeline

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from activities.report.render import render_report_html
+from i18n import Language
 from tests.activities.known_operation import (
     COORDINATOR,
     DEADLINE,
@@ -191,11 +192,11 @@ def test_each_leg_is_reported_with_its_own_mode(first: OutcomeAssessment) -> Non
     state = by_road_then_sea()
     mixed = assess(state, version=1, at_seq=state.timeline[-1].seq, reason="r", now=DEADLINE)
     assert [leg.mode for leg in mixed.legs] == ["road", "sea_container"]
-    html = render_report_html(mixed, lang="en")
+    html = render_report_html(mixed, lang=Language.ENGLISH)
     rows = html[html.index("Crossing point") : html.index("</table>", html.index("Crossing point"))]
     assert rows.count("<td>road</td>") == 1
     assert rows.count("<td>sea container</td>") == 1
-    russian = render_report_html(mixed, lang="ru")
+    russian = render_report_html(mixed, lang=Language.RUSSIAN)
     assert "морской контейнер" in russian
 
 

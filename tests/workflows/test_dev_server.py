@@ -92,6 +92,7 @@ async def test_killing_the_worker_mid_operation_loses_nothing_and_acknowledges_o
         "CDTRACK_DATABASE_URL": postgres_url,
         "CDTRACK_CODEC_KEYS": json.dumps({"test-1": TEST_CODEC_KEY}),
         "CDTRACK_CODEC_ACTIVE_KEY_ID": "test-1",
+        "CDTRACK_WORKER_HEALTH_PORT": "0",
     }
     first, second = WorkerProcess(env), WorkerProcess(env)
     first.start()

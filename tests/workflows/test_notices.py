@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from activities.notice_text import TEXTS, render
-from store.notifications import Language
+from activities import names, notice_text
+from activities.notice_text import WORDING, render
+from i18n import Language, Message, extract, texts, untranslated
+from store.identity import AgencyName
 from tests.workflows.test_rules import (
     AF,
     KZ,
@@ -140,17 +143,77 @@ def test_every_notice_has_words_in_both_languages_with_nothing_left_unfilled(
     assert "NIGHTJAR" in text.title
     assert "NIGHTJAR" in text.body
     assert text.body.endswith("\nhttps://cdtrack.example.org/op")
-    assert not re.search(r"[{}]", text.body)
+    assert not re.search(r"[{}]|%\(", text.body)
     cyrillic = bool(re.search(r"[а-яА-Я]", text.body))
     assert cyrillic is (language is Language.RUSSIAN)
-    if "{deadline}" in TEXTS[language][action]:
+    if "%(deadline)s" in WORDING[action][1] or action is NoticeAction.DELIVERY_FAILED:
         assert "14:30 UTC" in text.body
 
 
+DIRECTORY = {"tj-dca": AgencyName(id="tj-dca", name="Drug Control Agency", country="TJ")}
+
+
+@pytest.mark.parametrize(
+    ("language", "body"),
+    [
+        (
+            Language.ENGLISH,
+            "Delivery failed on operation NIGHTJAR: the notice \u201chandover acknowledgement "
+            "due 14:30 UTC, 24 Nov 2026\u201d could not be delivered to Drug Control Agency "
+            "(Tajikistan). Reach them by other means.",
+        ),
+        (
+            Language.RUSSIAN,
+            "Сбой доставки по операции NIGHTJAR: уведомление «подтвердите приём передачи до "
+            "14:30 UTC, 24 нояб. 2026» не доставлено адресату Drug Control Agency "
+            "(Таджикистан). Свяжитесь с ним другим способом.",
+        ),
+    ],
+)
+def test_a_failed_delivery_names_the_agency_and_its_country(language: Language, body: str) -> None:
+    state = accept(launched(), offer(AF), LAUNCH)
+    [notice] = _last(state)
+    told = delivery_failed(notice.model_copy(update={"deadline": DEADLINE}), unreachable="tj-dca")
+    assert told is not None
+    text = render(told, language=language, link="https://x.example/op", agencies=DIRECTORY)
+    assert text.body == f"{body}\nhttps://x.example/op"
+    assert "tj-dca" not in text.body
+
+
+def test_an_unregistered_contact_point_is_named_by_its_country() -> None:
+    notice = Notice(
+        key="op/1/1/undelivered",
+        operation_id="op",
+        code_name="NIGHTJAR",
+        seq=1,
+        action=NoticeAction.DELIVERY_FAILED,
+        recipients=(Recipient(agency="caricc", purpose=Purpose.ESCALATION),),
+        undelivered_agency=Recipient(contact_point_of="TJ", purpose=Purpose.ESCALATION).label,
+        undelivered_action=NoticeAction.ACKNOWLEDGEMENT_OVERDUE,
+    )
+    text = render(notice, language=Language.RUSSIAN, link="https://x.example/op")
+    assert "национальный контактный пункт страны Таджикистан" in text.body
+    assert "(без срока)" in text.body
+
+
+def notice_messages() -> list[Message]:
+    """Every message a notice is made of: the wording table and the naming of agencies."""
+    return extract([Path(notice_text.__file__), Path(names.__file__)])
+
+
+def test_every_notice_message_has_a_russian_translation() -> None:
+    messages = notice_messages()
+    assert {Message(what) for _, what in WORDING.values()} <= set(messages)
+    assert Message("%(agency)s (%(country)s)", context="agency with its country") in messages
+    assert untranslated("notices", Language.RUSSIAN, messages) == []
+
+
 def test_the_russian_words_are_a_translation_not_a_copy() -> None:
-    assert set(TEXTS[Language.RUSSIAN]) == set(TEXTS[Language.ENGLISH]) == set(NoticeAction)
-    for action in NoticeAction:
-        assert TEXTS[Language.RUSSIAN][action] != TEXTS[Language.ENGLISH][action]
+    assert set(WORDING) == set(NoticeAction)
+    russian = texts("notices", Language.RUSSIAN)
+    for about, what in WORDING.values():
+        assert russian.gettext(about) != about
+        assert russian.gettext(what) != what
 
 
 # Events that ask nobody to act or know beyond those who did it; every other kind tells someone.

@@ -166,7 +166,11 @@ async def test_a_whole_operation_tells_each_agency_exactly_what_it_must_act_on(
     for message in received(stage.receiver):
         assert "NIGHTJAR" in message.message
         assert not FORBIDDEN.search(message.message), message
-        assert message.message.endswith(f"/api/v1/operations/{operation.operation_id}")
+        # The link opens the console page of the action: the opaque id, the action, a reason.
+        link = message.message.rsplit("\n", 1)[-1]
+        assert re.fullmatch(
+            rf"http://[^/]+/o/{re.escape(operation.operation_id)}(/[a-z]+)?\?reason=[a-z_]+", link
+        ), link
 
 
 async def test_an_unanswered_handover_escalates_along_the_chain_to_each_in_its_language(
@@ -197,7 +201,8 @@ async def test_a_failing_receiver_is_retried_then_the_next_step_is_told(stage: S
 
     [told] = await stage.heard("tj-ncp", 1)
     assert told.startswith("Сбой доставки по операции NIGHTJAR")
-    assert "tj-dca" in told
+    assert "не доставлено адресату TJ-DCA (Таджикистан)" in told, "named from the directory"
+    assert "tj-dca" not in told
     with stage.sessions() as session:
         deliveries = list_deliveries(session, operation_id=operation.operation_id)
     handover = [

@@ -33,6 +33,7 @@ from api.deps import (
 from api.problems import ProblemError
 from api.routes.debrief import assessment_read, report_document
 from api.schemas.debrief import AssessmentRead
+from i18n import Language
 from store.access_log import AccessCategory
 from store.models import OperationRow
 from web.deps import (
@@ -107,7 +108,7 @@ def debrief_context(
         "own_input": inputs.get(opened.viewer.principal.agency),
         "owners": [state.plan.coordinator_agency, *(p.agency for p in state.plan.participants)],
         "units": [unit.value for unit in QuantityUnit],
-        "fmt": Formats(opened.viewer.view.language.value),
+        "fmt": Formats(opened.viewer.view.language),
         "labels": labels,
     }
 
@@ -149,7 +150,7 @@ async def assessment_page(
         "operation": opened.row,
         "found": found,
         "a": found.assessment if found else None,
-        "fmt": Formats(view.language.value),
+        "fmt": Formats(view.language),
         "labels": labels,
         "debrief_open": opened.row.phase == Phase.DEBRIEF.value,
         "reasons": VERSION_REASONS,
@@ -165,7 +166,7 @@ async def report_download(
     viewer: SignedInDep,
     read_model: ReadModelDep,
     documents: DocumentsDep,
-    lang: Literal["en", "ru"] = "en",
+    lang: Language = Language.ENGLISH,
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
@@ -192,7 +193,7 @@ async def report_download(
         operation_id=row.id,
         justification=justification,
         recipients=[viewer.principal.agency],
-        detail={"version": document.version, "lang": lang, "format": format},
+        detail={"version": document.version, "lang": lang.value, "format": format},
     )
     # A PDF downloads; the HTML opens in the browser (its own policy: see web/security.py).
     disposition = "attachment" if format == "pdf" else "inline"

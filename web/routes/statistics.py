@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from functools import partial
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from api.deps import DocumentsDep, ReadModelDep
 from api.principal import Principal, Role
 from api.routes.statistics import statistics_for, summary_document
 from api.visibility import visible_to
+from i18n import Language
 from store.assessments import AssessmentRow
 from store.models import OperationRow
 from web.deps import SignedIn, console_role
@@ -84,7 +85,7 @@ async def statistics_page(
         action="console_statistics",
     )
     assessed = await read_model.read(partial(_assessed, principal=viewer.principal))
-    fmt = Formats(viewer.view.language.value)
+    fmt = Formats(viewer.view.language)
     context = {
         "s": figures,
         "fmt": fmt,
@@ -100,7 +101,7 @@ async def statistics_summary(
     viewer: StatisticsViewer,
     read_model: ReadModelDep,
     documents: DocumentsDep,
-    lang: Literal["en", "ru"] = "en",
+    lang: Language = Language.ENGLISH,
 ) -> Response:
     figures = await statistics_for(
         read_model,
@@ -112,5 +113,5 @@ async def statistics_summary(
     return Response(
         content=body,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="statistics-{lang}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="statistics-{lang.value}.pdf"'},
     )

@@ -4,15 +4,15 @@ The officer's inbox lists, for every operation the agency takes part in, the han
 must answer, the checkpoint its custody is due to report and the debrief deadline, without one
 workflow query per operation. Rows written before this migration get them on their next event.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
