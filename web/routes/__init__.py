@@ -6,11 +6,13 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import home, justify, operation, sign_in
+from web.routes import debrief, home, justify, operation, sign_in, statistics
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router,
     home.router,
     justify.router,
+    debrief.router,
+    statistics.router,
     operation.router,
 )
