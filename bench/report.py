@@ -58,7 +58,7 @@ def _officer(agency: str) -> Actor:
     return Actor(agency=agency, officer=f"bench-{agency}", role=ActorRole.OFFICER)
 
 
-def long_operation(*, events: int) -> OperationState:
+def long_operation(*, events: int, operation_id: str = "bench-report") -> OperationState:
     """A closed operation whose timeline holds `events` events (at least 30)."""
     created = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
     plan = OperationPlan.model_validate(
@@ -73,7 +73,7 @@ def long_operation(*, events: int) -> OperationState:
     ]
     plan = plan.model_copy(update={"legs": legs, "checkpoint_interval": timedelta(hours=1)})
     state = open_operation(
-        operation_id="bench-report", plan=plan, created_by=COORDINATOR, now=created
+        operation_id=operation_id, plan=plan, created_by=COORDINATOR, now=created
     )
     ids = count(1)
     clock = [created]

@@ -12,6 +12,7 @@ from importlib.metadata import version
 import psutil
 
 from bench.access_log import AccessLogRun
+from bench.console import ConsoleRun
 from bench.floor import FloorRun
 from bench.lifecycle import LifecycleRun
 from bench.listing import ListingRun
@@ -96,6 +97,7 @@ def summary_rows(
     access_log: AccessLogRun | None = None,
     reads: ReadsRun | None = None,
     workers: WorkersRun | None = None,
+    console: ConsoleRun | None = None,
 ) -> list[Row]:
     rows: list[Row] = []
     if floor is not None:
@@ -280,7 +282,45 @@ def summary_rows(
                 _verdict(workers.ratio >= 1.8),
             )
         )
+    if console is not None:
+        rows += console_rows(console)
     return rows
+
+
+def console_rows(run: ConsoleRun) -> list[Row]:
+    page, inbox = run.page_latencies, run.inbox_latencies
+    live, sent = run.live_after_answer, run.live_after_send
+    page_p95, inbox_p95, live_p95 = (percentile(s, 0.95) for s in (page, inbox, live))
+    return [
+        Row(
+            "9. Console: operation page",
+            f"p50 {ms(percentile(page, 0.5))}, p95 {ms(page_p95)}",
+            f"GET /o/{{id}} signed in, {run.page_events} timeline events (a page of 25 shown), "
+            f"{len(page)} requests one after another",
+            "",
+            "p95 < 100 ms",
+            _verdict(page_p95 < 0.100),
+        ),
+        Row(
+            "   Console: officer's inbox",
+            f"p50 {ms(percentile(inbox, 0.5))}, p95 {ms(inbox_p95)}",
+            f"GET / of an agency in {run.inbox_operations} live operations "
+            f"({run.inbox_entries} entries), {len(inbox)} requests",
+            "",
+            "p95 < 50 ms",
+            _verdict(inbox_p95 < 0.050),
+        ),
+        Row(
+            "   Console: acknowledgement to the live page",
+            f"p50 {ms(percentile(live, 0.5))}, p95 {ms(live_p95)}",
+            f"from the API's answer to the SSE `changed` event; {len(live)} acknowledgements "
+            f"over {run.live_operations} operations; from sending it p50 "
+            f"{ms(percentile(sent, 0.5))}, p95 {ms(percentile(sent, 0.95))}",
+            "",
+            "p95 < 1 s",
+            _verdict(live_p95 < 1.0),
+        ),
+    ]
 
 
 def access_log_rows(run: AccessLogRun) -> list[Row]:
