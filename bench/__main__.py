@@ -97,7 +97,7 @@ QUICK = BenchOptions(
     console_events=500,
     console_inbox_operations=50,
     console_live_operations=2,
-    console_repeats=5,
+    console_repeats=10,
 )
 
 

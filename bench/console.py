@@ -63,12 +63,18 @@ STAND_IN_FOR: Final = "tj-dca"
 @dataclass
 class ConsoleRun:
     page_events: int
+    # GET /o/{id} and the API's read of the same live state (a workflow query, no page), of an
+    # operation under way and of a closed one (its workflow replayed to answer the query).
     page_latencies: list[float] = field(default_factory=list)
+    state_latencies: list[float] = field(default_factory=list)
+    closed_page_latencies: list[float] = field(default_factory=list)
+    closed_state_latencies: list[float] = field(default_factory=list)
     inbox_operations: int = 0
     inbox_entries: int = 0
     inbox_latencies: list[float] = field(default_factory=list)
-    # Seconds from the API's answer to the acknowledgement to its `changed` event on the stream
-    # (negative when the event came first), and from sending it.
+    # Seconds from sending the acknowledgement to the API to its `changed` event on the stream
+    # (it is accepted somewhere in between), and from the API's answer (negative when the event
+    # came first: the projection's NOTIFY is sent before the Update answers).
     live_after_answer: list[float] = field(default_factory=list)
     live_after_send: list[float] = field(default_factory=list)
     live_operations: int = 0
@@ -155,12 +161,15 @@ async def justify(http: httpx.AsyncClient, operation_id: str, *, reason: str) ->
     _expect(posted, 303, f"justifying {operation_id}")
 
 
-async def _timed_gets(http: httpx.AsyncClient, path: str, *, repeats: int) -> list[float]:
-    _expect(await http.get(path), 200, f"GET {path}")  # warm: templates, caches, connection
+async def _timed_gets(
+    http: httpx.AsyncClient, path: str, *, repeats: int, headers: dict[str, str] | None = None
+) -> list[float]:
+    # Once unmeasured first: templates, caches, the connection.
+    _expect(await http.get(path, headers=headers), 200, f"GET {path}")
     latencies = []
     for _ in range(repeats):
         started = time.perf_counter()
-        response = await http.get(path)
+        response = await http.get(path, headers=headers)
         latencies.append(time.perf_counter() - started)
         _expect(response, 200, f"GET {path}")
     return latencies
@@ -168,15 +177,19 @@ async def _timed_gets(http: httpx.AsyncClient, path: str, *, repeats: int) -> li
 
 async def measure_operation_page(
     http: httpx.AsyncClient,
+    run: ConsoleRun,
     *,
     client: Client,
+    coordinator_token: str,
     sessions: sessionmaker[Session],
     task_queue: str,
     events: int,
     repeats: int,
-) -> tuple[int, list[float]]:
+    live: bool,
+) -> tuple[list[float], list[float]]:
+    """(page, live state) latencies of one operation of `events` events."""
     operation_id = f"bench-console-{uuid.uuid4().hex[:8]}"
-    state = long_operation(events=events, operation_id=operation_id)
+    state = long_operation(events=events, operation_id=operation_id, live=live)
     with sessions.begin() as session:
         for first in range(0, len(state.timeline), 1_000):
             project_operation(
@@ -192,7 +205,15 @@ async def measure_operation_page(
         task_queue=task_queue,
     )
     await justify(http, operation_id, reason="monitoring")
-    return len(state.timeline), await _timed_gets(http, f"/o/{operation_id}", repeats=repeats)
+    run.page_events = len(state.timeline)
+    page = await _timed_gets(http, f"/o/{operation_id}", repeats=repeats)
+    live_state = await _timed_gets(
+        http,
+        f"/api/v1/operations/{operation_id}",
+        repeats=repeats,
+        headers={"Authorization": f"Bearer {coordinator_token}", "X-Justification": JUSTIFICATION},
+    )
+    return page, live_state
 
 
 def seed_inbox(
@@ -378,14 +399,22 @@ async def run_console(
     ):
         await sign_in(coordinating, coordinator)
         await sign_in(officering, officer)
-        run.page_events, run.page_latencies = await measure_operation_page(
-            coordinating,
-            client=client,
-            sessions=sessions,
-            task_queue=task_queue,
-            events=page_events,
-            repeats=repeats,
-        )
+        for live in (True, False):
+            page, live_state = await measure_operation_page(
+                coordinating,
+                run,
+                client=client,
+                coordinator_token=cast.coordinator,
+                sessions=sessions,
+                task_queue=task_queue,
+                events=page_events,
+                repeats=repeats,
+                live=live,
+            )
+            if live:
+                run.page_latencies, run.state_latencies = page, live_state
+            else:
+                run.closed_page_latencies, run.closed_state_latencies = page, live_state
         await asyncio.to_thread(
             seed_inbox,
             sessions,

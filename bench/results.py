@@ -290,16 +290,35 @@ def summary_rows(
 def console_rows(run: ConsoleRun) -> list[Row]:
     page, inbox = run.page_latencies, run.inbox_latencies
     live, sent = run.live_after_answer, run.live_after_send
-    page_p95, inbox_p95, live_p95 = (percentile(s, 0.95) for s in (page, inbox, live))
+    page_p95, inbox_p95, sent_p95 = (percentile(s, 0.95) for s in (page, inbox, sent))
+    closed = run.closed_page_latencies
+    closed_p95 = percentile(closed, 0.95)
+
+    def state(samples: list[float]) -> str:
+        return (
+            f"the API's read of its live state (the workflow query alone) p50 "
+            f"{ms(percentile(samples, 0.5))}, p95 {ms(percentile(samples, 0.95))}"
+        )
+
     return [
         Row(
             "9. Console: operation page",
             f"p50 {ms(percentile(page, 0.5))}, p95 {ms(page_p95)}",
-            f"GET /o/{{id}} signed in, {run.page_events} timeline events (a page of 25 shown), "
-            f"{len(page)} requests one after another",
+            f"GET /o/{{id}} signed in, an operation under way of {run.page_events} timeline "
+            f"events (a page of 25 shown), {len(page)} requests one after another; "
+            + state(run.state_latencies),
             "",
             "p95 < 100 ms",
             _verdict(page_p95 < 0.100),
+        ),
+        Row(
+            "   Console: operation page, closed operation",
+            f"p50 {ms(percentile(closed, 0.5))}, p95 {ms(closed_p95)}",
+            "the same of a closed operation (its workflow replayed for each query); "
+            + state(run.closed_state_latencies),
+            "",
+            "p95 < 100 ms",
+            _verdict(closed_p95 < 0.100),
         ),
         Row(
             "   Console: officer's inbox",
@@ -312,13 +331,13 @@ def console_rows(run: ConsoleRun) -> list[Row]:
         ),
         Row(
             "   Console: acknowledgement to the live page",
-            f"p50 {ms(percentile(live, 0.5))}, p95 {ms(live_p95)}",
-            f"from the API's answer to the SSE `changed` event; {len(live)} acknowledgements "
-            f"over {run.live_operations} operations; from sending it p50 "
-            f"{ms(percentile(sent, 0.5))}, p95 {ms(percentile(sent, 0.95))}",
+            f"p50 {ms(percentile(sent, 0.5))}, p95 {ms(sent_p95)}",
+            f"from sending it to the API to the SSE `changed` event naming it; {len(sent)} "
+            f"acknowledgements over {run.live_operations} operations; from the API's answer "
+            f"p50 {ms(percentile(live, 0.5))}, p95 {ms(percentile(live, 0.95))}",
             "",
             "p95 < 1 s",
-            _verdict(live_p95 < 1.0),
+            _verdict(sent_p95 < 1.0),
         ),
     ]
 
