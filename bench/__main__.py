@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from bench.access_log import AccessLogRun, run_access_log
+from bench.console import ConsoleRun, run_console
 from bench.cpu import CpuSplit, cpu_split
 from bench.direct import run_direct
 from bench.floor import FloorRun, run_floor
@@ -41,6 +42,7 @@ app = typer.Typer(add_completion=False)
 
 class Measure(StrEnum):
     ACCESS_LOG = "access-log"
+    CONSOLE = "console"
     DIRECT = "direct"
     LIFECYCLE = "lifecycle"
     LISTING = "listing"
@@ -67,6 +69,10 @@ class BenchOptions:
     deadline_grace: timedelta = timedelta(seconds=20)
     worker_operations: int = 40
     worker_concurrency: int = 8
+    console_events: int = 5_000
+    console_inbox_operations: int = 200
+    console_live_operations: int = 10
+    console_repeats: int = 30
     skip: frozenset[Measure] = frozenset()
     profile: bool = False
 
@@ -88,6 +94,10 @@ QUICK = BenchOptions(
     deadline_grace=timedelta(seconds=5),
     worker_operations=4,
     worker_concurrency=4,
+    console_events=500,
+    console_inbox_operations=50,
+    console_live_operations=2,
+    console_repeats=10,
 )
 
 
@@ -102,6 +112,7 @@ class Results:
     access_log: AccessLogRun | None = None
     reads: ReadsRun | None = None
     workers: WorkersRun | None = None
+    console: ConsoleRun | None = None
     cpu: dict[str, CpuSplit] = field(default_factory=dict)
 
 
@@ -162,6 +173,24 @@ async def measure(stack: BenchStack, options: BenchOptions) -> Results:
             clients=options.read_clients,
             seconds=options.read_seconds,
         )
+    if Measure.CONSOLE not in options.skip:
+        say(
+            f"Console: operation page of {options.console_events} events, inbox of "
+            f"{options.console_inbox_operations} operations, live delay over "
+            f"{options.console_live_operations} operations ..."
+        )
+        results.console = await run_console(
+            base_url=stack.base_url,
+            settings=stack.settings,
+            client=stack.client,
+            cast=stack.cast,
+            sessions=stack.sessions,
+            coordinator_agency=CENTRE_AGENCY,
+            page_events=options.console_events,
+            inbox_operations=options.console_inbox_operations,
+            live_operations=options.console_live_operations,
+            repeats=options.console_repeats,
+        )
     if Measure.LISTING not in options.skip:
         say(f"Listing: seeding {options.listing_operations} operations, then listing ...")
         results.listing = await asyncio.to_thread(
@@ -220,6 +249,7 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
         access_log=results.access_log,
         reads=results.reads,
         workers=results.workers,
+        console=results.console,
     )
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
     parts = [
@@ -284,6 +314,15 @@ def main(
     read_seconds: Annotated[
         float, typer.Option(help="Seconds the clients read for.")
     ] = DEFAULTS.read_seconds,
+    console_events: Annotated[
+        int, typer.Option(help="Timeline events of the operation the console's page shows.")
+    ] = DEFAULTS.console_events,
+    console_inbox_operations: Annotated[
+        int, typer.Option(help="Live operations in the inbox of one agency.")
+    ] = DEFAULTS.console_inbox_operations,
+    console_live_operations: Annotated[
+        int, typer.Option(help="Operations whose two acknowledgements are timed to the live page.")
+    ] = DEFAULTS.console_live_operations,
     skip: Annotated[list[Measure] | None, typer.Option(help="Leave a measurement out.")] = None,
     quick: Annotated[
         bool, typer.Option(help="A small smoke run (about a minute); replaces every size above.")
@@ -322,6 +361,9 @@ def main(
         deadline_spread=timedelta(seconds=deadline_spread),
         read_clients=read_clients,
         read_seconds=read_seconds,
+        console_events=console_events,
+        console_inbox_operations=console_inbox_operations,
+        console_live_operations=console_live_operations,
     )
     if quick:
         options = QUICK

@@ -80,7 +80,10 @@ def seed_operations(
                     created_by=creator,
                     now=created,
                 )
-                state = state.model_copy(update={"phase": phase})
+                # An operation under execution keeps a checkpoint clock: the read model's
+                # "next due" asks for it.
+                clock = created if phase is Phase.EXECUTION else None
+                state = state.model_copy(update={"phase": phase, "checkpoint_clock": clock})
                 project_operation(session, operation=state, events=state.timeline)
     with sessions.begin() as session:
         # Operations accumulate over months, and autovacuum keeps the planner's statistics up

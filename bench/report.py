@@ -58,9 +58,19 @@ def _officer(agency: str) -> Actor:
     return Actor(agency=agency, officer=f"bench-{agency}", role=ActorRole.OFFICER)
 
 
-def long_operation(*, events: int) -> OperationState:
-    """A closed operation whose timeline holds `events` events (at least 30)."""
+def long_operation(
+    *, events: int, operation_id: str = "bench-report", live: bool = False
+) -> OperationState:
+    """A closed operation whose timeline holds `events` events (at least 30).
+
+    `live`: the operation still under way instead, in Kazakhstan's custody after its last
+    checkpoint report, its events ending shortly before now (the next report due in an hour).
+    """
     created = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+    if live:
+        # A day to the launch, then ten minutes an event, ending half an hour ago.
+        span = timedelta(days=1, minutes=10 * events + 30)
+        created = datetime.now(UTC).replace(microsecond=0) - span
     plan = OperationPlan.model_validate(
         sample_plan(coordinator_agency="caricc", now=created, code_name="LONGHAUL")
     )
@@ -73,7 +83,7 @@ def long_operation(*, events: int) -> OperationState:
     ]
     plan = plan.model_copy(update={"legs": legs, "checkpoint_interval": timedelta(hours=1)})
     state = open_operation(
-        operation_id="bench-report", plan=plan, created_by=COORDINATOR, now=created
+        operation_id=operation_id, plan=plan, created_by=COORDINATOR, now=created
     )
     ids = count(1)
     clock = [created]
@@ -125,6 +135,8 @@ def long_operation(*, events: int) -> OperationState:
     do(OfferHandoverInput(actor=tj, request_id=rid(), leg=2))
     do(AcknowledgeHandoverInput(actor=kz, request_id=rid(), leg=2), after=timedelta(minutes=20))
     checkpoints(kz, "KZ", stream - 2 * (stream // 3))
+    if live:
+        return state
     do(
         OrderInterdictionInput(
             actor=COORDINATOR,

@@ -12,6 +12,7 @@ from importlib.metadata import version
 import psutil
 
 from bench.access_log import AccessLogRun
+from bench.console import ConsoleRun
 from bench.floor import FloorRun
 from bench.lifecycle import LifecycleRun
 from bench.listing import ListingRun
@@ -96,6 +97,7 @@ def summary_rows(
     access_log: AccessLogRun | None = None,
     reads: ReadsRun | None = None,
     workers: WorkersRun | None = None,
+    console: ConsoleRun | None = None,
 ) -> list[Row]:
     rows: list[Row] = []
     if floor is not None:
@@ -280,7 +282,64 @@ def summary_rows(
                 _verdict(workers.ratio >= 1.8),
             )
         )
+    if console is not None:
+        rows += console_rows(console)
     return rows
+
+
+def console_rows(run: ConsoleRun) -> list[Row]:
+    page, inbox = run.page_latencies, run.inbox_latencies
+    live, sent = run.live_after_answer, run.live_after_send
+    page_p95, inbox_p95, sent_p95 = (percentile(s, 0.95) for s in (page, inbox, sent))
+    closed = run.closed_page_latencies
+    closed_p95 = percentile(closed, 0.95)
+
+    def state(samples: list[float]) -> str:
+        return (
+            f"the API's read of its live state (the workflow query alone) p50 "
+            f"{ms(percentile(samples, 0.5))}, p95 {ms(percentile(samples, 0.95))}"
+        )
+
+    return [
+        Row(
+            "9. Console: operation page",
+            f"p50 {ms(percentile(page, 0.5))}, p95 {ms(page_p95)}",
+            f"GET /o/{{id}} signed in, an operation under way of {run.page_events} timeline "
+            f"events (a page of 25 shown), {len(page)} requests one after another; "
+            + state(run.state_latencies),
+            "",
+            "p95 < 100 ms",
+            _verdict(page_p95 < 0.100),
+        ),
+        Row(
+            "   Console: operation page, closed operation",
+            f"p50 {ms(percentile(closed, 0.5))}, p95 {ms(closed_p95)}",
+            "the same of a closed operation (its workflow replayed for each query); "
+            + state(run.closed_state_latencies),
+            "",
+            "p95 < 100 ms",
+            _verdict(closed_p95 < 0.100),
+        ),
+        Row(
+            "   Console: officer's inbox",
+            f"p50 {ms(percentile(inbox, 0.5))}, p95 {ms(inbox_p95)}",
+            f"GET / of an agency in {run.inbox_operations} live operations "
+            f"({run.inbox_entries} entries), {len(inbox)} requests",
+            "",
+            "p95 < 50 ms",
+            _verdict(inbox_p95 < 0.050),
+        ),
+        Row(
+            "   Console: acknowledgement to the live page",
+            f"p50 {ms(percentile(sent, 0.5))}, p95 {ms(sent_p95)}",
+            f"from sending it to the API to the SSE `changed` event naming it; {len(sent)} "
+            f"acknowledgements over {run.live_operations} operations; from the API's answer "
+            f"p50 {ms(percentile(live, 0.5))}, p95 {ms(percentile(live, 0.95))}",
+            "",
+            "p95 < 1 s",
+            _verdict(sent_p95 < 1.0),
+        ),
+    ]
 
 
 def access_log_rows(run: AccessLogRun) -> list[Row]:
