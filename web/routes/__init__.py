@@ -6,11 +6,13 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import home, justify, operation, sign_in
+from web.routes import admin, home, justify, oidc, operation, sign_in
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router,
+    oidc.router,
     home.router,
     justify.router,
     operation.router,
+    admin.router,
 )
