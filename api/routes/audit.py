@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from api.deps import AdminPrincipal, ReadModelDep, SettingsDep
@@ -22,6 +22,16 @@ from store.access_log import (
 )
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the moment lies outside the years 1 to 9999 in UTC") from None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class AccessEntryRead(BaseModel):
@@ -74,8 +84,8 @@ async def entries(
     operation_id: Annotated[str | None, Query(max_length=64)] = None,
     user_id: Annotated[str | None, Query(max_length=128)] = None,
     category: AccessCategory | None = None,
-    since: Annotated[AwareDatetime | None, Query(description="From this time on")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Before this time")] = None,
+    since: Annotated[Moment | None, Query(description="From this time on")] = None,
+    until: Annotated[Moment | None, Query(description="Before this time")] = None,
     after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AccessEntryRead]:

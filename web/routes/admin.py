@@ -9,7 +9,7 @@ API's own request models, and each message is shown beside its field.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import Annotated, Any, Final
 
@@ -387,9 +387,9 @@ def _local_time(value: str | None, zone: tzinfo) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ConsoleError(422, BAD_TIME) from None
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
 
 @router.get("/access-log")
