@@ -93,16 +93,32 @@ def authenticate(
 
 
 def _verified_subject(token: str, *, settings: Settings, jwks: jwt.PyJWKClient) -> str:
+    claims = verified_claims(
+        token, jwks=jwks, issuer=settings.oidc_issuer, audience=settings.oidc_audience
+    )
+    return str(claims["sub"])
+
+
+def verified_claims(
+    token: str,
+    *,
+    jwks: jwt.PyJWKClient,
+    issuer: str | None,
+    audience: str | None,
+    require: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The claims of a token the identity provider signed (RS256, its key set) for this issuer
+    and audience, unexpired, naming a subject; else a 401 problem (503 without the key set)."""
     try:
         key = jwks.get_signing_key_from_jwt(token)
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,
             algorithms=ALGORITHMS,
-            audience=settings.oidc_audience,
-            issuer=settings.oidc_issuer,
+            audience=audience,
+            issuer=issuer,
             leeway=CLOCK_SKEW_SECONDS,
-            options={"require": ["exp", "iss", "aud", "sub"]},
+            options={"require": ["exp", "iss", "aud", "sub", *require]},
         )
     except jwt.PyJWKClientConnectionError:
         logger.exception("the identity provider's key set cannot be fetched")
@@ -117,7 +133,7 @@ def _verified_subject(token: str, *, settings: Settings, jwks: jwt.PyJWKClient) 
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject:
         raise unauthorized(NOT_AUTHENTICATED, invalid_token=True)
-    return subject
+    return claims
 
 
 def principal_of(user: UserRow) -> Principal:

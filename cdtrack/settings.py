@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = Field(
         default=None, description="Where the identity provider publishes its signing keys (JWKS)."
     )
+    oidc_authorization_url: str | None = Field(
+        default=None,
+        description="The provider's authorization endpoint: with it, oidc_token_url and "
+        "oidc_client_id, people sign in to the console there (code flow with PKCE), not with "
+        "a password.",
+    )
+    oidc_token_url: str | None = Field(
+        default=None, description="The provider's token endpoint, for the console's sign-in."
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="The console's client id at the provider (its ID tokens' aud)."
+    )
+    oidc_client_secret: str | None = Field(
+        default=None, description="The console's client secret, if the provider gives one."
+    )
     api_database_connections: int = Field(
         default=16,
         ge=1,
@@ -136,7 +151,18 @@ class Settings(BaseSettings):
         # Half a configuration would silently accept no identity-provider token at all.
         if any(given) and not all(given):
             raise ValueError("OIDC needs oidc_issuer, oidc_audience and oidc_jwks_url together")
+        console = [self.oidc_authorization_url, self.oidc_token_url, self.oidc_client_id]
+        if any(console) and not (all(console) and all(given)):
+            raise ValueError(
+                "the console's OIDC sign-in needs oidc_authorization_url, oidc_token_url and "
+                "oidc_client_id, with oidc_issuer, oidc_audience and oidc_jwks_url"
+            )
         return self
+
+    @property
+    def console_oidc(self) -> bool:
+        """People sign in to the console through the identity provider, not by password."""
+        return self.oidc_client_id is not None
 
     def secret_box(self) -> SecretBox:
         """Seals secrets kept in the read model (notification URLs) with the codec key ring."""

@@ -217,11 +217,29 @@ def append_access(
 
 
 def list_access(
-    session: Session, *, operation_id: str | None = None, after_id: int = 0, limit: int = 100
+    session: Session,
+    *,
+    operation_id: str | None = None,
+    user_id: str | None = None,
+    category: AccessCategory | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int = 0,
+    limit: int = 100,
 ) -> list[AccessEntry]:
+    """Entries after `after_id` in order, of one operation, user, category and period if given
+    (`since` included, `until` excluded)."""
     query = select(AccessEntry).where(AccessEntry.id > after_id)
     if operation_id is not None:
         query = query.where(AccessEntry.operation_id == operation_id)
+    if user_id is not None:
+        query = query.where(AccessEntry.user_id == user_id)
+    if category is not None:
+        query = query.where(AccessEntry.category == category.value)
+    if since is not None:
+        query = query.where(AccessEntry.at >= since)
+    if until is not None:
+        query = query.where(AccessEntry.at < until)
     return list(session.scalars(query.order_by(AccessEntry.id).limit(limit)))
 
 

@@ -15,7 +15,14 @@ from api.principal import Principal, Role
 from api.problems import ProblemError, problem_responses
 from api.schemas.agencies import AgencyCreate, AgencyRead, TargetCreate, TargetRead, masked_url
 from store.access_log import AccessCategory, append_access
-from store.identity import AgencyKind, AlreadyExistsError, create_agency, get_agency, list_agencies
+from store.identity import (
+    AgencyKind,
+    AgencyRow,
+    AlreadyExistsError,
+    create_agency,
+    get_agency,
+    list_agencies,
+)
 from store.notifications import UnknownTargetError, add_target, list_targets, retire_target
 from workflows.plan import CountryCode
 
@@ -36,23 +43,28 @@ async def register_agency(
     response: Response,
 ) -> AgencyRead:
     def work(session: Session) -> AgencyRead:
-        try:
-            row = create_agency(
-                session,
-                agency_id=body.id,
-                country=body.country,
-                kind=body.kind,
-                name=body.name,
-                contact_email=body.contact_email,
-                contact_phone=body.contact_phone,
-                national_contact_point=body.national_contact_point,
-            )
-        except AlreadyExistsError as duplicate:
-            raise ProblemError(409, "Agency already registered", str(duplicate)) from None
+        row = register(session, body)
         response.headers["Location"] = str(request.url_for("agency", agency_id=row.id))
         return AgencyRead.model_validate(row)
 
     return await read_model.write(work)
+
+
+def register(session: Session, body: AgencyCreate) -> AgencyRow:
+    """A new agency of the directory; 409 if its id is taken."""
+    try:
+        return create_agency(
+            session,
+            agency_id=body.id,
+            country=body.country,
+            kind=body.kind,
+            name=body.name,
+            contact_email=body.contact_email,
+            contact_phone=body.contact_phone,
+            national_contact_point=body.national_contact_point,
+        )
+    except AlreadyExistsError as duplicate:
+        raise ProblemError(409, "Agency already registered", str(duplicate)) from None
 
 
 @router.get("", summary="The agency directory")
@@ -80,14 +92,14 @@ async def agency(agency_id: str, _caller: CurrentPrincipal, read_model: ReadMode
     return await read_model.read(work)
 
 
-def _own_agency_or_admin(principal: Principal, agency_id: str) -> None:
+def own_agency_or_admin(principal: Principal, agency_id: str) -> None:
     if principal.role is not Role.ADMIN and principal.agency != agency_id:
         raise ProblemError(
             403, "Forbidden", "Only administrators and the agency's own people see its targets."
         )
 
 
-def _registered(session: Session, agency_id: str) -> None:
+def registered(session: Session, agency_id: str) -> None:
     if get_agency(session, agency_id=agency_id) is None:
         raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
 
@@ -106,7 +118,7 @@ async def add_notification_target(
     settings: SettingsDep,
 ) -> TargetRead:
     def work(session: Session) -> TargetRead:
-        _registered(session, agency_id)
+        registered(session, agency_id)
         row = add_target(
             session,
             box=settings.secret_box(),
@@ -140,8 +152,8 @@ async def notification_targets(
     agency_id: str, principal: CurrentPrincipal, read_model: ReadModelDep
 ) -> list[TargetRead]:
     def work(session: Session) -> list[TargetRead]:
-        _own_agency_or_admin(principal, agency_id)
-        _registered(session, agency_id)
+        own_agency_or_admin(principal, agency_id)
+        registered(session, agency_id)
         return [
             TargetRead.model_validate(row) for row in list_targets(session, agency_id=agency_id)
         ]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from api.deps import AdminPrincipal, ReadModelDep, SettingsDep
+from cdtrack.settings import Settings
 from store.access_log import (
+    AccessCategory,
     PublishedHead,
     head_note,
     list_access,
@@ -19,6 +22,16 @@ from store.access_log import (
 )
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the moment lies outside the years 1 to 9999 in UTC") from None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class AccessEntryRead(BaseModel):
@@ -69,26 +82,32 @@ async def entries(
     _admin: AdminPrincipal,
     read_model: ReadModelDep,
     operation_id: Annotated[str | None, Query(max_length=64)] = None,
+    user_id: Annotated[str | None, Query(max_length=128)] = None,
+    category: AccessCategory | None = None,
+    since: Annotated[Moment | None, Query(description="From this time on")] = None,
+    until: Annotated[Moment | None, Query(description="Before this time")] = None,
     after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AccessEntryRead]:
     def work(session: Session) -> list[AccessEntryRead]:
-        found = list_access(session, operation_id=operation_id, after_id=after_id, limit=limit)
+        found = list_access(
+            session,
+            operation_id=operation_id,
+            user_id=user_id,
+            category=category,
+            since=since,
+            until=until,
+            after_id=after_id,
+            limit=limit,
+        )
         return [AccessEntryRead.model_validate(entry) for entry in found]
 
     return await read_model.read(work)
 
 
-@router.get(
-    "/verify",
-    response_model=LogVerificationRead,
-    summary="Check the entries against the signed heads",
-)
-async def verify(
-    _admin: AdminPrincipal, read_model: ReadModelDep, settings: SettingsDep
-) -> LogVerificationRead:
-    """Against the heads file and the database's heads; `cdtrack audit verify` also asks the
-    audit workflow for its latest head."""
+def log_verification(settings: Settings) -> Callable[[Session], LogVerificationRead]:
+    """The check of the entries against the heads file and the database's heads, as a read-model
+    unit of work (the API's `/audit/verify` and the console's page run this one)."""
     verifier = settings.audit_verifier()
     source = str(settings.audit_heads_path)
     published = [
@@ -124,4 +143,17 @@ async def verify(
             ],
         )
 
-    return await read_model.read(work)
+    return work
+
+
+@router.get(
+    "/verify",
+    response_model=LogVerificationRead,
+    summary="Check the entries against the signed heads",
+)
+async def verify(
+    _admin: AdminPrincipal, read_model: ReadModelDep, settings: SettingsDep
+) -> LogVerificationRead:
+    """Against the heads file and the database's heads; `cdtrack audit verify` also asks the
+    audit workflow for its latest head."""
+    return await read_model.read(log_verification(settings))

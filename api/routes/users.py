@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import AdminPrincipal, CurrentPrincipal, ReadModelDep
+from api.principal import Principal
 from api.problems import FieldError, ProblemError, problem_responses
 from api.schemas.agencies import (
     PrincipalRead,
@@ -58,29 +61,32 @@ async def register_user(
     response: Response,
 ) -> UserRead:
     def work(session: Session) -> UserRead:
-        try:
-            row = create_user(
-                session,
-                user_id=body.id,
-                name=body.name,
-                role=body.role.value,
-                agency_id=body.agency_id,
-            )
-        except UnknownAgencyError as unknown:
-            raise ProblemError(
-                422,
-                "Invalid request",
-                str(unknown),
-                errors=[
-                    FieldError(field="body.agency_id", message=f"{unknown}; register it first")
-                ],
-            ) from None
-        except AlreadyExistsError as duplicate:
-            raise ProblemError(409, "User already registered", str(duplicate)) from None
+        row = register(session, body)
         response.headers["Location"] = str(request.url_for("user", user_id=row.id))
         return UserRead.model_validate(row)
 
     return await read_model.write(work)
+
+
+def register(session: Session, body: UserCreate) -> UserRow:
+    """A new user; 422 naming the agency if it is not registered, 409 if the id is taken."""
+    try:
+        return create_user(
+            session,
+            user_id=body.id,
+            name=body.name,
+            role=body.role.value,
+            agency_id=body.agency_id,
+        )
+    except UnknownAgencyError as unknown:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            str(unknown),
+            errors=[FieldError(field="body.agency_id", message=f"{unknown}; register it first")],
+        ) from None
+    except AlreadyExistsError as duplicate:
+        raise ProblemError(409, "User already registered", str(duplicate)) from None
 
 
 @router.get("/users", summary="Registered users, of one agency or all", responses=ADMIN_ONLY)
@@ -96,7 +102,7 @@ async def users(
 @router.get("/users/{user_id}", summary="One user", responses=ADMIN_ONLY_404)
 async def user(user_id: str, _admin: AdminPrincipal, read_model: ReadModelDep) -> UserRead:
     def work(session: Session) -> UserRead:
-        return UserRead.model_validate(_existing_user(session, user_id))
+        return UserRead.model_validate(existing_user(session, user_id))
 
     return await read_model.read(work)
 
@@ -111,25 +117,29 @@ async def change_user(
     user_id: str, body: UserUpdate, admin: AdminPrincipal, read_model: ReadModelDep
 ) -> UserRead:
     def work(session: Session) -> UserRead:
-        if user_id == admin.user_id and (
-            body.active is False or body.role not in (None, admin.role)
-        ):
-            # Otherwise the last administrator could lock everyone out of user management.
-            raise ProblemError(
-                409, "Conflict", "Administrators cannot demote or deactivate themselves."
-            )
-        row = update_user(
-            session,
-            user_id=user_id,
-            name=body.name,
-            role=body.role.value if body.role else None,
-            active=body.active,
-        )
-        if row is None:
-            raise _no_user(user_id)
-        return UserRead.model_validate(row)
+        return UserRead.model_validate(change(session, admin=admin, user_id=user_id, body=body))
 
     return await read_model.write(work)
+
+
+SELF_DEMOTION: Final = "Administrators cannot demote or deactivate themselves."
+
+
+def change(session: Session, *, admin: Principal, user_id: str, body: UserUpdate) -> UserRow:
+    """The user renamed, given a role, deactivated or reactivated by an administrator."""
+    if user_id == admin.user_id and (body.active is False or body.role not in (None, admin.role)):
+        # Otherwise the last administrator could lock everyone out of user management.
+        raise ProblemError(409, "Conflict", SELF_DEMOTION)
+    row = update_user(
+        session,
+        user_id=user_id,
+        name=body.name,
+        role=body.role.value if body.role else None,
+        active=body.active,
+    )
+    if row is None:
+        raise _no_user(user_id)
+    return row
 
 
 @router.post(
@@ -142,11 +152,16 @@ async def issue_user_token(
     user_id: str, body: TokenCreate, _admin: AdminPrincipal, read_model: ReadModelDep
 ) -> TokenIssued:
     def work(session: Session) -> TokenIssued:
-        _existing_user(session, user_id)
-        issued = issue_token(session, user_id=user_id, label=body.label)
-        return TokenIssued(**TokenRead.model_validate(issued.row).model_dump(), token=issued.token)
+        return issue(session, user_id=user_id, body=body)
 
     return await read_model.write(work)
+
+
+def issue(session: Session, *, user_id: str, body: TokenCreate) -> TokenIssued:
+    """A new API token of an existing user, its secret in this answer only."""
+    existing_user(session, user_id)
+    issued = issue_token(session, user_id=user_id, label=body.label)
+    return TokenIssued(**TokenRead.model_validate(issued.row).model_dump(), token=issued.token)
 
 
 @router.get(
@@ -158,7 +173,7 @@ async def user_tokens(
     user_id: str, _admin: AdminPrincipal, read_model: ReadModelDep
 ) -> list[TokenRead]:
     def work(session: Session) -> list[TokenRead]:
-        _existing_user(session, user_id)
+        existing_user(session, user_id)
         return [TokenRead.model_validate(row) for row in list_tokens(session, user_id=user_id)]
 
     return await read_model.read(work)
@@ -183,7 +198,7 @@ def _no_user(user_id: str) -> ProblemError:
     return ProblemError(404, "Not Found", f"No user {user_id!r} is registered.")
 
 
-def _existing_user(session: Session, user_id: str) -> UserRow:
+def existing_user(session: Session, user_id: str) -> UserRow:
     row = get_user(session, user_id=user_id)
     if row is None:
         raise _no_user(user_id)

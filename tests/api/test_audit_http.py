@@ -75,3 +75,24 @@ def test_entries_name_reason_code_and_rule_and_verify_reports_findings(
     assert broken["intact"] is False
     kinds = {finding["kind"] for finding in broken["findings"]}
     assert {"wiped", "unguarded"} <= kinds
+
+
+def test_entries_are_filtered_by_user_category_and_period(
+    api: TestClient,
+    api_settings: Settings,
+    session_maker: sessionmaker[Session],
+    admin_headers: dict[str, str],
+) -> None:
+    _logged_and_signed(session_maker, api_settings)
+    entries = "/api/v1/audit/entries"
+    altered = api.get(entries, params={"category": "alteration"}, headers=admin_headers).json()
+    assert [e["action"] for e in altered] == ["operation.command"]
+    assert api.get(entries, params={"category": "erasure"}, headers=admin_headers).json() == []
+    assert api.get(entries, params={"user_id": "nobody"}, headers=admin_headers).json() == []
+    future = {"since": "2999-01-01T00:00:00Z"}
+    assert api.get(entries, params=future, headers=admin_headers).json() == []
+    until_now = {"until": datetime.now(UTC).isoformat(), "category": "alteration"}
+    assert len(api.get(entries, params=until_now, headers=admin_headers).json()) == 1
+    for beyond in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "2026-01-01T00:00"):
+        refused = api.get(entries, params={"since": beyond}, headers=admin_headers)
+        assert refused.status_code == 422, beyond

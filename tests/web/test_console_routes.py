@@ -24,6 +24,7 @@ class Rule(Enum):
     SIGNED_IN = "anyone signed in"
     OPERATION = "signed in, and only for an operation the person may see (else 404)"
     ANALYSIS = "analysts and coordinators (a 403 page for the other roles)"
+    ADMIN = "administrators only (a 403 page for every other role)"
 
 
 CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
@@ -31,6 +32,8 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/redoc"): Rule.ANYONE,
     ("GET", "/sign-in"): Rule.ANYONE,
     ("POST", "/sign-in"): Rule.ANYONE,
+    ("GET", "/sign-in/oidc"): Rule.ANYONE,
+    ("GET", "/sign-in/oidc/callback"): Rule.ANYONE,
     ("GET", "/sign-in/second-factor"): Rule.SIGNING_IN,
     ("GET", "/sign-in/second-factor/qr.svg"): Rule.SIGNING_IN,
     ("POST", "/sign-in/second-factor"): Rule.SIGNING_IN,
@@ -58,6 +61,19 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/o/{operation_id}/checkpoint"): Rule.OPERATION,
     ("GET", "/o/{operation_id}/launch"): Rule.OPERATION,
     ("POST", "/o/{operation_id}/act/{kind}"): Rule.OPERATION,
+    ("GET", "/admin"): Rule.ADMIN,
+    ("GET", "/admin/agencies"): Rule.ADMIN,
+    ("POST", "/admin/agencies"): Rule.ADMIN,
+    ("GET", "/admin/agencies/{agency_id}"): Rule.ADMIN,
+    ("GET", "/admin/users"): Rule.ADMIN,
+    ("POST", "/admin/users"): Rule.ADMIN,
+    ("GET", "/admin/users/{user_id}"): Rule.ADMIN,
+    ("POST", "/admin/users/{user_id}/deactivate"): Rule.ADMIN,
+    ("POST", "/admin/users/{user_id}/reset-second-factor"): Rule.ADMIN,
+    ("POST", "/admin/users/{user_id}/tokens"): Rule.ADMIN,
+    ("POST", "/admin/tokens/{token_id}/revoke"): Rule.ADMIN,
+    ("GET", "/admin/access-log"): Rule.ADMIN,
+    ("GET", "/admin/access-log/verify"): Rule.ADMIN,
 }
 
 
@@ -81,8 +97,17 @@ def test_every_console_route_is_named_with_its_rule() -> None:
     assert not stale, f"the list names console routes that do not exist: {stale}"
 
 
+PATH_VALUES = {
+    "operation_id": "op-not-visible",
+    "kind": "offer_handover",
+    "agency_id": "kz-police",
+    "user_id": "officer-matrix",
+    "token_id": "token-matrix",
+}
+
+
 def _path(template: str) -> str:
-    return template.replace("{operation_id}", "op-not-visible").replace("{kind}", "offer_handover")
+    return template.format(**PATH_VALUES)
 
 
 def test_no_console_page_is_reached_without_signing_in(console: TestClient) -> None:
@@ -143,3 +168,22 @@ def test_analysis_pages_are_for_analysts_and_coordinators(
                 refused = console.get(path)
                 assert refused.status_code == 403, (role, path)
                 assert "This page is not part of your role." in refused.text
+
+
+def test_administration_refuses_every_other_role(console: TestClient, people: People) -> None:
+    for role in (Role.OFFICER, Role.COORDINATOR, Role.ANALYST):
+        sign_in(console, people.add(f"{role.value}-matrix", role=role))
+        csrf = csrf_of(console.get("/").text)
+        for (method, template), rule in CONSOLE_ROUTES.items():
+            if rule is not Rule.ADMIN:
+                continue
+            answer = console.request(
+                method, _path(template), data={"csrf_token": csrf} if method == "POST" else None
+            )
+            assert answer.status_code == 403, (role, method, template)
+            assert "This page is not part of your role." in answer.text
+        console.cookies.clear()
+    sign_in(console, people.add("admin-matrix", role=Role.ADMIN, agency="caricc"))
+    for (method, template), rule in CONSOLE_ROUTES.items():
+        if rule is Rule.ADMIN and method == "GET":
+            assert console.get(_path(template)).status_code == 200, template

@@ -6,13 +6,15 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import debrief, home, justify, operation, sign_in, statistics
+from web.routes import admin, debrief, home, justify, oidc, operation, sign_in, statistics
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router,
+    oidc.router,
     home.router,
     justify.router,
     debrief.router,
     statistics.router,
     operation.router,
+    admin.router,
 )

@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 WRONG_PASSWORD: Final = N_("The user id or the password is not right.")
 WRONG_CODE: Final = N_("The code is not right or has been used already. Enter the current one.")
 TOO_MANY: Final = N_("Too many failed sign-ins. Wait a few minutes, then try again.")
+PROVIDER_ONLY: Final = N_("Passwords are not used here: sign in through the identity provider.")
 
 
 def _address(request: Request) -> str:
@@ -81,7 +82,8 @@ async def sign_in_form(
         )
         csrf, token = opened
     view = anonymous_view(request, csrf_token=csrf)
-    response = render(request, "sign_in.html", view=view, context={"next": target, "error": None})
+    context = {"next": target, "error": None, "oidc": settings.console_oidc}
+    response = render(request, "sign_in.html", view=view, context=context)
     if token is not None:
         set_session_cookie(response, token=token, settings=settings)
     return response
@@ -113,6 +115,8 @@ async def sign_in(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    if settings.console_oidc:
+        raise ConsoleError(404, PROVIDER_ONLY)
     visit = _anonymous_visit(found)
     await check_csrf(request, visit)
     target = safe_next(next)
@@ -122,7 +126,7 @@ async def sign_in(
     view = _visit_view(visit)
 
     def again(message: str, status_code: int) -> Response:
-        context = {"next": target, "error": message, "user_id": account}
+        context = {"next": target, "error": message, "user_id": account, "oidc": False}
         return render(request, "sign_in.html", view=view, status_code=status_code, context=context)
 
     try:
