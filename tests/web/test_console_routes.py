@@ -22,6 +22,7 @@ class Rule(Enum):
     SIGNING_IN = "a browser part-way through signing in"
     SIGNED_IN = "anyone signed in"
     OPERATION = "signed in, and only for an operation the person may see (else 404)"
+    COORDINATOR = "coordinators only (else 403)"
 
 
 CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
@@ -47,6 +48,8 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/o/{operation_id}/checkpoint"): Rule.OPERATION,
     ("GET", "/o/{operation_id}/launch"): Rule.OPERATION,
     ("POST", "/o/{operation_id}/act/{kind}"): Rule.OPERATION,
+    ("GET", "/plan"): Rule.COORDINATOR,
+    ("POST", "/plan"): Rule.COORDINATOR,
 }
 
 
@@ -101,3 +104,13 @@ def test_an_operation_nobody_may_see_is_not_found_for_everyone(
         answer = console.get(_path(template))
         assert answer.status_code == 404, template
         assert "No operation with this id is visible to you." in answer.text
+
+
+def test_coordinators_pages_refuse_the_other_roles(console: TestClient, people: People) -> None:
+    sign_in(console, people.add("officer-planning"))
+    for (method, template), rule in CONSOLE_ROUTES.items():
+        if rule is not Rule.COORDINATOR or method != "GET":
+            continue
+        answer = console.get(_path(template))
+        assert answer.status_code == 403, template
+        assert "This page is not part of your role." in answer.text

@@ -6,11 +6,12 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import home, justify, operation, sign_in
+from web.routes import home, justify, operation, plan, sign_in
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router,
     home.router,
     justify.router,
     operation.router,
+    plan.router,
 )
