@@ -101,3 +101,36 @@ def test_a_post_without_the_forms_token_changes_nothing(
     refused = console.post("/plan", data={"code_name": "NIGHTJAR", "change": "add:legs"})
     assert refused.status_code == 403
     assert 'id="plan-form"' not in refused.text
+
+
+def test_a_departure_in_the_past_is_refused_at_its_field_as_the_api_refuses_it(
+    console: TestClient, people: People
+) -> None:
+    people.add("af-officer", role=Role.OFFICER, agency="af-cnpa", country="AF")
+    people.add("tj-officer", role=Role.OFFICER, agency="tj-dca", country="TJ")
+    sign_in(console, people.add("planner", role=Role.COORDINATOR, agency="caricc"))
+    page = console.get("/plan")
+    plan = {
+        "code_name": "NIGHTJAR",
+        "consignment.substances.0.name": "heroin",
+        "consignment.substances.0.quantity": "12.5",
+        "consignment.packaging": "bricks",
+        "legs.0.from_country": "AF",
+        "legs.0.to_country": "TJ",
+        "legs.0.crossing_point": "Sherkhan Bandar",
+        "legs.0.sending_agency": "af-cnpa",
+        "legs.0.receiving_agency": "tj-dca",
+        "legs.0.planned_departure": "2020-01-01T10:00",
+        "legs.0.planned_arrival": "2020-01-01T16:00",
+        "participants.0.agency": "af-cnpa",
+        "participants.0.role": "origin",
+        "participants.1.agency": "tj-dca",
+        "participants.1.role": "destination",
+        "lead_agency": "af-cnpa",
+    }
+    refused = console.post("/plan", data=_typed(page.text, **plan))
+    assert refused.status_code == 422
+    assert 'id="legs.0.planned_departure-error"' in refused.text
+    assert "is in the past" in refused.text
+    assert _field(refused.text, "legs.0.planned_departure") == "2020-01-01T10:00"
+    assert _field(refused.text, "participants.1.agency") == "tj-dca"
