@@ -141,7 +141,7 @@ def demo() -> None:
 
     import httpx
 
-    from cdtrack.walkthrough import Walkthrough, WalkthroughError, enrol_cast
+    from cdtrack.walkthrough import Walkthrough, WalkthroughError, console_hint, enrol_cast
 
     settings = load_settings()
     stack.migrate_read_model(settings)
@@ -161,11 +161,16 @@ def demo() -> None:
             typer.echo(
                 "Agencies af-cnpa (AF), tj-dca (TJ), kz-police (KZ) and their officers ready"
             )
-            Walkthrough(http, cast, say=typer.echo).run(code_name=f"DEMO-{suffix.upper()}")
+            walk = Walkthrough(http, cast, say=typer.echo)
+            operation_id = walk.run(code_name=f"DEMO-{suffix.upper()}")
     except (httpx.HTTPError, WalkthroughError) as failure:
         typer.echo(f"demo stopped: {failure}", err=True)
         typer.echo("Is the stack running? Start it with `make run`.", err=True)
         raise typer.Exit(1) from None
+    for line in console_hint(
+        base_url, operation_id=operation_id, coordinator_id=f"demo-coordinator-{suffix}"
+    ):
+        typer.echo(line)
 
 
 @token_app.command("create")

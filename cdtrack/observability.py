@@ -12,7 +12,7 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
@@ -198,12 +198,7 @@ class DomainCollector(Collector):
             appends = session.execute(
                 select(AccessEntry.outcome, func.count()).group_by(AccessEntry.outcome)
             ).all()
-        phases = GaugeMetricFamily(
-            "cdtrack_operations", "Operations by lifecycle phase", labels=["phase"]
-        )
-        for phase, count in by_phase:
-            phases.add_metric([phase], count)
-        yield phases
+        yield _gauge("cdtrack_operations", "Operations by lifecycle phase", "phase", by_phase)
         overdue = len(
             [
                 offered_at
@@ -211,34 +206,40 @@ class DomainCollector(Collector):
                 if offered_at is not None and (now - _naive(offered_at)).total_seconds() > seconds
             ]
         )
-        handovers = GaugeMetricFamily(
-            "cdtrack_handovers", "Handovers offered and not acknowledged", labels=["state"]
+        yield _gauge(
+            "cdtrack_handovers",
+            "Handovers offered and not acknowledged",
+            "state",
+            [("pending", len(pending_legs) - overdue), ("overdue", overdue)],
         )
-        handovers.add_metric(["pending"], len(pending_legs) - overdue)
-        handovers.add_metric(["overdue"], overdue)
-        yield handovers
-        escalated = GaugeMetricFamily(
-            "cdtrack_escalations", "Escalation steps on the timelines, by kind", labels=["kind"]
+        yield _gauge(
+            "cdtrack_escalations", "Escalation steps on the timelines, by kind", "kind", escalations
         )
-        for kind, count in escalations:
-            escalated.add_metric([kind], count)
-        yield escalated
-        delivered = GaugeMetricFamily(
+        yield _gauge(
             "cdtrack_notification_deliveries",
             "Notification delivery attempts, by status",
-            labels=["status"],
+            "status",
+            deliveries,
         )
-        for status, count in deliveries:
-            delivered.add_metric([status], count)
-        yield delivered
-        logged = GaugeMetricFamily(
+        yield _gauge(
             "cdtrack_access_log_entries",
             "Access-log entries appended, by outcome",
-            labels=["outcome"],
+            "outcome",
+            appends,
         )
-        for outcome, count in appends:
-            logged.add_metric([outcome], count)
-        yield logged
+
+
+def _gauge(
+    name: str,
+    documentation: str,
+    label: str,
+    counts: Iterable[Sequence[Any]],
+) -> GaugeMetricFamily:
+    """One gauge with one label, a sample per (label value, count)."""
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for value, count in counts:  # rows of (label value, count)
+        family.add_metric([str(value)], count)
+    return family
 
 
 def _naive(at: datetime) -> datetime:

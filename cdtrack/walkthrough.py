@@ -115,6 +115,17 @@ def enrol_cast(http: httpx.Client, *, admin_token: str, suffix: str) -> Cast:
     return Cast(coordinator=coordinator, officers=tokens)
 
 
+def console_hint(base_url: str, *, operation_id: str, coordinator_id: str) -> list[str]:
+    """What `cdtrack demo` ends with: where the console shows the operation, and how to sign in."""
+    return [
+        f"See it in the console: {base_url}/o/{operation_id}/report",
+        f"Sign in as its coordinator ({coordinator_id}): first give them a password with",
+        f"  .venv/bin/cdtrack user set-password {coordinator_id}",
+        f"then open {base_url}/ , sign in with that user id and password, and scan the QR code",
+        "shown into an authenticator app (the second factor); give any reason when asked why.",
+    ]
+
+
 class Walkthrough:
     def __init__(
         self, http: httpx.Client, cast: Cast, *, say: Callable[[str], None] = lambda _: None
@@ -148,9 +159,25 @@ class Walkthrough:
 
     def run(self, *, code_name: str = "NIGHTJAR") -> str:
         """Creates and closes one operation; returns its id."""
+        operation_id = self.run_to_debrief(code_name=code_name)
+        for agency in ("af-cnpa", "tj-dca", "kz-police"):
+            self.step(
+                agency,
+                "submit-debrief",
+                operation_id,
+                {"lessons": ["Share the courier's ETA with the next agency an hour ahead"]},
+            )
+        self.step(None, "close-debrief", operation_id)
+        state = self._call(self.cast.coordinator, "GET", f"/operations/{operation_id}")
+        self.say(f"Operation {code_name} is {state['state']['phase']}")
+        return operation_id
+
+    def run_to_debrief(self, *, code_name: str = "NIGHTJAR", handling: str = "H2") -> str:
+        """Creates one operation and walks it to its debrief; returns its id."""
         now = datetime.now(UTC)
         me = self._call(self.cast.coordinator, "GET", "/me")
         plan = sample_plan(coordinator_agency=me["agency"], now=now, code_name=code_name)
+        plan["handling"] = {"code": handling}
         created = self._call(self.cast.coordinator, "POST", "/operations", plan)
         operation_id: str = created["operation_id"]
         self.say(f"Operation {code_name} created: {operation_id}")
@@ -203,14 +230,4 @@ class Walkthrough:
             {"count": 2, "nationality": "TJ", "role": "recipient", "country": "KZ"},
         )
         self.step(None, "conclude-interdiction", operation_id)
-        for agency in ("af-cnpa", "tj-dca", "kz-police"):
-            self.step(
-                agency,
-                "submit-debrief",
-                operation_id,
-                {"lessons": ["Share the courier's ETA with the next agency an hour ahead"]},
-            )
-        self.step(None, "close-debrief", operation_id)
-        state = self._call(self.cast.coordinator, "GET", f"/operations/{operation_id}")
-        self.say(f"Operation {code_name} is {state['state']['phase']}")
         return operation_id

@@ -1,13 +1,16 @@
 """Security headers on every response, and the one check of where a sign-in may send a browser.
 
 The console's pages send a strict Content-Security-Policy: scripts and styles only from
-cdtrack itself, none inline, no framing. The API documentation pages (Swagger UI, ReDoc) set
-element styles from their scripts, so there inline styles (never inline scripts) are allowed.
-Console pages carry operational data and are never cached; the packaged assets are.
+cdtrack itself, none inline, no framing (images may be data: addresses: the charts). The API
+documentation pages (Swagger UI, ReDoc) set element styles from their scripts, so there inline
+styles (never inline scripts) are allowed; a debrief report opened as a web page has its own
+styles inline and runs nothing. Console pages carry operational data and are never cached; the
+packaged assets are.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -15,7 +18,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONSOLE_POLICY: Final = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )
@@ -25,6 +28,13 @@ DOCS_POLICY: Final = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 DOCS_PATHS: Final = ("/docs", "/redoc")
+# A debrief report opened as a web page is the report's own document: its styles and charts
+# are inline, and it runs nothing and loads nothing.
+DOCUMENT_POLICY: Final = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+DOCUMENT_PATH: Final = re.compile(r"^/o/[^/]+/report/document$")
 STATIC_PREFIX: Final = "/static/"
 
 
@@ -43,8 +53,13 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                docs = path in DOCS_PATHS
-                headers["Content-Security-Policy"] = DOCS_POLICY if docs else CONSOLE_POLICY
+                if path in DOCS_PATHS:
+                    policy = DOCS_POLICY
+                elif DOCUMENT_PATH.match(path):
+                    policy = DOCUMENT_POLICY
+                else:
+                    policy = CONSOLE_POLICY
+                headers["Content-Security-Policy"] = policy
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "no-referrer"
                 headers["X-Content-Type-Options"] = "nosniff"

@@ -8,6 +8,7 @@ fetching the report is a disclosure (a document leaves the system), logged with 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Literal
 
@@ -17,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from activities.report.render import named_agencies, render_report_html, render_report_pdf
 from api.access import NOT_FOUND, record_access, visible_for
+from api.database import ReadModel
 from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
+from api.documents import RenderedDocuments
 from api.justification import Justification
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
 from i18n import Language
@@ -47,6 +50,30 @@ def _version_row(session: Session, *, operation_id: str, version: int | None) ->
     return row
 
 
+def _assessment_read(session: Session, *, operation_id: str, version: int | None) -> AssessmentRead:
+    row = _version_row(session, operation_id=operation_id, version=version)
+    return AssessmentRead(
+        operation_id=operation_id,
+        version=row.version,
+        versions=[
+            AssessmentVersionRead(version=v, computed_at=at, at_seq=seq, reason=reason)
+            for v, at, seq, reason in assessment_versions(session, operation_id=operation_id)
+        ],
+        assessment=OutcomeAssessment.model_validate(row.body),
+    )
+
+
+async def assessment_read(
+    read_model: ReadModel, *, operation_id: str, version: int | None
+) -> AssessmentRead:
+    """A version of the outcome assessment (the latest if None) and the list of all; 404 if none.
+
+    Need-to-know and the access log are the caller's."""
+    return await read_model.read(
+        partial(_assessment_read, operation_id=operation_id, version=version)
+    )
+
+
 @router.get(
     "/{operation_id}/assessment",
     response_model=AssessmentRead,
@@ -60,19 +87,7 @@ async def get_assessment(
     justification: Justification,
     version: Version = None,
 ) -> AssessmentRead:
-    def read(session: Session) -> AssessmentRead:
-        row = _version_row(session, operation_id=operation.id, version=version)
-        return AssessmentRead(
-            operation_id=operation.id,
-            version=row.version,
-            versions=[
-                AssessmentVersionRead(version=v, computed_at=at, at_seq=seq, reason=reason)
-                for v, at, seq, reason in assessment_versions(session, operation_id=operation.id)
-            ],
-            assessment=OutcomeAssessment.model_validate(row.body),
-        )
-
-    found = await read_model.read(read)
+    found = await assessment_read(read_model, operation_id=operation.id, version=version)
     await record_access(
         read_model,
         principal=principal,
@@ -105,6 +120,43 @@ def _render_report(
     return render_report_html(computed, lang=lang, agencies=agencies).encode()
 
 
+@dataclass(frozen=True)
+class ReportDocument:
+    body: bytes
+    version: int
+    media_type: str
+    filename: str
+
+
+async def report_document(
+    read_model: ReadModel,
+    documents: RenderedDocuments,
+    *,
+    operation_id: str,
+    version: int | None,
+    lang: Language,
+    format: Literal["pdf", "html"],
+) -> ReportDocument:
+    """The debrief report of a version of the assessment (rendered once per version, language,
+    format and agency names); 404 if there is none. Need-to-know and the access log are the
+    caller's."""
+    computed, agencies = await read_model.read(
+        partial(_report_source, operation_id=operation_id, version=version)
+    )
+    # The names are part of the key: a renamed agency gets a report rendered afresh.
+    names = tuple(agencies[agency_id] for agency_id in sorted(agencies))
+    body = await documents.get(
+        ("report", computed.operation_id, computed.version, lang, format, names),
+        partial(_render_report, computed, lang, format, agencies),
+    )
+    return ReportDocument(
+        body=body,
+        version=computed.version,
+        media_type="application/pdf" if format == "pdf" else "text/html; charset=utf-8",
+        filename=f"{computed.code_name}-debrief-v{computed.version}-{lang.value}.{format}",
+    )
+
+
 @router.get(
     "/{operation_id}/report",
     summary="The debrief report, in English or Russian, as PDF or HTML",
@@ -127,16 +179,14 @@ async def get_report(
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
-    computed, agencies = await read_model.read(
-        partial(_report_source, operation_id=operation.id, version=version)
+    document = await report_document(
+        read_model,
+        documents,
+        operation_id=operation.id,
+        version=version,
+        lang=lang,
+        format=format,
     )
-    # The names are part of the key: a renamed agency gets a report rendered afresh.
-    names = tuple(agencies[agency_id] for agency_id in sorted(agencies))
-    body = await documents.get(
-        ("report", computed.operation_id, computed.version, lang, format, names),
-        partial(_render_report, computed, lang, format, agencies),
-    )
-    media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     await record_access(
         read_model,
         principal=principal,
@@ -145,14 +195,13 @@ async def get_report(
         operation_id=operation.id,
         justification=justification,
         recipients=[principal.agency],
-        detail={"version": computed.version, "lang": lang.value, "format": format},
+        detail={"version": document.version, "lang": lang.value, "format": format},
     )
-    filename = f"{computed.code_name}-debrief-v{computed.version}-{lang.value}.{format}"
     return Response(
-        content=body,
-        media_type=media_type,
+        content=document.body,
+        media_type=document.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
             "Cache-Control": "no-store",
         },
     )

@@ -22,6 +22,7 @@ from activities.statistics import OperationFacts, Statistics, compile_statistics
 from api.access import record_access
 from api.database import ReadModel
 from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
+from api.documents import RenderedDocuments
 from api.justification import Justification
 from api.principal import Principal
 from api.visibility import visible_to
@@ -60,7 +61,7 @@ def _figures(session: Session, *, principal: Principal) -> tuple[Statistics, lis
     return figures, [row.id for row in rows]
 
 
-async def _statistics(
+async def statistics_for(
     read_model: ReadModel, *, principal: Principal, justification: str, action: str
 ) -> Statistics:
     figures, drawn_on = await read_model.read(partial(_figures, principal=principal))
@@ -74,6 +75,21 @@ async def _statistics(
         detail={"operation_ids": drawn_on},
     )
     return figures
+
+
+async def summary_document(
+    documents: RenderedDocuments, statistics: Statistics, *, lang: Language, format: str
+) -> bytes:
+    """The one-page summary of these figures, rendered once per day and language."""
+    # The summary is dated by the day: the same figures asked for again that day are not rendered
+    # again (rendering takes seconds of CPU).
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    figures = statistics.model_dump_json()
+    body = await documents.get(
+        ("statistics", hashlib.sha256(figures.encode()).hexdigest(), lang, format, now),
+        partial(_summary, figures, lang, format, now),
+    )
+    return body
 
 
 def _summary(figures: str, lang: Language, format: str, computed_at: datetime) -> bytes:
@@ -92,7 +108,7 @@ def _summary(figures: str, lang: Language, format: str, computed_at: datetime) -
 async def get_statistics(
     principal: CurrentPrincipal, read_model: ReadModelDep, justification: Justification
 ) -> Statistics:
-    return await _statistics(
+    return await statistics_for(
         read_model, principal=principal, justification=justification, action="statistics.read"
     )
 
@@ -114,17 +130,10 @@ async def get_statistics_summary(
     lang: Language = Language.ENGLISH,
     format: Literal["pdf", "html"] = "pdf",
 ) -> Response:
-    statistics = await _statistics(
+    statistics = await statistics_for(
         read_model, principal=principal, justification=justification, action="statistics.summary"
     )
-    # The summary is dated by the day: the same figures asked for again that day are not rendered
-    # again (rendering takes seconds of CPU).
-    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    figures = statistics.model_dump_json()
-    body = await documents.get(
-        ("statistics", hashlib.sha256(figures.encode()).hexdigest(), lang, format, now),
-        partial(_summary, figures, lang, format, now),
-    )
+    body = await summary_document(documents, statistics, lang=lang, format=format)
     media_type = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     return Response(
         content=body,

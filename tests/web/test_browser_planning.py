@@ -2,7 +2,7 @@
 form (an invalid field first shows its message there), the agencies record their authorisations
 and confirm in their own browsers, the coordinator launches from the launch page, the sending
 agency offers the handover, and the receiving agency's webhook gets the notice whose link opens
-the handover page."""
+the handover page. The planning form and the launch page pass axe-core's WCAG 2.1 AA rules."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from tests.web.browser import (
     sign_in_page,
 )
 from tests.web.people import People, Person
+from tests.web.test_browser_debrief import assert_accessible
 from workflows.notices import Purpose
 
 __all__ = ["browser_context", "chromium", "console_people", "live_database_url", "live_stack"]
@@ -139,6 +140,7 @@ async def test_a_coordinator_plans_the_agencies_agree_and_the_handover_notice_op
     assert await field(planning, "legs.0.crossing_point").input_value() == "Sherkhan Bandar"
     assert await field(planning, "legs.0.planned_departure").input_value() == local(departure)
     assert await planning.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await assert_accessible(planning)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await planning.screenshot(path=str(SCREENSHOTS / "coordinator-planning.png"), full_page=True)
 
@@ -152,6 +154,7 @@ async def test_a_coordinator_plans_the_agencies_agree_and_the_handover_notice_op
     blockers = await planning.locator("#blockers").inner_text()
     assert "AF" in blockers
     assert "TJ" in blockers
+    await assert_accessible(planning)
 
     # Each agency records its authorisation and confirms, in its own browser.
     af = await (await browser_context()).new_page()

@@ -12,7 +12,8 @@ from enum import Enum
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.web.people import People, sign_in
+from api.principal import Role
+from tests.web.people import People, csrf_of, sign_in
 from web import docs
 from web.routes import ROUTERS
 
@@ -22,6 +23,7 @@ class Rule(Enum):
     SIGNING_IN = "a browser part-way through signing in"
     SIGNED_IN = "anyone signed in"
     OPERATION = "signed in, and only for an operation the person may see (else 404)"
+    ANALYSIS = "analysts and coordinators (a 403 page for the other roles)"
     COORDINATOR = "coordinators only (else 403)"
 
 
@@ -39,6 +41,15 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/preferences"): Rule.SIGNED_IN,
     ("GET", "/o/{operation_id}/justify"): Rule.OPERATION,
     ("POST", "/o/{operation_id}/justify"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/debrief"): Rule.OPERATION,
+    ("POST", "/o/{operation_id}/debrief/input"): Rule.OPERATION,
+    ("POST", "/o/{operation_id}/debrief/deadline"): Rule.OPERATION,
+    ("POST", "/o/{operation_id}/debrief/recommendations"): Rule.OPERATION,
+    ("POST", "/o/{operation_id}/debrief/close"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/report"): Rule.OPERATION,
+    ("GET", "/o/{operation_id}/report/document"): Rule.OPERATION,
+    ("GET", "/statistics"): Rule.ANALYSIS,
+    ("GET", "/statistics/summary"): Rule.ANALYSIS,
     ("GET", "/o/{operation_id}"): Rule.OPERATION,
     ("GET", "/o/{operation_id}/live"): Rule.OPERATION,
     ("GET", "/o/{operation_id}/events"): Rule.OPERATION,
@@ -104,6 +115,37 @@ def test_an_operation_nobody_may_see_is_not_found_for_everyone(
         answer = console.get(_path(template))
         assert answer.status_code == 404, template
         assert "No operation with this id is visible to you." in answer.text
+
+
+def test_an_operation_nobody_may_see_is_not_found_for_its_forms_too(
+    console: TestClient, people: People
+) -> None:
+    sign_in(console, people.add("officer-forms"))
+    token = csrf_of(console.get("/preferences").text)
+    for (method, template), rule in CONSOLE_ROUTES.items():
+        if rule is not Rule.OPERATION or method != "POST":
+            continue
+        answer = console.post(_path(template), data={"csrf_token": token, "text": "x"})
+        assert answer.status_code == 404, template
+        assert "No operation with this id is visible to you." in answer.text
+
+
+def test_analysis_pages_are_for_analysts_and_coordinators(
+    console: TestClient, people: People
+) -> None:
+    pages = [path for (method, path), rule in CONSOLE_ROUTES.items() if rule is Rule.ANALYSIS]
+    for role, allowed in ((Role.OFFICER, False), (Role.ADMIN, False), (Role.ANALYST, True)):
+        console.cookies.clear()
+        sign_in(console, people.add(f"{role.value}-analysis", role=role))
+        answer = console.get("/statistics")
+        if allowed:
+            assert answer.status_code == 200, answer.text
+            assert "No operation you may see has an outcome assessment yet." in answer.text
+        else:
+            for path in pages:
+                refused = console.get(path)
+                assert refused.status_code == 403, (role, path)
+                assert "This page is not part of your role." in refused.text
 
 
 def test_coordinators_pages_refuse_the_other_roles(console: TestClient, people: People) -> None:

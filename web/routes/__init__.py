@@ -6,12 +6,14 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import home, justify, operation, plan, sign_in
+from web.routes import debrief, home, justify, operation, plan, sign_in, statistics
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router,
     home.router,
     justify.router,
+    debrief.router,
+    statistics.router,
     operation.router,
     plan.router,
 )

@@ -1,0 +1,473 @@
+"""The debrief of an operation: agencies' inputs, the coordinator's deadline, recommendations
+and close; the outcome assessment with its versions; the debrief report as PDF or HTML.
+
+Reads and writes are the API's own (`api.routes.debrief`, `api.actions`); the forms offered are
+those the rule table would accept from this person now (`workflows.offers`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from activities.report import labels
+from activities.report.render import Formats
+from api.access import record_access
+from api.actions import command_of, require_acting_role, take_action
+from api.deps import (
+    DocumentsDep,
+    LiveStatesDep,
+    ReadModelDep,
+    SettingsDep,
+    TemporalDep,
+    WorkersDep,
+)
+from api.problems import ProblemError
+from api.routes.debrief import assessment_read, report_document
+from api.schemas.debrief import AssessmentRead
+from i18n import Language
+from store.access_log import AccessCategory
+from store.models import OperationRow
+from web.deps import (
+    CsrfSignedIn,
+    OpenedOperation,
+    OperationIdPath,
+    SignedIn,
+    SignedInDep,
+    operation_page,
+    visible_operation_for,
+)
+from web.errors import ConsoleError, JustificationRequired
+from web.language import N_
+from web.templating import View, render
+from workflows.events import EventKind
+from workflows.offers import offered_actions
+from workflows.plan import QuantityUnit
+from workflows.state import OperationState, Phase
+
+router = APIRouter(include_in_schema=False)
+
+DEBRIEF_ACTIONS: Final = (
+    "submit_debrief",
+    "extend_debrief_deadline",
+    "add_recommendation",
+    "close_debrief",
+)
+Version = Annotated[int | None, Query(ge=1, le=100_000)]
+# What a version of the assessment was written after (`workflows.assessment.assessment_reason`).
+VERSION_REASONS: Final = {
+    f"after {EventKind.DEBRIEF_CLOSED}": N_("after the debrief was closed"),
+    f"after {EventKind.DEBRIEF_DEADLINE_PASSED}": N_("after the debrief deadline passed"),
+    f"after {EventKind.DEBRIEF_INPUT_SUBMITTED}": N_("after a debrief input"),
+    f"after {EventKind.DEBRIEF_RECOMMENDATION_ADDED}": N_("after a recommendation"),
+    f"after {EventKind.SEIZURE_RECORDED}": N_("after a seizure was recorded"),
+    f"after {EventKind.ARREST_RECORDED}": N_("after an arrest was recorded"),
+}
+
+
+async def live_state(
+    states: LiveStatesDep, workers: WorkersDep, settings: SettingsDep, operation_id: str
+) -> OperationState:
+    await workers.require()
+    return await states.read(operation_id, arrived_at=time.monotonic())
+
+
+def debrief_context(
+    opened: OpenedOperation, state: OperationState, *, now: datetime
+) -> dict[str, Any]:
+    actor = opened.viewer.principal.actor()
+    offered = {
+        action.kind
+        for action in offered_actions(state, actor=actor, now=now)
+        if action.kind in DEBRIEF_ACTIONS
+    }
+    debrief = state.debrief
+    inputs = debrief.inputs if debrief else {}
+    participants = [
+        {
+            "agency": participant.agency,
+            "country": participant.country,
+            "input": inputs.get(participant.agency),
+        }
+        for participant in state.plan.participants
+    ]
+    return {
+        "operation": opened.row,
+        "state": state,
+        "debrief": debrief,
+        "participants": participants,
+        "offered": offered,
+        "own_input": inputs.get(opened.viewer.principal.agency),
+        "owners": [state.plan.coordinator_agency, *(p.agency for p in state.plan.participants)],
+        "units": [unit.value for unit in QuantityUnit],
+        "fmt": Formats(opened.viewer.view.language),
+        "labels": labels,
+    }
+
+
+@router.get("/o/{operation_id}/debrief")
+async def debrief_page(
+    request: Request,
+    opened: Annotated[OpenedOperation, Depends(operation_page("console_debrief"))],
+    states: LiveStatesDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
+) -> Response:
+    state = await live_state(states, workers, settings, opened.row.id)
+    context = debrief_context(opened, state, now=datetime.now(UTC))
+    done = DONE.get(request.query_params.get("done") or "")
+    context.update(errors={}, typed={}, refusal=None, done=done)
+    return render(request, "debrief.html", view=opened.viewer.view, context=context)
+
+
+async def _assessment_or_none(read_model: Any, operation_id: str, version: int | None) -> Any:
+    try:
+        return await assessment_read(read_model, operation_id=operation_id, version=version)
+    except HTTPException as missing:
+        if version is not None:
+            raise ConsoleError(404, N_("The outcome assessment has no such version.")) from missing
+        return None
+
+
+@router.get("/o/{operation_id}/report")
+async def assessment_page(
+    request: Request,
+    opened: Annotated[OpenedOperation, Depends(operation_page("console_assessment"))],
+    read_model: ReadModelDep,
+    version: Version = None,
+) -> Response:
+    found: AssessmentRead | None = await _assessment_or_none(read_model, opened.row.id, version)
+    view = opened.viewer.view
+    context = {
+        "operation": opened.row,
+        "found": found,
+        "a": found.assessment if found else None,
+        "fmt": Formats(view.language),
+        "labels": labels,
+        "debrief_open": opened.row.phase == Phase.DEBRIEF.value,
+        "reasons": VERSION_REASONS,
+        "fallback_reason": N_("after a change the assessment depends on"),
+    }
+    return render(request, "assessment.html", view=view, context=context)
+
+
+@router.get("/o/{operation_id}/report/document")
+async def report_download(
+    request: Request,
+    operation_id: OperationIdPath,
+    viewer: SignedInDep,
+    read_model: ReadModelDep,
+    documents: DocumentsDep,
+    lang: Language = Language.ENGLISH,
+    format: Literal["pdf", "html"] = "pdf",
+    version: Version = None,
+) -> Response:
+    """A document leaving the system: logged as a disclosure to the viewer's agency."""
+    row = await visible_operation_for(
+        read_model, viewer=viewer, operation_id=operation_id, action="console_report"
+    )
+    justification = viewer.justification_for(row.id)
+    if justification is None:
+        raise JustificationRequired(
+            row.id, next_path=f"/o/{row.id}/report", reason=request.query_params.get("reason")
+        )
+    try:
+        document = await report_document(
+            read_model, documents, operation_id=row.id, version=version, lang=lang, format=format
+        )
+    except HTTPException as missing:
+        raise ConsoleError(404, N_("No outcome assessment of this operation yet.")) from missing
+    await record_access(
+        read_model,
+        principal=viewer.principal,
+        action="console_report",
+        category=AccessCategory.DISCLOSURE,
+        operation_id=row.id,
+        justification=justification,
+        recipients=[viewer.principal.agency],
+        detail={"version": document.version, "lang": lang.value, "format": format},
+    )
+    # A PDF downloads; the HTML opens in the browser (its own policy: see web/security.py).
+    disposition = "attachment" if format == "pdf" else "inline"
+    return Response(
+        content=document.body,
+        media_type=document.media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{document.filename}"'},
+    )
+
+
+# --- the debrief's forms ----------------------------------------------------------------------
+
+DONE: Final = {
+    "input": N_("Your agency's debrief input is recorded."),
+    "deadline": N_("The deadline is extended."),
+    "recommendation": N_("The recommendation is added."),
+    "closed": N_("The debrief is closed."),
+}
+# Each field's message, in the viewer's language, when the value given does not fit.
+FIELD_MESSAGES: Final = {
+    "problems": N_("Give at most 50 entries, each of at most 2,000 characters."),
+    "lessons": N_("Give at most 50 entries, each of at most 2,000 characters."),
+    "proposals": N_("Give at most 50 entries, each of at most 2,000 characters."),
+    "seizure_substance": N_("Name the substance seized."),
+    "seizure_quantity": N_("Give the quantity as a number above zero, e.g. 12.5."),
+    "seizure_unit": N_("Choose one of the units offered."),
+    "seizure_place": N_("Name the place of the seizure."),
+    "seizure_country": N_("Give the country as a two-letter code, e.g. KZ."),
+    "deadline": N_("Give a date and time."),
+    "text": N_("Write the recommendation (at most 2,000 characters)."),
+    "owner": N_("Choose one of the agencies offered."),
+    "due": N_("Give a date and time."),
+}
+SEIZURE_FIELDS: Final = ("substance", "quantity", "unit", "place", "country")
+
+
+def _form_field(location: tuple[int | str, ...]) -> str:
+    """The form field a pydantic error location points at."""
+    if location[:1] == ("seizures",):
+        named = [part for part in location if isinstance(part, str) and part in SEIZURE_FIELDS]
+        return f"seizure_{named[0]}" if named else "seizure_substance"
+    if location[:1] == ("deadline",) or location[:1] == ("due",):
+        return str(location[0])
+    return str(location[0]) if location else "text"
+
+
+def _errors_of(invalid: ValidationError, view: View) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in invalid.errors():
+        name = _form_field(tuple(error["loc"]))
+        message = FIELD_MESSAGES.get(name, N_("This value does not fit."))
+        errors.setdefault(name, view.gettext(message))
+    return errors
+
+
+def _local_moment(text: str, zone: tzinfo) -> datetime | None:
+    """A datetime-local field's value, read in the viewer's zone; None if it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class DebriefForm:
+    """A posted debrief form: whose, on which operation, with the justification given."""
+
+    request: Request
+    row: OperationRow
+    viewer: SignedIn
+    justification: str
+    typed: dict[str, str]
+
+
+async def _posted(
+    request: Request, operation_id: OperationIdPath, viewer: CsrfSignedIn, read_model: ReadModelDep
+) -> DebriefForm:
+    row = await visible_operation_for(
+        read_model, viewer=viewer, operation_id=operation_id, action="console_debrief"
+    )
+    justification = viewer.justification_for(row.id)
+    if justification is None:
+        raise JustificationRequired(row.id, next_path=f"/o/{row.id}/debrief", reason=None)
+    form = await request.form()
+    typed = {
+        key: value for key, value in form.items() if isinstance(value, str) and key != "csrf_token"
+    }
+    return DebriefForm(request, row, viewer, justification, typed)
+
+
+PostedDep = Annotated[DebriefForm, Depends(_posted)]
+
+
+async def _act(
+    posted: DebriefForm,
+    kind: str,
+    fields: dict[str, Any],
+    *,
+    done: str,
+    errors: dict[str, str],
+    read_model: ReadModelDep,
+    client: TemporalDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
+    states: LiveStatesDep,
+) -> Response:
+    """Take the action; on success back to the debrief page, else the page again with the
+    message at its field, or the lifecycle's reason, and what was typed kept."""
+    principal = posted.viewer.principal
+    view = posted.viewer.view
+    refusal: str | None = None
+    if not errors:
+        await require_acting_role(
+            read_model, principal=principal, kind=kind, operation_id=posted.row.id
+        )
+        try:
+            command = command_of(
+                kind,
+                fields,
+                principal=principal,
+                request_id=uuid.uuid4().hex,
+                justification=posted.justification,
+            )
+        except ValidationError as invalid:
+            errors = _errors_of(invalid, view)
+        else:
+            try:
+                await take_action(
+                    command,
+                    operation_id=posted.row.id,
+                    principal=principal,
+                    read_model=read_model,
+                    client=client,
+                    workers=workers,
+                    settings=settings,
+                )
+            except ProblemError as refused:  # another role's action
+                if refused.problem.status != 403:
+                    raise
+                refusal = refused.problem.detail or ""
+            except HTTPException as refused:  # the lifecycle's refusal, with its reason
+                if refused.status_code != 409:
+                    raise
+                refusal = str(refused.detail)
+            else:
+                return RedirectResponse(f"/o/{posted.row.id}/debrief?done={done}", status_code=303)
+    state = await live_state(states, workers, settings, posted.row.id)
+    opened = OpenedOperation(
+        row=posted.row, justification=posted.justification, viewer=posted.viewer
+    )
+    context = debrief_context(opened, state, now=datetime.now(UTC))
+    context.update(errors=errors, typed=posted.typed, refusal=refusal, done=None)
+    return render(
+        posted.request,
+        "debrief.html",
+        view=view,
+        status_code=409 if refusal else 422,
+        context=context,
+    )
+
+
+@router.post("/o/{operation_id}/debrief/input")
+async def submit_input(
+    posted: PostedDep,
+    read_model: ReadModelDep,
+    client: TemporalDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
+    states: LiveStatesDep,
+) -> Response:
+    typed = posted.typed
+    fields: dict[str, Any] = {
+        name: _lines(typed.get(name, "")) for name in ("problems", "lessons", "proposals")
+    }
+    seizure = {name: typed.get(f"seizure_{name}", "").strip() for name in SEIZURE_FIELDS}
+    if any(seizure[name] for name in ("substance", "quantity", "place", "country")):
+        seizure["country"] = seizure["country"].upper()
+        fields["seizures"] = [seizure]
+    return await _act(
+        posted,
+        "submit_debrief",
+        fields,
+        done="input",
+        errors={},
+        read_model=read_model,
+        client=client,
+        workers=workers,
+        settings=settings,
+        states=states,
+    )
+
+
+@router.post("/o/{operation_id}/debrief/deadline")
+async def extend_deadline(
+    posted: PostedDep,
+    read_model: ReadModelDep,
+    client: TemporalDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
+    states: LiveStatesDep,
+) -> Response:
+    view = posted.viewer.view
+    deadline = _local_moment(posted.typed.get("deadline", ""), view.clock.zone)
+    errors = {} if deadline else {"deadline": view.gettext(FIELD_MESSAGES["deadline"])}
+    return await _act(
+        posted,
+        "extend_debrief_deadline",
+        {"deadline": deadline},
+        done="deadline",
+        errors=errors,
+        read_model=read_model,
+        client=client,
+        workers=workers,
+        settings=settings,
+        states=states,
+    )
+
+
+@router.post("/o/{operation_id}/debrief/recommendations")
+async def add_recommendation(
+    posted: PostedDep,
+    read_model: ReadModelDep,
+    client: TemporalDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
+    states: LiveStatesDep,
+) -> Response:
+    view = posted.viewer.view
+    due = _local_moment(posted.typed.get("due", ""), view.clock.zone)
+    errors = {} if due else {"due": view.gettext(FIELD_MESSAGES["due"])}
+    fields = {
+        "text": posted.typed.get("text", ""),
+        "owner": posted.typed.get("owner", ""),
+        "due": due,
+    }
+    return await _act(
+        posted,
+        "add_recommendation",
+        fields,
+        done="recommendation",
+        errors=errors,
+        read_model=read_model,
+        client=client,
+        workers=workers,
+        settings=settings,
+        states=states,
+    )
+
+
+@router.post("/o/{operation_id}/debrief/close")
+async def close(
+    posted: PostedDep,
+    read_model: ReadModelDep,
+    client: TemporalDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
+    states: LiveStatesDep,
+) -> Response:
+    return await _act(
+        posted,
+        "close_debrief",
+        {},
+        done="closed",
+        errors={},
+        read_model=read_model,
+        client=client,
+        workers=workers,
+        settings=settings,
+        states=states,
+    )
