@@ -8,18 +8,16 @@ read and every refused attempt is logged here.
 """
 
 import hashlib
-import json
 import time
 import uuid
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.access import NOT_FOUND, record_access, visible_for
 from api.actions import answer_in_time, command_of, require_acting_role, take_action
@@ -32,12 +30,10 @@ from api.deps import (
     WorkersDep,
 )
 from api.justification import Justification, OptionalJustification
-from api.principal import Principal, Role
+from api.planning import claim_request_key, create_from_plan, request_fingerprint
+from api.principal import Principal
 from api.problems import (
-    FieldError,
-    ProblemError,
     field_errors,
-    field_path,
     invalid_request,
 )
 from api.schemas.operations import (
@@ -53,18 +49,10 @@ from api.schemas.operations import (
 )
 from api.visibility import visible_to
 from store.access_log import AccessCategory
-from store.idempotency import KeyClaim, claim_key
-from store.identity import AgencyRow
 from store.models import OperationRow
 from store.notifications import list_deliveries
 from store.timeline import timeline
-from workflows.plan import OperationPlan, schedule_faults
 from workflows.rules import launch_blockers
-from workflows.starter import (
-    PlanRejectedError,
-    start_operation,
-    synchronise,
-)
 from workflows.state import ActionResult, Phase
 
 router = APIRouter(prefix="/operations", tags=["operations"])
@@ -92,40 +80,6 @@ def _request_id(principal: Principal, key: str | None) -> str:
     return hashlib.sha256(f"cdtrack-request\x00{principal.user_id}\x00{key}".encode()).hexdigest()
 
 
-def _fingerprint(action: str, operation_id: str | None, body: BaseModel) -> str:
-    request = {"action": action, "operation_id": operation_id, "body": body.model_dump(mode="json")}
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def _claim(
-    read_model: ReadModelDep, *, principal: Principal, key: str | None, fingerprint: str
-) -> None:
-    """Bind the key to this request, or refuse (422, nothing changed) if it names another."""
-    if key is None:
-        return
-    claim = await read_model.write(
-        partial(
-            claim_key,
-            user_id=principal.user_id,
-            key=key,
-            fingerprint=fingerprint,
-            at=datetime.now(UTC),
-        )
-    )
-    if claim is KeyClaim.CONFLICT:
-        raise ProblemError(
-            422,
-            "Idempotency-Key reused",
-            "This Idempotency-Key was first used for a different request; nothing was changed. "
-            "Send a new key for a new request, or the first request unchanged to retry it.",
-        )
-
-
-def _known_agencies(session: Session, *, agencies: set[str]) -> set[str]:
-    return set(session.scalars(select(AgencyRow.id).where(AgencyRow.id.in_(agencies))))
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -141,94 +95,15 @@ async def create_operation(
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> OperationCreated:
-    if principal.role is not Role.COORDINATOR:
-        await record_access(
-            read_model,
-            principal=principal,
-            action="operation.create",
-            category=AccessCategory.COLLECTION,
-            operation_id=None,
-            outcome="refused",
-            reason_code="role",
-            rule="create_operation",
-        )
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only coordinators create operations")
-    if plan.coordinator_agency != principal.agency:
-        raise invalid_request(
-            [
-                FieldError(
-                    field="body.coordinator_agency",
-                    message=f"must be your own agency ({principal.agency})",
-                )
-            ]
-        )
-    agencies = {p.agency for p in plan.participants}
-    known = await read_model.read(partial(_known_agencies, agencies=agencies))
-    if unknown := agencies - known:
-        raise invalid_request(
-            [
-                FieldError(
-                    field=f"body.participants[{index}].agency",
-                    message=f"agency {participant.agency} is not registered",
-                )
-                for index, participant in enumerate(plan.participants)
-                if participant.agency in unknown
-            ]
-        )
-    now = datetime.now(UTC)
-    if faults := schedule_faults(plan, now=now):
-        raise invalid_request(
-            [
-                FieldError(field=field_path(("body", *fault.location)), message=fault.message)
-                for fault in faults
-            ],
-            detail="; ".join(fault.text for fault in faults),
-        )
-    await _claim(
-        read_model,
+    return await create_from_plan(
+        plan,
         principal=principal,
-        key=idempotency_key,
-        fingerprint=_fingerprint("create_operation", None, plan),
+        read_model=read_model,
+        client=client,
+        workers=workers,
+        settings=settings,
+        idempotency_key=idempotency_key,
     )
-    operation_id = (
-        str(uuid.uuid5(uuid.NAMESPACE_URL, f"cdtrack:{principal.user_id}:{idempotency_key}"))
-        if idempotency_key
-        else str(uuid.uuid4())
-    )
-    await workers.require()
-    wait = settings.temporal_answer_seconds
-    try:
-        await answer_in_time(
-            start_operation(
-                client,
-                plan=OperationPlan.model_validate(plan.model_dump()),
-                created_by=principal.actor(),
-                task_queue=settings.task_queue,
-                now=now,
-                operation_id=operation_id,
-                delivery=settings.delivery_policy(),
-            ),
-            seconds=wait,
-        )
-    except PlanRejectedError as rejected:
-        # The size and schedule were checked above; a rejection here concerns the plan as a whole.
-        raise invalid_request([FieldError(field="body", message=str(rejected))]) from None
-    except WorkflowAlreadyStartedError:
-        # The same request again (the key is bound to this very plan): answer with what it
-        # created, even if that operation has since ended.
-        existing = await read_model.read(partial(_operation_row, operation_id=operation_id))
-        if existing is not None:
-            return OperationCreated(
-                operation_id=existing.id, code_name=existing.code_name, phase=existing.phase
-            )
-    await answer_in_time(synchronise(client, operation_id=operation_id), seconds=wait)
-    return OperationCreated(
-        operation_id=operation_id, code_name=plan.code_name, phase=Phase.PLANNING
-    )
-
-
-def _operation_row(session: Session, *, operation_id: str) -> OperationRow | None:
-    return session.get(OperationRow, operation_id)
 
 
 def _contains(column: Any, value: str) -> Any:
@@ -434,11 +309,11 @@ def _action_route(kind: str, body_model: type[BaseModel]) -> None:
             )
         except ValidationError as invalid:
             raise invalid_request(field_errors(invalid.errors(), within=("body",))) from None
-        await _claim(
+        await claim_request_key(
             read_model,
             principal=principal,
             key=idempotency_key,
-            fingerprint=_fingerprint(kind, row.id, body),
+            fingerprint=request_fingerprint(kind, row.id, body),
         )
         return await take_action(
             command,

@@ -25,6 +25,7 @@ class Rule(Enum):
     OPERATION = "signed in, and only for an operation the person may see (else 404)"
     ANALYSIS = "analysts and coordinators (a 403 page for the other roles)"
     ADMIN = "administrators only (a 403 page for every other role)"
+    COORDINATOR = "coordinators only (else 403)"
 
 
 CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
@@ -74,6 +75,8 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/tokens/{token_id}/revoke"): Rule.ADMIN,
     ("GET", "/admin/access-log"): Rule.ADMIN,
     ("GET", "/admin/access-log/verify"): Rule.ADMIN,
+    ("GET", "/plan"): Rule.COORDINATOR,
+    ("POST", "/plan"): Rule.COORDINATOR,
 }
 
 
@@ -187,3 +190,13 @@ def test_administration_refuses_every_other_role(console: TestClient, people: Pe
     for (method, template), rule in CONSOLE_ROUTES.items():
         if rule is Rule.ADMIN and method == "GET":
             assert console.get(_path(template)).status_code == 200, template
+
+
+def test_coordinators_pages_refuse_the_other_roles(console: TestClient, people: People) -> None:
+    sign_in(console, people.add("officer-planning"))
+    for (method, template), rule in CONSOLE_ROUTES.items():
+        if rule is not Rule.COORDINATOR or method != "GET":
+            continue
+        answer = console.get(_path(template))
+        assert answer.status_code == 403, template
+        assert "This page is not part of your role." in answer.text

@@ -6,7 +6,7 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from web.routes import admin, debrief, home, justify, oidc, operation, sign_in, statistics
+from web.routes import admin, debrief, home, justify, oidc, operation, plan, sign_in, statistics
 
 ROUTERS: Final[tuple[APIRouter, ...]] = (
     sign_in.router,
@@ -17,4 +17,5 @@ ROUTERS: Final[tuple[APIRouter, ...]] = (
     statistics.router,
     operation.router,
     admin.router,
+    plan.router,
 )
