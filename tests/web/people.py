@@ -40,7 +40,8 @@ class Person:
         """A code of a time step no earlier sign-in used (codes are good once)."""
         assert self.totp_secret is not None
         totp = pyotp.TOTP(self.totp_secret)
-        used = _used_steps.setdefault(self.user_id, set())
+        # Keyed by the secret: the same user id in another test's database is another account.
+        used = _used_steps.setdefault(self.totp_secret, set())
         while True:
             step = totp.timecode(datetime.now(UTC))
             for candidate in (step, step + 1):
