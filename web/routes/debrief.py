@@ -17,11 +17,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
+from temporalio.client import Client
 
 from activities.report import labels
 from activities.report.render import Formats
 from api.access import record_access
 from api.actions import command_of, require_acting_role, take_action
+from api.database import ReadModel
 from api.deps import (
     DocumentsDep,
     LiveStatesDep,
@@ -30,9 +32,12 @@ from api.deps import (
     TemporalDep,
     WorkersDep,
 )
+from api.live_state import LiveStates
 from api.problems import ProblemError
 from api.routes.debrief import assessment_read, report_document
 from api.schemas.debrief import AssessmentRead
+from api.workers import WorkerPresence
+from cdtrack.settings import Settings
 from i18n import Language
 from store.access_log import AccessCategory
 from store.models import OperationRow
@@ -294,6 +299,30 @@ async def _posted(
 PostedDep = Annotated[DebriefForm, Depends(_posted)]
 
 
+@dataclass(frozen=True)
+class Acting:
+    """What taking an action needs besides the posted form: one dependency for every form."""
+
+    read_model: ReadModel
+    client: Client
+    workers: WorkerPresence
+    settings: Settings
+    states: LiveStates
+
+
+def _acting(
+    read_model: ReadModelDep,
+    client: TemporalDep,
+    workers: WorkersDep,
+    settings: SettingsDep,
+    states: LiveStatesDep,
+) -> Acting:
+    return Acting(read_model, client, workers, settings, states)
+
+
+ActingDep = Annotated[Acting, Depends(_acting)]
+
+
 async def _act(
     posted: DebriefForm,
     kind: str,
@@ -301,14 +330,11 @@ async def _act(
     *,
     done: str,
     errors: dict[str, str],
-    read_model: ReadModelDep,
-    client: TemporalDep,
-    workers: WorkersDep,
-    settings: SettingsDep,
-    states: LiveStatesDep,
+    acting: Acting,
 ) -> Response:
     """Take the action; on success back to the debrief page, else the page again with the
     message at its field, or the lifecycle's reason, and what was typed kept."""
+    read_model, workers, settings = acting.read_model, acting.workers, acting.settings
     principal = posted.viewer.principal
     view = posted.viewer.view
     refusal: str | None = None
@@ -333,7 +359,7 @@ async def _act(
                     operation_id=posted.row.id,
                     principal=principal,
                     read_model=read_model,
-                    client=client,
+                    client=acting.client,
                     workers=workers,
                     settings=settings,
                 )
@@ -347,7 +373,7 @@ async def _act(
                 refusal = str(refused.detail)
             else:
                 return RedirectResponse(f"/o/{posted.row.id}/debrief?done={done}", status_code=303)
-    state = await live_state(states, workers, settings, posted.row.id)
+    state = await live_state(acting.states, workers, settings, posted.row.id)
     opened = OpenedOperation(
         row=posted.row, justification=posted.justification, viewer=posted.viewer
     )
@@ -363,14 +389,7 @@ async def _act(
 
 
 @router.post("/o/{operation_id}/debrief/input")
-async def submit_input(
-    posted: PostedDep,
-    read_model: ReadModelDep,
-    client: TemporalDep,
-    workers: WorkersDep,
-    settings: SettingsDep,
-    states: LiveStatesDep,
-) -> Response:
+async def submit_input(posted: PostedDep, acting: ActingDep) -> Response:
     typed = posted.typed
     fields: dict[str, Any] = {
         name: _lines(typed.get(name, "")) for name in ("problems", "lessons", "proposals")
@@ -385,23 +404,12 @@ async def submit_input(
         fields,
         done="input",
         errors={},
-        read_model=read_model,
-        client=client,
-        workers=workers,
-        settings=settings,
-        states=states,
+        acting=acting,
     )
 
 
 @router.post("/o/{operation_id}/debrief/deadline")
-async def extend_deadline(
-    posted: PostedDep,
-    read_model: ReadModelDep,
-    client: TemporalDep,
-    workers: WorkersDep,
-    settings: SettingsDep,
-    states: LiveStatesDep,
-) -> Response:
+async def extend_deadline(posted: PostedDep, acting: ActingDep) -> Response:
     view = posted.viewer.view
     deadline = _local_moment(posted.typed.get("deadline", ""), view.clock.zone)
     errors = {} if deadline else {"deadline": view.gettext(FIELD_MESSAGES["deadline"])}
@@ -411,23 +419,12 @@ async def extend_deadline(
         {"deadline": deadline},
         done="deadline",
         errors=errors,
-        read_model=read_model,
-        client=client,
-        workers=workers,
-        settings=settings,
-        states=states,
+        acting=acting,
     )
 
 
 @router.post("/o/{operation_id}/debrief/recommendations")
-async def add_recommendation(
-    posted: PostedDep,
-    read_model: ReadModelDep,
-    client: TemporalDep,
-    workers: WorkersDep,
-    settings: SettingsDep,
-    states: LiveStatesDep,
-) -> Response:
+async def add_recommendation(posted: PostedDep, acting: ActingDep) -> Response:
     view = posted.viewer.view
     due = _local_moment(posted.typed.get("due", ""), view.clock.zone)
     errors = {} if due else {"due": view.gettext(FIELD_MESSAGES["due"])}
@@ -442,32 +439,17 @@ async def add_recommendation(
         fields,
         done="recommendation",
         errors=errors,
-        read_model=read_model,
-        client=client,
-        workers=workers,
-        settings=settings,
-        states=states,
+        acting=acting,
     )
 
 
 @router.post("/o/{operation_id}/debrief/close")
-async def close(
-    posted: PostedDep,
-    read_model: ReadModelDep,
-    client: TemporalDep,
-    workers: WorkersDep,
-    settings: SettingsDep,
-    states: LiveStatesDep,
-) -> Response:
+async def close(posted: PostedDep, acting: ActingDep) -> Response:
     return await _act(
         posted,
         "close_debrief",
         {},
         done="closed",
         errors={},
-        read_model=read_model,
-        client=client,
-        workers=workers,
-        settings=settings,
-        states=states,
+        acting=acting,
     )
