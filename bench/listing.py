@@ -72,6 +72,8 @@ def seed_operations(
                 plan["consignment"] = dict(
                     template["consignment"],
                     substances=[{"name": substance, "quantity": 5.0 + number % 40, "unit": "kg"}],
+                    # The sample is a partial substitution: what is left in is of the substance.
+                    left_in=dict(template["consignment"]["left_in"], substance=substance),
                 )
                 created = base + timedelta(minutes=50 * number)
                 state = open_operation(
