@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.access import NOT_FOUND, record_access, visible_for
-from api.actions import answer_in_time, command_of, require_acting_role, take_action
+from api.actions import command_of, require_acting_role, take_action
 from api.deps import (
     CurrentPrincipal,
     LiveStatesDep,
@@ -48,6 +48,7 @@ from api.schemas.operations import (
     TimelinePage,
 )
 from api.visibility import visible_to
+from api.workers import answer_in_time
 from store.access_log import AccessCategory
 from store.models import OperationRow
 from store.notifications import list_deliveries

@@ -21,11 +21,12 @@ from fastapi import Path as PathParam
 from pydantic import ValidationError
 from starlette.responses import Response, StreamingResponse
 
-from api.actions import answer_in_time, command_of, require_acting_role, take_action
+from api.actions import command_of, require_acting_role, take_action
 from api.deps import LiveStatesDep, ReadModelDep, SettingsDep, TemporalDep, WorkersDep
 from api.problems import ProblemError
 from api.schemas.operations import ACTIONS
 from api.visibility import visible_operation
+from api.workers import answer_in_time
 from store.live import last_seqs
 from store.timeline import timeline_page
 from web import labels
