@@ -25,7 +25,7 @@ from cdtrack.settings import Settings, load_settings
 READY = "ready"
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for received in (signal.SIGINT, signal.SIGTERM):
@@ -33,17 +33,17 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def _announce_ready() -> None:
+def announce_ready() -> None:
     # The bench waits for this line on the process's stdout before it measures anything.
     print(READY, flush=True)
 
 
 async def serve_worker(settings: Settings) -> None:
     from cdtrack.temporal import connect
-    from cdtrack.worker import WorkerLimits, run_worker
+    from cdtrack.worker import WorkerLimits, run_worker, workflow_runner
     from store.session import create_engine_for
 
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     floor_client = await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace
     )
@@ -62,6 +62,8 @@ async def serve_worker(settings: Settings) -> None:
                 await connect(settings),
                 task_queue=REFERENCE_TASK_QUEUE,
                 workflows=[ReferenceWorkflow],
+                # The runner the product's worker uses: the reference differs only in its work.
+                workflow_runner=workflow_runner(settings.workflow_sandbox),
                 activities=[rows.write_row],
                 activity_executor=executor,
                 max_concurrent_workflow_tasks=limits.workflow_tasks,
@@ -74,7 +76,7 @@ async def serve_worker(settings: Settings) -> None:
                 await asyncio.sleep(1.0)
                 if product.done():
                     await product
-                _announce_ready()
+                announce_ready()
                 await product
     finally:
         engine.dispose()
@@ -83,23 +85,27 @@ async def serve_worker(settings: Settings) -> None:
 async def serve_api(settings: Settings) -> None:
     from web.server import serve_api as run_api
 
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     serving = asyncio.create_task(run_api(settings, stop))
     await asyncio.sleep(0)
-    _announce_ready()
+    announce_ready()
     await serving
 
 
-def main(argv: list[str]) -> None:
-    services = {"worker": serve_worker, "api": serve_api}
-    if len(argv) != 1 or argv[0] not in services:
-        raise SystemExit(f"usage: python -m bench.services {{{'|'.join(services)}}}")
+def log_to_stderr() -> None:
     # Stdout carries only the ready line; everything the services log goes to stderr (a file).
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     structlog.configure(
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
     )
+
+
+def main(argv: list[str]) -> None:
+    services = {"worker": serve_worker, "api": serve_api}
+    if len(argv) != 1 or argv[0] not in services:
+        raise SystemExit(f"usage: python -m bench.services {{{'|'.join(services)}}}")
+    log_to_stderr()
     asyncio.run(services[argv[0]](load_settings()))
 
 
