@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, TypeVar
 
@@ -33,10 +33,10 @@ _bearer = HTTPBearer(
 )
 
 
-def _app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+def _app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A dependency handing out what the app's lifespan built and keeps in `app.state`."""
 
-    def get(request: Request) -> T:
+    async def get(request: Request) -> T:
         value: T = getattr(request.app.state, name)
         return value
 
@@ -99,7 +99,7 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(*roles: Role) -> Callable[[Principal], Principal]:
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency refusing, with 403, callers whose role is not one of `roles`.
 
     A role check, not a need-to-know check: it tells a caller that the kind of action is not
@@ -108,7 +108,7 @@ def require_role(*roles: Role) -> Callable[[Principal], Principal]:
     allowed = frozenset(roles)
     names = ", ".join(sorted(role.value for role in allowed))
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
             raise ProblemError(403, "Forbidden", f"This action needs the role {names}.")
         return principal

@@ -24,7 +24,7 @@ def _well_formed(given: str) -> bool:
     return 10 <= len(given) <= 500 and all(ch.isprintable() for ch in given)
 
 
-def require_justification(
+async def require_justification(
     x_justification: Annotated[str | None, _HEADER] = None,
 ) -> str:
     given = (x_justification or "").strip()
@@ -35,7 +35,7 @@ def require_justification(
     return given
 
 
-def optional_justification(
+async def optional_justification(
     x_justification: Annotated[
         str | None,
         Header(

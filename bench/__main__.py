@@ -21,10 +21,14 @@ from bench.direct import run_direct
 from bench.floor import FloorRun, run_floor
 from bench.lifecycle import UPDATES_PER_OPERATION, LifecycleRun, run_lifecycle
 from bench.listing import ListingRun, run_listing
+from bench.operation_reads import OperationReadsRun, run_operation_reads
+from bench.payloads import operation_sizes
 from bench.profile import profiled
 from bench.reads import ReadsRun, run_reads
+from bench.reference import OperationSizes, ReferenceRun, run_reference
 from bench.report import ReportRun, measure_debrief_report
 from bench.results import (
+    HighConcurrency,
     lifecycle_detail,
     listing_detail,
     machine_description,
@@ -44,9 +48,12 @@ class Measure(StrEnum):
     ACCESS_LOG = "access-log"
     CONSOLE = "console"
     DIRECT = "direct"
+    HIGH_CONCURRENCY = "high-concurrency"
     LIFECYCLE = "lifecycle"
     LISTING = "listing"
+    OPERATION_READS = "operation-reads"
     READS = "reads"
+    REFERENCE = "reference"
     REPORT = "report"
     SCALE = "scale"
     WORKERS = "workers"
@@ -56,6 +63,8 @@ class Measure(StrEnum):
 class BenchOptions:
     operations: int = 40
     concurrency: int = 4
+    high_concurrency: int = 16
+    operation_reads: int = 100
     listing_operations: int = 10_000
     listing_repeats: int = 30
     report_events: int = 5_000
@@ -81,6 +90,8 @@ DEFAULTS = BenchOptions()
 QUICK = BenchOptions(
     operations=4,
     concurrency=2,
+    high_concurrency=4,
+    operation_reads=20,
     listing_operations=300,
     listing_repeats=3,
     report_events=200,
@@ -104,8 +115,11 @@ QUICK = BenchOptions(
 @dataclass
 class Results:
     floor: FloorRun | None = None
+    reference: ReferenceRun | None = None
     direct: LifecycleRun | None = None
     lifecycle: LifecycleRun | None = None
+    high: HighConcurrency = field(default_factory=HighConcurrency)
+    operation_reads: OperationReadsRun | None = None
     listing: ListingRun | None = None
     report: ReportRun | None = None
     scale: ScaleRun | None = None
@@ -120,16 +134,48 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-async def measure(stack: BenchStack, options: BenchOptions) -> Results:
-    results = Results()
-    say(f"Floor: {options.operations} workflows x {UPDATES_PER_OPERATION} Updates ...")
-    with cpu_split() as results.cpu["floor workflow"]:
-        results.floor = await run_floor(
+async def measure_engine(
+    stack: BenchStack,
+    options: BenchOptions,
+    results: Results,
+    *,
+    concurrency: int,
+    sizes: OperationSizes,
+    at: str = "",
+) -> tuple[FloorRun, ReferenceRun | None]:
+    """The floor, then the reference, at `concurrency`: what the lifecycle at it is held to.
+
+    `at` names the concurrency in the progress lines and the CPU split ("" for the first).
+    """
+    say(f"Floor{at}: {options.operations} workflows x {UPDATES_PER_OPERATION} Updates ...")
+    with cpu_split() as results.cpu[f"floor workflow{at}"]:
+        floor = await run_floor(
             stack.floor_client,
             workflows=options.operations,
             updates_per_workflow=UPDATES_PER_OPERATION,
-            concurrency=options.concurrency,
+            concurrency=concurrency,
         )
+    reference = None
+    if Measure.REFERENCE not in options.skip:
+        if len(sizes.updates) != UPDATES_PER_OPERATION:
+            raise RuntimeError(
+                f"the sample operation sent {len(sizes.updates)} Updates, the floor "
+                f"{UPDATES_PER_OPERATION}: update ACTIONS_PER_OPERATION"
+            )
+        say(f"Reference{at}: {options.operations} workflows x {UPDATES_PER_OPERATION} Updates ...")
+        with cpu_split() as results.cpu[f"reference workflow{at}"]:
+            reference = await run_reference(
+                stack.client, sizes=sizes, workflows=options.operations, concurrency=concurrency
+            )
+    return floor, reference
+
+
+async def measure(stack: BenchStack, options: BenchOptions) -> Results:
+    results = Results()
+    sizes = await operation_sizes(stack.client.data_converter, coordinator_agency=CENTRE_AGENCY)
+    results.floor, results.reference = await measure_engine(
+        stack, options, results, concurrency=options.concurrency, sizes=sizes
+    )
     pids = {"api": stack.api_pid, "worker": stack.worker_pid}
     async with profiled(pids, out_dir=stack.log_dir if options.profile else None):
         if Measure.DIRECT not in options.skip:
@@ -153,6 +199,34 @@ async def measure(stack: BenchStack, options: BenchOptions) -> Results:
                     operations=options.operations,
                     concurrency=options.concurrency,
                 )
+    if Measure.HIGH_CONCURRENCY not in options.skip:
+        # The floor and the reference again at this concurrency, just before the lifecycle at
+        # it: each ratio compares runs at the same concurrency, minutes apart at most.
+        high = options.high_concurrency
+        results.high.floor, results.high.reference = await measure_engine(
+            stack, options, results, concurrency=high, sizes=sizes, at=f" at C = {high}"
+        )
+        if Measure.LIFECYCLE not in options.skip:
+            say(f"Lifecycle via HTTP at C = {high}: {options.operations} operations ...")
+            with cpu_split() as results.cpu[f"operation via HTTP at C = {high}"]:
+                results.high.lifecycle = await asyncio.to_thread(
+                    run_lifecycle,
+                    base_url=stack.base_url,
+                    cast=stack.cast,
+                    operations=options.operations,
+                    concurrency=high,
+                )
+    if Measure.OPERATION_READS not in options.skip:
+        say(
+            f"Reading an operation: one walked to its first handover, one to closed, each read "
+            f"{options.operation_reads} times ..."
+        )
+        results.operation_reads = await asyncio.to_thread(
+            run_operation_reads,
+            base_url=stack.base_url,
+            cast=stack.cast,
+            reads=options.operation_reads,
+        )
     if Measure.WORKERS not in options.skip:
         say(
             f"Workers: {options.worker_operations} operations at C = "
@@ -250,6 +324,9 @@ async def bench(options: BenchOptions, *, postgres_url: str | None, keep_dir: Pa
         reads=results.reads,
         workers=results.workers,
         console=results.console,
+        reference=results.reference,
+        high=results.high,
+        operation_reads=results.operation_reads,
     )
     command = shlex.join(["python", "-m", "bench", *sys.argv[1:]])
     parts = [
@@ -287,6 +364,15 @@ def main(
     concurrency: Annotated[
         int, typer.Option(help="Operations in flight at once (C).")
     ] = DEFAULTS.concurrency,
+    high_concurrency: Annotated[
+        int,
+        typer.Option(
+            help="The second C: the floor, the reference and the HTTP lifecycle again, N each."
+        ),
+    ] = DEFAULTS.high_concurrency,
+    operation_reads: Annotated[
+        int, typer.Option(help="Reads of a live and of a closed operation, one at a time.")
+    ] = DEFAULTS.operation_reads,
     listing_operations: Annotated[
         int, typer.Option(help="Operations seeded into the read model for listing.")
     ] = DEFAULTS.listing_operations,
@@ -352,6 +438,8 @@ def main(
     options = BenchOptions(
         operations=operations,
         concurrency=concurrency,
+        high_concurrency=high_concurrency,
+        operation_reads=operation_reads,
         listing_operations=listing_operations,
         listing_repeats=listing_repeats,
         report_events=report_events,

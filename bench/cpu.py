@@ -34,7 +34,7 @@ def _role(process: psutil.Process) -> str | None:
         return None
     if "temporal" in command and "start-dev" in command:
         return "Temporal server"
-    if "bench.services worker" in command:
+    if "bench.services worker" in command or "bench.runner worker" in command:
         return "worker"
     if "bench.services api" in command:
         return "API"

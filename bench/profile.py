@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Final
 
 TOP_FRAMES = 40
 
@@ -75,8 +76,62 @@ def summarise(collapsed: Path) -> str:
         for frame in set(frames):
             inclusive[frame] += count
         own[frames[-1]] += count
-    lines = [f"{total} samples", "", "inclusive:"]
+    lines = [f"{total} samples", "", "where it goes (each sample counted once, first match):"]
+    lines += [f"{share:6.1%}  {name}" for name, share in breakdown(collapsed)]
+    lines += ["", "inclusive:"]
     lines += [f"{n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(TOP_FRAMES)]
     lines += ["", "self:"]
     lines += [f"{n / total:6.1%}  {frame}" for frame, n in own.most_common(TOP_FRAMES)]
     return "\n".join(lines) + "\n"
+
+
+# What a sample was doing, by the first frame of its stack (outermost first) that names a part
+# of the work; checked in this order, so the projection inside an activity counts as projection.
+PARTS: Final = (
+    ("read-model projection (local activity)", ("ReadModelActivities.project_operation",)),
+    ("notifications (activity)", ("NotificationActivities.notify_agencies",)),
+    ("other activities", ("_execute_sync_activity", "_execute_activity")),
+    ("workflow code (rules, state copies, handlers)", ("_WorkflowInstanceImpl.activate",)),
+    (
+        "sandbox: running code inside it (activation, serialization context, new instances)",
+        ("workflow_sandbox",),
+    ),
+    ("payload conversion and encryption", ("PayloadVisitor", "decode_activation", "_codec")),
+    ("HTTP: authentication", ("authenticate",)),
+    ("HTTP: need-to-know", ("visible_for", "visible_operation")),
+    ("HTTP: access log", ("record_access",)),
+    ("HTTP: the Temporal call", ("execute_update", "query_workflow", "start_workflow")),
+    ("HTTP: framework (routing, dependencies, validation, middleware)", ("fastapi", "starlette")),
+    ("event loop and SDK plumbing", ("asyncio", "temporalio")),
+)
+
+
+def breakdown(collapsed: Path) -> list[tuple[str, float]]:
+    """Each part's share of the samples, largest first; the rest is "other"."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        counts[_part_of(frames)] += count
+    if total == 0:
+        return []
+    return [(name, n / total) for name, n in counts.most_common()]
+
+
+def _part_of(frames: list[str]) -> str:
+    for name, markers in PARTS:
+        if any(marker in frame for frame in frames for marker in markers):
+            return name
+    return "other"
+
+
+if __name__ == "__main__":
+    # python -m bench.profile DIR: the summaries of the collapsed stacks a --profile run kept.
+    for path in sorted(Path(sys.argv[1]).glob("*.collapsed")):
+        print(f"== {path.stem}")
+        print(summarise(path))

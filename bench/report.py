@@ -173,9 +173,11 @@ def long_operation(
     return state
 
 
-def _render(state: OperationState, answer: multiprocessing.connection.Connection) -> None:
+def _render(state_json: str, answer: multiprocessing.connection.Connection) -> None:
     from activities.report.render import render_report_pdf
     from workflows.assessment import assess
+
+    state = OperationState.model_validate_json(state_json)
 
     timings = []
     for version in (1, 2):
@@ -199,7 +201,8 @@ def measure_debrief_report(*, events: int) -> ReportRun:
     state = long_operation(events=events)
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_render, args=(state, sending))
+    # As JSON: the timeline's event classes are made at import and do not pickle.
+    process = context.Process(target=_render, args=(state.model_dump_json(), sending))
     process.start()
     (first, warm), peak, size = receiving.recv()
     process.join()

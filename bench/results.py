@@ -6,6 +6,7 @@ import math
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -16,7 +17,9 @@ from bench.console import ConsoleRun
 from bench.floor import FloorRun
 from bench.lifecycle import LifecycleRun
 from bench.listing import ListingRun
+from bench.operation_reads import WARM_UP_READS, OperationReadsRun
 from bench.reads import HEALTH_INTERVAL_SECONDS, ReadsRun
+from bench.reference import OperationSizes, ReferenceRun, UpdateSizes
 from bench.report import ReportRun
 from bench.scale import ON_TIME, ScaleRun, deadline_window
 from bench.workers import WorkersRun
@@ -72,6 +75,15 @@ def machine_description(*, read_model: str, temporal_binary: str) -> list[str]:
     ]
 
 
+@dataclass
+class HighConcurrency:
+    """The floor, the reference and the HTTP lifecycle again at the second concurrency."""
+
+    floor: FloorRun | None = None
+    reference: ReferenceRun | None = None
+    lifecycle: LifecycleRun | None = None
+
+
 @dataclass(frozen=True)
 class Row:
     measure: str
@@ -86,6 +98,154 @@ def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
+def per_minute(run: FloorRun) -> float:
+    return run.workflows / run.seconds * 60
+
+
+def kib(size: float) -> str:
+    return f"{size / 1024:.1f} KiB"
+
+
+def _throughput_ratio(
+    operations_per_minute: float, *, floor: FloorRun | None, reference: FloorRun | None
+) -> str:
+    """Operations per minute as a share of each base's workflows per minute, named after it."""
+    parts = [
+        f"{operations_per_minute / per_minute(base):.2f}x {name}"
+        for name, base in (("floor", floor), ("reference", reference))
+        if base is not None
+    ]
+    return ", ".join(parts)
+
+
+def _latency_ratio(
+    samples: list[float], *, floor: FloorRun | None, reference: FloorRun | None
+) -> str:
+    """A latency's p50 and p99 as multiples of each base's Update round trip, named after it."""
+    parts = [
+        f"p50 {percentile(samples, 0.5) / percentile(base.update_latencies, 0.5):.2f}x, "
+        f"p99 {percentile(samples, 0.99) / percentile(base.update_latencies, 0.99):.2f}x {name}"
+        for name, base in (("floor", floor), ("reference", reference))
+        if base is not None
+    ]
+    return "; ".join(parts)
+
+
+def _sizes(sizes: OperationSizes) -> str:
+    """What the reference's payloads were: the start's size and per Update the medians."""
+    updates = sizes.updates
+
+    def median(size: Callable[[UpdateSizes], int]) -> str:
+        return kib(percentile([float(size(update)) for update in updates], 0.5))
+
+    projections = [update.projection_input for update in updates]
+    return (
+        f"payloads of an operation's sizes, encrypted (start {kib(sizes.start)}; per Update "
+        f"median argument {median(lambda u: u.argument)}, answer {median(lambda u: u.answer)}, "
+        f"projection {median(lambda u: u.projection_input)} "
+        f"({min(projections) / 1024:.1f}-{kib(max(projections))})); "
+        "one row written and committed before each answer"
+    )
+
+
+def floor_rows(floor: FloorRun) -> list[Row]:
+    return [
+        Row(
+            "1. Floor: raw Updates on a trivial workflow",
+            f"{per_minute(floor):.0f} workflows/min, {floor.updates / floor.seconds:.1f} Updates/s",
+            f"{floor.workflows} x (start + {floor.updates_per_workflow} Updates), "
+            f"concurrency {floor.concurrency}",
+        ),
+        Row(
+            "   Floor: Update round trip",
+            f"p50 {ms(percentile(floor.update_latencies, 0.5))}, "
+            f"p99 {ms(percentile(floor.update_latencies, 0.99))}",
+            f"{floor.updates} Updates",
+        ),
+    ]
+
+
+def _at_concurrency(run: FloorRun, *, name: str, floor: FloorRun | None) -> Row:
+    """One row for the floor or the reference at the second concurrency, figure and latency."""
+    latencies = run.update_latencies
+    return Row(
+        f"   {name} at C = {run.concurrency}",
+        f"{per_minute(run):.0f} workflows/min; Update p50 {ms(percentile(latencies, 0.5))}, "
+        f"p99 {ms(percentile(latencies, 0.99))}",
+        f"{run.workflows} x (start + {run.updates_per_workflow} Updates), "
+        f"concurrency {run.concurrency}",
+        "" if floor is None else f"{per_minute(run) / per_minute(floor):.2f}x floor",
+    )
+
+
+def reference_rows(reference: ReferenceRun, *, floor: FloorRun | None) -> list[Row]:
+    latencies = reference.update_latencies
+    return [
+        Row(
+            "1a. Reference: the floor plus the promises' unavoidable work",
+            f"{per_minute(reference):.0f} workflows/min, "
+            f"{reference.updates / reference.seconds:.1f} Updates/s",
+            f"{reference.workflows} x (start + {reference.updates_per_workflow} Updates), "
+            f"concurrency {reference.concurrency}; "
+            + (_sizes(reference.sizes) if reference.sizes is not None else ""),
+            "" if floor is None else f"{per_minute(reference) / per_minute(floor):.2f}x floor",
+        ),
+        Row(
+            "   Reference: Update round trip",
+            f"p50 {ms(percentile(latencies, 0.5))}, p99 {ms(percentile(latencies, 0.99))}",
+            f"{reference.updates} Updates",
+            _latency_ratio(latencies, floor=floor, reference=None),
+        ),
+    ]
+
+
+def lifecycle_row(
+    lifecycle: LifecycleRun,
+    *,
+    floor: FloorRun | None,
+    reference: FloorRun | None,
+    label: str = "2. Lifecycle via HTTP",
+) -> Row:
+    operations_per_minute = lifecycle.operations / lifecycle.seconds * 60
+    actions = lifecycle.action_latencies
+    verdict = target = ""
+    if floor is not None:
+        target = ">= 0.6x floor"
+        verdict = _verdict(operations_per_minute / per_minute(floor) >= 0.6)
+    return Row(
+        label,
+        f"{operations_per_minute:.1f} operations/min, "
+        f"{len(actions) / lifecycle.seconds:.1f} actions/s",
+        f"{lifecycle.operations} operations (3 countries, 2 handovers, "
+        f"{len(actions) // max(lifecycle.operations, 1)} actions), "
+        f"concurrency {lifecycle.concurrency}",
+        _throughput_ratio(operations_per_minute, floor=floor, reference=reference),
+        target,
+        verdict,
+    )
+
+
+def acknowledgement_row(
+    label: str, samples: list[float], *, floor: FloorRun | None, reference: FloorRun | None
+) -> Row:
+    """Met when p50 is at most twice the raw Update's and p99 at most 1.5 times, same run."""
+    p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+    verdict = target = ""
+    if floor is not None:
+        target = "p50 <= 2x, p99 <= 1.5x raw Update"
+        floor_p50 = percentile(floor.update_latencies, 0.5)
+        floor_p99 = percentile(floor.update_latencies, 0.99)
+        verdict = _verdict(p50 <= 2 * floor_p50 and p99 <= 1.5 * floor_p99)
+    return Row(
+        label,
+        f"p50 {ms(p50)}, p99 {ms(p99)}",
+        f"{len(samples)} requests",
+        _latency_ratio(samples, floor=floor, reference=reference),
+        target,
+        verdict,
+    )
+
+
 def summary_rows(
     *,
     floor: FloorRun | None,
@@ -98,93 +258,77 @@ def summary_rows(
     reads: ReadsRun | None = None,
     workers: WorkersRun | None = None,
     console: ConsoleRun | None = None,
+    reference: ReferenceRun | None = None,
+    high: HighConcurrency | None = None,
+    operation_reads: OperationReadsRun | None = None,
 ) -> list[Row]:
+    """Every row of the table; each ratio and verdict from figures of the same run."""
+    high = high or HighConcurrency()
     rows: list[Row] = []
     if floor is not None:
-        floor_per_minute = floor.workflows / floor.seconds * 60
-        rows.append(
-            Row(
-                "1. Floor: raw Updates on a trivial workflow",
-                f"{floor_per_minute:.0f} workflows/min, "
-                f"{floor.updates / floor.seconds:.1f} Updates/s",
-                f"{floor.workflows} x (start + {floor.updates_per_workflow} Updates), "
-                f"concurrency {floor.concurrency}",
-            )
-        )
-        rows.append(
-            Row(
-                "   Floor: Update round trip",
-                f"p50 {ms(percentile(floor.update_latencies, 0.5))}, "
-                f"p99 {ms(percentile(floor.update_latencies, 0.99))}",
-                f"{floor.updates} Updates",
-            )
-        )
+        rows += floor_rows(floor)
+    if high.floor is not None:
+        rows.append(_at_concurrency(high.floor, name="Floor", floor=None))
+    if reference is not None:
+        rows += reference_rows(reference, floor=floor)
+    if high.reference is not None:
+        rows.append(_at_concurrency(high.reference, name="Reference", floor=high.floor))
     if direct is not None:
-        per_minute = direct.operations / direct.seconds * 60
+        per_min = direct.operations / direct.seconds * 60
         actions = direct.action_latencies
-        ratio = ""
-        if floor is not None:
-            floor_per_minute = floor.workflows / floor.seconds * 60
-            floor_p99 = percentile(floor.update_latencies, 0.99)
-            ratio = (
-                f"{per_minute / floor_per_minute:.2f}x floor; "
-                f"p99 {percentile(actions, 0.99) / floor_p99:.2f}x"
-            )
         rows.append(
             Row(
                 "1b. Same lifecycle straight to Temporal (no HTTP)",
-                f"{per_minute:.1f} operations/min; action p50 {ms(percentile(actions, 0.5))}, "
+                f"{per_min:.1f} operations/min; action p50 {ms(percentile(actions, 0.5))}, "
                 f"p99 {ms(percentile(actions, 0.99))}",
                 f"{direct.operations} operations, concurrency {direct.concurrency}",
-                ratio,
+                "; ".join(
+                    part
+                    for part in (
+                        _throughput_ratio(per_min, floor=floor, reference=reference),
+                        _latency_ratio(actions, floor=floor, reference=reference),
+                    )
+                    if part
+                ),
             )
         )
     if lifecycle is not None:
-        per_minute = lifecycle.operations / lifecycle.seconds * 60
-        actions = lifecycle.action_latencies
-        ratio = ""
-        verdict = ""
-        if floor is not None:
-            floor_per_minute = floor.workflows / floor.seconds * 60
-            ratio = f"{per_minute / floor_per_minute:.2f}x floor"
-            verdict = _verdict(per_minute / floor_per_minute >= 0.6)
+        rows.append(lifecycle_row(lifecycle, floor=floor, reference=reference))
+    if high.lifecycle is not None:
         rows.append(
-            Row(
-                "2. Lifecycle via HTTP",
-                f"{per_minute:.1f} operations/min, "
-                f"{len(actions) / lifecycle.seconds:.1f} actions/s",
-                f"{lifecycle.operations} operations (3 countries, 2 handovers, "
-                f"{len(actions) // max(lifecycle.operations, 1)} actions), "
-                f"concurrency {lifecycle.concurrency}",
-                ratio,
-                ">= 0.6x floor",
-                verdict,
+            lifecycle_row(
+                high.lifecycle,
+                floor=high.floor,
+                reference=high.reference,
+                label=f"   Lifecycle via HTTP at C = {high.lifecycle.concurrency}",
             )
         )
-        for label, samples in (
-            ("3. Acknowledgement latency, every action", actions),
-            (
+    if lifecycle is not None:
+        rows.append(
+            acknowledgement_row(
+                "3. Acknowledgement latency, every action",
+                lifecycle.action_latencies,
+                floor=floor,
+                reference=reference,
+            )
+        )
+        rows.append(
+            acknowledgement_row(
                 "   Acknowledgement latency, acknowledge-handover",
                 lifecycle.latencies["acknowledge-handover"],
-            ),
-        ):
-            p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
-            ratio = verdict = ""
-            if floor is not None:
-                floor_p50 = percentile(floor.update_latencies, 0.5)
-                floor_p99 = percentile(floor.update_latencies, 0.99)
-                ratio = f"p50 {p50 / floor_p50:.2f}x, p99 {p99 / floor_p99:.2f}x"
-                verdict = _verdict(p99 <= 1.5 * floor_p99)
-            rows.append(
-                Row(
-                    label,
-                    f"p50 {ms(p50)}, p99 {ms(p99)}",
-                    f"{len(samples)} requests",
-                    ratio,
-                    "p99 <= 1.5x raw Update p99",
-                    verdict,
-                )
+                floor=floor,
+                reference=reference,
             )
+        )
+    if high.lifecycle is not None:
+        rows.append(
+            acknowledgement_row(
+                f"   Acknowledgement latency at C = {high.lifecycle.concurrency}, every action",
+                high.lifecycle.action_latencies,
+                floor=high.floor,
+                reference=high.reference,
+            )
+        )
     if listing is not None:
         samples = listing.all_latencies
         p95 = percentile(samples, 0.95)
@@ -284,6 +428,32 @@ def summary_rows(
         )
     if console is not None:
         rows += console_rows(console)
+    if operation_reads is not None:
+        rows += operation_reads_rows(operation_reads)
+    return rows
+
+
+def operation_reads_rows(run: OperationReadsRun) -> list[Row]:
+    """Reading an operation, live and closed: each p95 under 20 ms."""
+    custody = f", in {run.live_custodian}'s custody" if run.live_custodian else ""
+    rows = []
+    for label, samples, which in (
+        ("10. Reading an operation under way", run.live, f"{run.live_phase}{custody}"),
+        ("    Reading a closed operation", run.closed, "closed"),
+    ):
+        p95 = percentile(samples, 0.95)
+        rows.append(
+            Row(
+                label,
+                f"p50 {ms(percentile(samples, 0.5))}, p95 {ms(p95)}, "
+                f"p99 {ms(percentile(samples, 0.99))}",
+                f"GET /api/v1/operations/{{id}} as its coordinator, {len(samples)} requests one "
+                f"after another after {WARM_UP_READS} unmeasured; {which}",
+                "",
+                "p95 < 20 ms",
+                _verdict(p95 < 0.020),
+            )
+        )
     return rows
 
 

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,17 +100,25 @@ def _service_env(settings: Settings) -> dict[str, str]:
 
 @asynccontextmanager
 async def service_process(
-    name: str, settings: Settings, *, log_dir: Path, log_name: str | None = None
+    name: str,
+    settings: Settings,
+    *,
+    log_dir: Path,
+    log_name: str | None = None,
+    module: str = "bench.services",
+    arguments: Sequence[str] = (),
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m bench.services NAME`, ready when it says so, stopped with SIGTERM on exit."""
+    """`python -m MODULE NAME ARGUMENTS...` (`bench.services` by default), ready when it says so,
+    stopped with SIGTERM on exit."""
     log: IO[bytes]
     log_path = log_dir / f"{log_name or name}.log"
     with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bench.services",
+            module,
             name,
+            *arguments,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
@@ -206,7 +214,7 @@ async def bench_stack(
     with tempfile.TemporaryDirectory(prefix="cdtrack-bench-") as scratch:
         data_dir = keep_dir or Path(scratch)
         data_dir.mkdir(parents=True, exist_ok=True)
-        with _read_model_url(postgres_url) as database_url:
+        with scratch_read_model(postgres_url) as database_url:
             api_port = free_port()
             settings = Settings(
                 data_dir=data_dir,
@@ -256,7 +264,8 @@ async def bench_stack(
 
 
 @contextmanager
-def _read_model_url(postgres_url: str | None) -> Iterator[str | None]:
+def scratch_read_model(postgres_url: str | None) -> Iterator[str | None]:
+    """A scratch PostgreSQL database's URL, or None for SQLite under the data directory."""
     if postgres_url is None:
         yield None
         return

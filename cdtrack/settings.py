@@ -20,6 +20,9 @@ from store.files import private_directory
 from store.sealing import SecretBox
 from workflows.messages import DeliveryPolicy
 
+# How the worker runs workflow code: in the SDK's sandbox, or directly (cdtrack.worker).
+WorkflowSandbox = Literal["strict", "off"]
+
 
 class Settings(BaseSettings):
     """Everything a process of cdtrack needs to know about where things live."""
@@ -273,6 +276,11 @@ class Settings(BaseSettings):
         ge=0,
         le=100_000,
         description="Sticky cache: workflows one worker keeps in memory between their tasks",
+    )
+    workflow_sandbox: WorkflowSandbox = Field(
+        default="off",
+        description="off: the worker runs workflow code directly; strict: in the SDK's sandbox "
+        "(the tests always do); see cdtrack.worker.workflow_runner",
     )
     worker_health_host: str = "127.0.0.1"
     worker_health_port: int = Field(

@@ -14,14 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.audit import AuditActivities
 from activities.debrief import DebriefActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ReadModelActivities
 from cdtrack.observability import DomainCollector, temporal_interceptors, tracer_provider
-from cdtrack.settings import Settings
+from cdtrack.settings import Settings, WorkflowSandbox
 from cdtrack.worker_health import WorkerHealth, serve_health
 from workflows.audit import AUDIT_WORKFLOW_ID, AccessLogAuditWorkflow
 from workflows.messages import RunAccessLogAuditInput
@@ -38,6 +39,7 @@ def build_worker(
     notifications: NotificationActivities,
     debrief: DebriefActivities,
     activity_executor: ThreadPoolExecutor,
+    workflow_runner: WorkflowRunner,
     audit: AuditActivities | None = None,
     limits: WorkerLimits | None = None,
 ) -> Worker:
@@ -61,8 +63,37 @@ def build_worker(
         workflows=[ControlledDeliveryWorkflow, AccessLogAuditWorkflow],
         activities=activities,
         activity_executor=activity_executor,
+        workflow_runner=workflow_runner,
         **tuning,  # type: ignore[arg-type]
     )
+
+
+def workflow_runner(sandbox: WorkflowSandbox) -> WorkflowRunner:
+    """The runner the worker executes the operation and audit workflows with.
+
+    "off" (production's default) runs them directly: the SDK's sandbox costs the worker an
+    `exec` inside its importer for every activation and every payload (the codec asks for a
+    serialization context each time) and a fresh import of the workflow module for every new
+    run: about a sixth of the worker's CPU per operation and close to half of a replay's
+    (docs/benchmarks.md, "The workflow runner", has the figures and the whole argument).
+
+    Why that is safe: at run time the sandbox only ever checked the code of operation.py and
+    audit.py (and calls of open()); the rules, notices and models they call are passed through
+    it, so they ran unchecked already. Determinism is kept by what runs before a release
+    instead, over all of that code: a static test of every `workflows` module the workflows load
+    (no clock, randomness, I/O, module state; tests/workflows/test_workflow_code.py), the import
+    contracts (workflows/ imports no I/O layer), every workflow test run in the strict sandbox,
+    with a test that it still refuses a workflow reading the clock (tests/workflows/
+    test_sandbox.py), and the recorded histories replayed in it, where an unversioned change
+    fails (test_replay.py).
+
+    What production gives up: a nondeterministic call that got past all of that fails on a
+    replay rather than on its first run. "strict" brings the sandbox back without a code change;
+    the runner does not change a workflow's commands, so either runs the other's histories.
+    """
+    if sandbox == "strict":
+        return SandboxedWorkflowRunner()
+    return UnsandboxedWorkflowRunner()
 
 
 @dataclass(frozen=True)
@@ -166,6 +197,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                     notifications=notification_activities(settings, sessions),
                     debrief=debrief,
                     activity_executor=executor,
+                    workflow_runner=workflow_runner(settings.workflow_sandbox),
                     audit=audit_activities(settings, sessions),
                     limits=limits,
                 )
@@ -179,6 +211,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
                         workflow_tasks=limits.workflow_tasks,
                         activities=limits.activities,
                         cached_workflows=limits.cached_workflows,
+                        workflow_sandbox=settings.workflow_sandbox,
                     )
                     await stopping.wait()
     finally:

@@ -206,11 +206,11 @@ async def signed_in(request: Request, found: VisitDep) -> SignedIn:
 SignedInDep = Annotated[SignedIn, Depends(signed_in)]
 
 
-def console_role(*roles: Role) -> Callable[[SignedIn], SignedIn]:
+def console_role(*roles: Role) -> Callable[[SignedIn], Awaitable[SignedIn]]:
     """Dependency: the signed-in person if their role is one of `roles`; else a 403 page."""
     allowed = frozenset(roles)
 
-    def check(viewer: SignedInDep) -> SignedIn:
+    async def check(viewer: SignedInDep) -> SignedIn:
         if viewer.principal.role not in allowed:
             raise ConsoleError(403, N_("This page is not part of your role."))
         return viewer

@@ -185,7 +185,7 @@ async def list_operations(
     return found
 
 
-def _arrival() -> float:
+async def _arrival() -> float:
     return time.monotonic()
 
 

@@ -41,7 +41,7 @@ from cdtrack.observability import (
 from cdtrack.settings import Settings
 from cdtrack.temporal import connect
 from cdtrack.walkthrough import Walkthrough, enrol_cast
-from cdtrack.worker import build_worker, notification_activities
+from cdtrack.worker import build_worker, notification_activities, workflow_runner
 from store.session import create_engine_for, session_factory
 from tests.api.conftest import issue_token
 from tests.api.live import free_port, serving
@@ -144,6 +144,7 @@ async def test_no_log_line_metric_or_span_of_a_whole_operation_carries_its_detai
         notifications=notification_activities(settings, sessions),
         debrief=DebriefActivities(sessions),
         activity_executor=activity_executor,
+        workflow_runner=workflow_runner(settings.workflow_sandbox),
     )
     admin = issue_token(sessions, agency="caricc", role=Role.ADMIN, name="Administrator")
     try:

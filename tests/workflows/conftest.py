@@ -1,24 +1,30 @@
-"""A worker for the operation workflow tests, and recorded histories for the replay test."""
+"""A worker for the operation workflow tests, and recorded histories for the replay test.
+
+The tests' worker runs the workflows in the SDK's strict sandbox whatever production runs them
+with: a nondeterministic call in workflow code (the clock, randomness, I/O) fails the tests.
+"""
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Final
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 
 from activities.audit import AuditActivities
 from activities.debrief import DebriefActivities
 from activities.projection import ReadModelActivities
-from cdtrack.worker import build_worker, notification_activities
+from cdtrack.worker import build_worker, notification_activities, workflow_runner
 from tests.temporal_env import settings_for_tests
 from workflows.starter import operation_handle
 
 HISTORIES = Path(__file__).parent / "histories"
+STRICT_SANDBOX: Final[WorkflowRunner] = workflow_runner("strict")
 
 
 async def record_history(client: Client, operation_id: str, name: str) -> None:
@@ -49,5 +55,6 @@ def make_worker(
         notifications=notification_activities(settings, session_maker),
         debrief=debrief or DebriefActivities(session_maker),
         activity_executor=executor,
+        workflow_runner=STRICT_SANDBOX,
         audit=audit,
     )

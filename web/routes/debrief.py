@@ -305,7 +305,7 @@ class Acting:
     states: LiveStates
 
 
-def _acting(
+async def _acting(
     read_model: ReadModelDep,
     client: TemporalDep,
     workers: WorkersDep,

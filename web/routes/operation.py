@@ -135,7 +135,7 @@ async def live_fragment(
     return render(request, "operation_live.html", view=opened.viewer.view, context=context)
 
 
-def _change_feed(request: Request, settings: SettingsDep) -> ChangeFeed:
+async def _change_feed(request: Request, settings: SettingsDep) -> ChangeFeed:
     feed = getattr(request.app.state, "change_feed", None)
     if feed is None:
         feed = request.app.state.change_feed = ChangeFeed(settings.read_model_url)

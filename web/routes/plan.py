@@ -52,8 +52,8 @@ only_coordinators = console_role(Role.COORDINATOR)
 Coordinator = Annotated[SignedIn, Depends(only_coordinators)]
 
 
-def _posting_coordinator(viewer: CsrfSignedIn) -> SignedIn:
-    return only_coordinators(viewer)
+async def _posting_coordinator(viewer: CsrfSignedIn) -> SignedIn:
+    return await only_coordinators(viewer)
 
 
 PostingCoordinator = Annotated[SignedIn, Depends(_posting_coordinator)]
