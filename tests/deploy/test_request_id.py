@@ -44,6 +44,7 @@ from tests.api.live import free_port, serving
 from tests.deploy.processes import WorkerProcess
 from tests.factories import sample_plan
 from tests.temporal_env import TEST_CODEC_KEY, converter_for_tests, settings_for_tests
+from tests.workflows.conftest import STRICT_SANDBOX
 from tests.workflows.operations import OperationDriver
 from tests.workflows.test_projection_retried import QUICK_RETRY, FailingReadModel
 from workflows.operation import ControlledDeliveryWorkflow
@@ -250,6 +251,7 @@ async def test_an_action_whose_projection_fails_keeps_its_request_id_on_every_re
         notifications=notification_activities(settings_for_tests(), sessions),
         debrief=DebriefActivities(sessions),
         activity_executor=activity_executor,
+        workflow_runner=STRICT_SANDBOX,
     )
     chosen = f"checkpoint-{secrets.token_hex(6)}"
     try:
