@@ -9,9 +9,7 @@ transaction, written by the worker) before this returns.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import HTTPException, status
 from temporalio.client import Client, WorkflowFailureError
@@ -22,26 +20,12 @@ from api.database import ReadModel
 from api.principal import Principal, Role
 from api.problems import ProblemError
 from api.schemas.operations import ACTIONS
-from api.workers import WorkerPresence, unavailable
+from api.workers import WorkerPresence, answer_in_time
 from cdtrack.settings import Settings
 from store.access_log import AccessCategory
 from workflows.commands import Command
 from workflows.starter import ActionRefusedError, RoleRefusedError, act
 from workflows.state import ActionResult
-
-T = TypeVar("T")
-
-
-async def answer_in_time(call: Awaitable[T], *, seconds: float) -> T:
-    """The workflow's answer, or 503 once it is overdue: a request never hangs on a worker."""
-    try:
-        async with asyncio.timeout(seconds):
-            return await call
-    except TimeoutError:
-        raise unavailable(
-            f"The operation's workflow did not answer within {seconds:g} s; the request may "
-            "still take effect. Retry it with the same Idempotency-Key: it applies once."
-        ) from None
 
 
 async def require_acting_role(

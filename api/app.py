@@ -94,7 +94,10 @@ def create_app(
             app.state.workers = WorkerPresence(app.state.temporal, task_queue=settings.task_queue)
             client = app.state.temporal
             app.state.live_states = LiveStates(
-                lambda operation_id: read_state(client, operation_id=operation_id)
+                read_model=app.state.read_model,
+                query=lambda operation_id: read_state(client, operation_id=operation_id),
+                workers=app.state.workers,
+                answer_seconds=settings.temporal_answer_seconds,
             )
             yield
         finally:

@@ -1,4 +1,11 @@
-"""An operation's live state from its workflow, one query at a time however many ask at once."""
+"""An operation's live state: from the read model, or, for a row without it, from its workflow.
+
+The projection writes the operation's state with its row before the action that changed it is
+answered, so the read model shows every write its reader saw answered (read-your-writes) at the
+cost of one read, with no workflow and no worker. Only rows written before the read model kept
+the state (`store.timeline.operation_state` answers None) are asked of the workflow, as before:
+a live one until its next event, a closed one for good, since nothing projects it again.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,46 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from api.database import ReadModel
+from api.workers import WorkerPresence, answer_in_time
+from store.timeline import operation_state
 from workflows.state import OperationState
 
 Query = Callable[[str], Coroutine[Any, Any, OperationState]]
+
+
+class LiveStates:
+    """Where readers of an operation's state get it: the read model first, else its workflow."""
+
+    def __init__(
+        self,
+        *,
+        read_model: ReadModel,
+        query: Query,
+        workers: WorkerPresence,
+        answer_seconds: float,
+    ) -> None:
+        self._read_model = read_model
+        self._queries = SharedQueries(query)
+        self._workers = workers
+        self._answer_seconds = answer_seconds
+
+    async def read(self, operation_id: str, *, arrived_at: float) -> OperationState:
+        """The state, without its timeline and request ids, as of no earlier than `arrived_at`
+        (`time.monotonic()` when the request came): from the read model; asked of the workflow
+        only for a row without it, answered 503 when no worker can answer."""
+        stored = await self._read_model.read(partial(operation_state, operation_id=operation_id))
+        if stored is not None:
+            return stored
+        await self._workers.require()
+        queried = await answer_in_time(
+            self._queries.read(operation_id, arrived_at=arrived_at), seconds=self._answer_seconds
+        )
+        # The same either way: a reader never depends on what only the fallback would give.
+        return queried.model_copy(update={"timeline": [], "applied": {}})
 
 
 @dataclass
@@ -22,7 +64,7 @@ class _Queries:
     following: asyncio.Task[OperationState] | None = None
 
 
-class LiveStates:
+class SharedQueries:
     """Readers of the same operation share queries to its workflow, never one that is too old.
 
     A closed operation's workflow is replayed to answer a query: fifty people opening the same

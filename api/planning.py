@@ -22,12 +22,11 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.access import record_access
-from api.actions import answer_in_time
 from api.database import ReadModel
 from api.principal import Principal, Role
 from api.problems import FieldError, ProblemError, field_path, invalid_request
 from api.schemas.operations import OperationCreate, OperationCreated
-from api.workers import WorkerPresence
+from api.workers import WorkerPresence, answer_in_time
 from cdtrack.settings import Settings
 from store.access_log import AccessCategory
 from store.idempotency import KeyClaim, claim_key

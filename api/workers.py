@@ -1,12 +1,14 @@
-"""Whether any worker runs operations now, from the pollers Temporal sees on the task queue."""
+"""Whether any worker runs operations now (from the pollers Temporal sees on the task queue),
+and a workflow's answer awaited no longer than a request may wait."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, TypeVar
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -26,6 +28,8 @@ ASK_TIMEOUT_SECONDS: Final = 3.0
 RETRY_AFTER_SECONDS: Final = 5
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class WorkerPresence:
@@ -86,3 +90,20 @@ def unavailable(detail: str) -> ProblemError:
         f"{detail} Try again in a few seconds.",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+async def answer_in_time(call: Awaitable[T], *, seconds: float) -> T:
+    """The workflow's answer, or 503 once it is overdue: a request never hangs on a worker."""
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            return await call
+    except Exception:
+        # Cut short, an Update's call raises the SDK's own WorkflowUpdateRPCTimeoutOrCancelledError
+        # instead of the cancellation, which `asyncio.timeout` then cannot turn into TimeoutError.
+        if not deadline.expired():
+            raise
+        raise unavailable(
+            f"The operation's workflow did not answer within {seconds:g} s; the request may "
+            "still take effect. Retry it with the same Idempotency-Key: it applies once."
+        ) from None

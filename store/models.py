@@ -41,6 +41,11 @@ class OperationRow(Base):
     handover_due_at: Mapped[datetime | None]
     checkpoint_due_at: Mapped[datetime | None]
     debrief_due_at: Mapped[datetime | None]
+    # The operation's state as the projection that wrote this row left it, without its timeline
+    # and request ids, as JSON (migration 0012): reads of one operation need no workflow query.
+    # None on rows written before it, until their next event. Deferred: listings and the
+    # need-to-know checks load the row without it; `store.timeline.operation_state` reads it.
+    snapshot: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     # Listing sorted by code name walks this instead of sorting every visible operation.
     __table_args__ = (Index("ix_operations_code_name_id", "code_name", "id"),)

@@ -23,7 +23,8 @@ def project_operation(
     """Bring the read model up to `operation`; returns the seqs of the events that were new.
 
     Events are keyed by (operation, seq) so a retried projection writes nothing twice, and the
-    operation's row only moves forward: an older snapshot arriving late changes nothing.
+    operation's row only moves forward: an older snapshot arriving late changes nothing. The
+    row keeps the operation itself too (`operation_state` reads it back), moving with it.
 
     A projection runs inside a workflow task; when the worker dies before the task completes,
     the task runs again elsewhere and decides the same seq afresh (a later time, a later
@@ -100,6 +101,7 @@ def _write_operation(
         "last_seq": max(last_seq, row.last_seq if row else 0),
         "updated_at": now,
         **_due(operation),
+        "snapshot": _snapshot(operation),
     }
     if row is None:
         session.add(OperationRow(id=operation.operation_id, **values))
@@ -152,6 +154,27 @@ def _write_operation(
         if row is not None:
             session.execute(delete(table).where(table.operation_id == operation_id))
         session.add_all(table(operation_id=operation_id, **values) for values in wanted)
+
+
+def _snapshot(operation: OperationState) -> str:
+    # The workflow sends it without them already; a caller projecting a whole state may not.
+    if operation.timeline or operation.applied:
+        operation = operation.model_copy(update={"timeline": [], "applied": {}})
+    return operation.model_dump_json()
+
+
+def operation_state(session: Session, *, operation_id: str) -> OperationState | None:
+    """The operation as its workflow held it at its latest projected event, without its
+    timeline (read with `timeline`) and request ids. An accepted action is answered only once
+    it is projected, so this shows every action answered before it was called.
+
+    Until the next event it does not show what a continue-as-new changed without one (how many
+    checkpoint reports the carried state dropped, the rule changes the new run adopted).
+    None when the operation has no row, or a row written before it kept the state (migration
+    0012) that no event has rewritten since: only its workflow can tell then.
+    """
+    snapshot = session.scalar(select(OperationRow.snapshot).where(OperationRow.id == operation_id))
+    return None if snapshot is None else OperationState.model_validate_json(snapshot)
 
 
 def _due(operation: OperationState) -> dict[str, Any]:

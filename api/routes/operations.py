@@ -2,7 +2,7 @@
 
 Writes go through the operation's workflow Updates; the worker logs an accepted one in the same
 transaction as its projection, so no crash separates an action from its access-log entry. Reads
-come from the read model, or from the workflow itself for the live state. Every route resolves
+come from the read model, the live state too (`api.live_state`). Every route resolves
 the operation through `api.access.visible_for` and answers 404 to whoever may not see it; every
 read and every refused attempt is logged here.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.access import NOT_FOUND, record_access, visible_for
-from api.actions import answer_in_time, command_of, require_acting_role, take_action
+from api.actions import command_of, require_acting_role, take_action
 from api.deps import (
     CurrentPrincipal,
     LiveStatesDep,
@@ -197,14 +197,9 @@ async def get_operation(
     principal: CurrentPrincipal,
     read_model: ReadModelDep,
     states: LiveStatesDep,
-    workers: WorkersDep,
-    settings: SettingsDep,
     justification: Justification,
 ) -> OperationRead:
-    await workers.require()
-    state = await answer_in_time(
-        states.read(row.id, arrived_at=arrived_at), seconds=settings.temporal_answer_seconds
-    )
+    state = await states.read(row.id, arrived_at=arrived_at)
     await record_access(
         read_model,
         principal=principal,
@@ -213,13 +208,12 @@ async def get_operation(
         operation_id=row.id,
         justification=justification,
     )
-    # The timeline has its own paginated route; request ids are the workflow's business.
     blockers = (
         launch_blockers(state, now=datetime.now(UTC)) if state.phase is Phase.PLANNING else []
     )
-    return OperationRead(
-        state=state.model_copy(update={"timeline": [], "applied": {}}), launch_blockers=blockers
-    )
+    # Without its timeline (a paginated route of its own) and request ids (the workflow's
+    # business): `LiveStates` gives neither.
+    return OperationRead(state=state, launch_blockers=blockers)
 
 
 @router.get("/{operation_id}/timeline", response_model=TimelinePage, summary="The timeline")

@@ -18,14 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.principal import Role
-from cdtrack.walkthrough import JUSTIFICATION, SAMPLE_AGENCIES, sample_plan
+from cdtrack.walkthrough import JUSTIFICATION, SAMPLE_AGENCIES, Cast, Walkthrough, sample_plan
 from store.access_log import AccessEntry
-from store.models import TimelineEventRow
+from store.models import OperationRow, TimelineEventRow
 from store.session import create_engine_for, session_factory
 from tests.api.conftest import issue_token
 from tests.api.live import (
@@ -192,7 +192,7 @@ async def test_with_no_worker_polling_actions_answer_503_at_once_and_health_says
     assert health.json()["checks"]["workers"] == "down"
 
 
-async def test_a_worker_gone_mid_operation_is_a_503_within_seconds_not_a_hang(
+async def test_with_the_worker_gone_reads_answer_and_actions_are_a_503_within_seconds(
     dev_server_env: WorkflowEnvironment,
     postgres_url: str,
     tmp_path: Path,
@@ -209,24 +209,87 @@ async def test_a_worker_gone_mid_operation_is_a_503_within_seconds_not_a_hang(
     )
     engine = create_engine_for(postgres_url)
     sessions: sessionmaker[Session] = session_factory(engine)
-    coordinator = _coordinator_and_agencies(sessions)
+    cast = _cast(sessions)
+    coordinator = cast.coordinator
     try:
         with serving(settings) as base_url:
             async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
                 async with make_worker(dev_server_env, sessions, activity_executor, task_queue):
                     created = await _created_when_polled(http, coordinator)
+                    closed = await asyncio.to_thread(_walked_to_closed, base_url, cast)
                 # The worker has stopped; Temporal still lists its last poll for a while.
+                reads = {
+                    operation_id: await http.get(
+                        f"/api/v1/operations/{operation_id}", headers=_headers(coordinator)
+                    )
+                    for operation_id in (created, closed)
+                }
                 started = time.monotonic()
-                read = await http.get(
-                    f"/api/v1/operations/{created}", headers=_headers(coordinator)
+                confirm = await http.post(
+                    f"/api/v1/operations/{created}/confirm-participation",
+                    json={},
+                    headers=_headers(cast.officers["kz-police"]),
                 )
                 took = time.monotonic() - started
+                # A row as migration 0012 leaves it: only the (absent) worker could answer.
+                with sessions.begin() as session:
+                    session.execute(
+                        update(OperationRow).where(OperationRow.id == created).values(snapshot=None)
+                    )
+                started = time.monotonic()
+                unstored = await http.get(
+                    f"/api/v1/operations/{created}", headers=_headers(coordinator)
+                )
+                unstored_took = time.monotonic() - started
+        with sessions() as session:
+            logged = session.execute(
+                select(AccessEntry.operation_id, AccessEntry.outcome, AccessEntry.justification)
+                .where(AccessEntry.action == "operation.read")
+                .order_by(AccessEntry.id)
+            ).all()
     finally:
         engine.dispose()
-    assert read.status_code == 503, read.text
-    assert "did not answer within 2 s" in read.json()["detail"]
-    assert read.headers["Retry-After"]
+    # Reads need no worker: the live and the closed operation, from the read model.
+    assert reads[created].status_code == 200, reads[created].text
+    assert reads[created].json()["state"]["phase"] == "planning"
+    assert "no authorisation recorded for AF" in reads[created].json()["launch_blockers"]
+    assert reads[closed].status_code == 200, reads[closed].text
+    assert reads[closed].json()["state"]["phase"] == "closed"
+    assert [s["quantity"] for s in reads[closed].json()["state"]["seizures"]] == [12.5]
+    # An action does: it waits for the workflow no longer than the answer timeout.
+    assert confirm.status_code == 503, confirm.text
+    assert "did not answer within 2 s" in confirm.json()["detail"]
+    assert confirm.headers["Retry-After"]
     assert took < 5
+    assert unstored.status_code == 503, unstored.text
+    assert "did not answer within 2 s" in unstored.json()["detail"]
+    assert unstored_took < 5
+    # Each answered read is logged once, as before; the unanswered one is not.
+    assert [tuple(entry) for entry in logged[-2:]] == [
+        (created, "allowed", JUSTIFICATION),
+        (closed, "allowed", JUSTIFICATION),
+    ]
+
+
+def _walked_to_closed(base_url: str, cast: Cast) -> str:
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        return Walkthrough(http, cast).run(code_name="SHAG")
+
+
+def _cast(sessions: sessionmaker[Session]) -> Cast:
+    """The centre's coordinator and an officer of each agency of the sample plan."""
+    officers = {
+        agency["id"]: issue_token(
+            sessions,
+            agency=agency["id"],
+            role=Role.OFFICER,
+            name=f"Duty officer {agency['id']}",
+            country=agency["country"],
+        )
+        for agency in SAMPLE_AGENCIES
+    }
+    coordinator = issue_token(sessions, agency="caricc", role=Role.COORDINATOR, name="Liaison")
+    return Cast(coordinator, officers)
 
 
 def _coordinator_and_agencies(sessions: sessionmaker[Session]) -> str:

@@ -15,7 +15,7 @@ from store import identity
 from store.access_log import AccessCategory, append_access, verify_log
 from store.assessments import write_assessment
 from store.checkpoint import LogSigner
-from store.timeline import project_operation
+from store.timeline import operation_state, project_operation
 from tests.factories import sample_plan
 from workflows.commands import Actor, ActorRole, ConfirmParticipationInput, RecordAuthorisationInput
 from workflows.messages import IntegrateEntriesInput
@@ -115,3 +115,7 @@ def test_the_application_role_projects_identifies_assesses_and_logs(
     with as_app() as session:
         assert verify_log(session, verifier=SIGNER.verifier, now=datetime.now(UTC)).intact
         assert session.scalar(text("SELECT current_user")) == "cdtrack_app"
+        # The state each projection kept on the operation's row (migration 0012) reads back.
+        read = operation_state(session, operation_id="op-1")
+    final = _confirmed_once()[-1]
+    assert read == final.model_copy(update={"timeline": [], "applied": {}})

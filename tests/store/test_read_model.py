@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import ActivityEnvironment
 
 from activities.projection import ReadModelActivities
 from store.migrate import upgrade
 from store.models import LegRow, OperationRow, ParticipantRow
-from store.timeline import project_operation, timeline
+from store.timeline import operation_state, project_operation, timeline
 from tests.factories import sample_plan
 from workflows.commands import (
     Actor,
@@ -58,6 +58,11 @@ def _launched() -> list[OperationState]:
     return states
 
 
+def _without_timeline(state: OperationState) -> OperationState:
+    """What a reader of the operation is given: its state without timeline and request ids."""
+    return state.model_copy(update={"timeline": [], "applied": {}})
+
+
 def test_migrations_apply_twice_without_harm(read_model_url: str) -> None:
     upgrade(read_model_url)
     upgrade(read_model_url)
@@ -99,6 +104,7 @@ def test_an_older_snapshot_arriving_late_does_not_regress_the_operation(
         assert row is not None
         assert row.phase == Phase.EXECUTION.value
         assert row.last_seq == newest.timeline[-1].seq
+        assert operation_state(session, operation_id="op-1") == _without_timeline(newest)
 
 
 def test_projection_activity_retried_writes_nothing_twice(
@@ -175,3 +181,61 @@ def test_an_event_decided_again_after_a_lost_workflow_task_replaces_the_lost_one
     assert again == set(), "nothing new: the seq was already there"
     with session_maker() as session:
         assert timeline(session, operation_id="op-1") == kept.state.timeline
+        read = operation_state(session, operation_id="op-1")
+    assert read == _without_timeline(kept.state)
+    assert read is not None
+    assert read.handover_offer is not None
+    assert read.handover_offer.offered_at == NOW + timedelta(seconds=10)
+
+
+def test_each_projection_leaves_the_operation_readable_as_the_workflow_holds_it(
+    session_maker: sessionmaker[Session],
+) -> None:
+    # As the workflow projects: event by event, the state sent without timeline and request ids.
+    projected = 0
+    for state in _launched():
+        new = [event for event in state.timeline if event.seq > projected]
+        with session_maker.begin() as session:
+            project_operation(session, operation=_without_timeline(state), events=new)
+        projected = state.timeline[-1].seq
+        with session_maker() as session:
+            read = operation_state(session, operation_id="op-1")
+        assert read == _without_timeline(state)
+    assert read is not None
+    assert (read.phase, read.custodian, sorted(read.confirmations)) == (
+        Phase.EXECUTION,
+        "af-cnpa",
+        sorted(p.agency for p in state.plan.participants),
+    )
+
+
+def test_a_whole_state_projected_is_read_back_without_its_timeline_and_request_ids(
+    session_maker: sessionmaker[Session],
+) -> None:
+    final = _launched()[-1]
+    assert final.applied, "the sample state has answered requests"
+    with session_maker.begin() as session:
+        project_operation(session, operation=final, events=final.timeline)
+    with session_maker() as session:
+        read = operation_state(session, operation_id="op-1")
+    assert read is not None
+    assert (read.timeline, read.applied) == ([], {})
+    assert read == _without_timeline(final)
+
+
+def test_a_row_written_before_it_kept_the_state_has_none_until_its_next_event(
+    session_maker: sessionmaker[Session],
+) -> None:
+    states = _launched()
+    launched, confirmed = states[-1], states[-2]
+    with session_maker.begin() as session:
+        project_operation(session, operation=confirmed, events=confirmed.timeline)
+        # As migration 0012 leaves a row it finds.
+        session.execute(update(OperationRow).values(snapshot=None))
+    with session_maker() as session:
+        assert operation_state(session, operation_id="op-1") is None
+        assert operation_state(session, operation_id="no-such-operation") is None
+    with session_maker.begin() as session:
+        project_operation(session, operation=launched, events=launched.timeline[-1:])
+    with session_maker() as session:
+        assert operation_state(session, operation_id="op-1") == _without_timeline(launched)

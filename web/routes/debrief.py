@@ -78,10 +78,7 @@ VERSION_REASONS: Final = {
 }
 
 
-async def live_state(
-    states: LiveStatesDep, workers: WorkersDep, settings: SettingsDep, operation_id: str
-) -> OperationState:
-    await workers.require()
+async def live_state(states: LiveStatesDep, operation_id: str) -> OperationState:
     return await states.read(operation_id, arrived_at=time.monotonic())
 
 
@@ -123,10 +120,8 @@ async def debrief_page(
     request: Request,
     opened: Annotated[OpenedOperation, Depends(operation_page("console_debrief"))],
     states: LiveStatesDep,
-    workers: WorkersDep,
-    settings: SettingsDep,
 ) -> Response:
-    state = await live_state(states, workers, settings, opened.row.id)
+    state = await live_state(states, opened.row.id)
     context = debrief_context(opened, state, now=datetime.now(UTC))
     done = DONE.get(request.query_params.get("done") or "")
     context.update(errors={}, typed={}, refusal=None, done=done)
@@ -373,7 +368,7 @@ async def _act(
                 refusal = str(refused.detail)
             else:
                 return RedirectResponse(f"/o/{posted.row.id}/debrief?done={done}", status_code=303)
-    state = await live_state(acting.states, workers, settings, posted.row.id)
+    state = await live_state(acting.states, posted.row.id)
     opened = OpenedOperation(
         row=posted.row, justification=posted.justification, viewer=posted.viewer
     )

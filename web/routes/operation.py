@@ -21,7 +21,7 @@ from fastapi import Path as PathParam
 from pydantic import ValidationError
 from starlette.responses import Response, StreamingResponse
 
-from api.actions import answer_in_time, command_of, require_acting_role, take_action
+from api.actions import command_of, require_acting_role, take_action
 from api.deps import LiveStatesDep, ReadModelDep, SettingsDep, TemporalDep, WorkersDep
 from api.problems import ProblemError
 from api.schemas.operations import ACTIONS
@@ -69,14 +69,8 @@ AUTHORISATION_FIELDS: Final = (
 )
 
 
-async def _state(
-    states: LiveStatesDep, settings: SettingsDep, workers: WorkersDep, operation_id: str
-) -> OperationState:
-    await workers.require()
-    return await answer_in_time(
-        states.read(operation_id, arrived_at=time.monotonic()),
-        seconds=settings.temporal_answer_seconds,
-    )
+async def _state(states: LiveStatesDep, operation_id: str) -> OperationState:
+    return await states.read(operation_id, arrived_at=time.monotonic())
 
 
 def _page_context(
@@ -119,11 +113,9 @@ async def operation(
     opened: OperationView,
     read_model: ReadModelDep,
     states: LiveStatesDep,
-    settings: SettingsDep,
-    workers: WorkersDep,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    state = await _state(states, settings, workers, opened.row.id)
+    state = await _state(states, opened.row.id)
     events = await _events(read_model, opened.row.id, before)
     context = _page_context(opened, state, before=before, events=events)
     return render(request, "operation.html", view=opened.viewer.view, context=context)
@@ -135,11 +127,9 @@ async def live_fragment(
     opened: LiveView,
     read_model: ReadModelDep,
     states: LiveStatesDep,
-    settings: SettingsDep,
-    workers: WorkersDep,
 ) -> Response:
     """What the page shows of the operation's present, for htmx to swap in on a change."""
-    state = await _state(states, settings, workers, opened.row.id)
+    state = await _state(states, opened.row.id)
     events = await _events(read_model, opened.row.id, None)
     context = _page_context(opened, state, before=None, events=events)
     return render(request, "operation_live.html", view=opened.viewer.view, context=context)
@@ -234,10 +224,8 @@ def _action_page_route(page: str) -> None:
         request: Request,
         opened: ActionPageView,
         states: LiveStatesDep,
-        settings: SettingsDep,
-        workers: WorkersDep,
     ) -> Response:
-        state = await _state(states, settings, workers, opened.row.id)
+        state = await _state(states, opened.row.id)
         return await _action_page(request, opened, state, page=page)
 
     show.__name__ = f"{page}_page"
@@ -280,7 +268,7 @@ async def act(
             justification=opened.justification,
         )
     except ValidationError as invalid:
-        state = await _state(states, settings, workers, operation_id)
+        state = await _state(states, operation_id)
         return await _action_page(
             request,
             opened,
@@ -302,11 +290,11 @@ async def act(
             settings=settings,
         )
     except ProblemError as refused:
-        return await _refused(request, opened, states, settings, workers, typed, kind, refused)
+        return await _refused(request, opened, states, typed, kind, refused)
     except HTTPException as refused:
         if refused.status_code != 409:
             raise
-        return await _refused(request, opened, states, settings, workers, typed, kind, refused)
+        return await _refused(request, opened, states, typed, kind, refused)
     context = {"labels": labels, "operation": opened.row, "result": result, "kind": kind}
     return render(request, "action_done.html", view=viewer.view, context=context)
 
@@ -315,14 +303,12 @@ async def _refused(
     request: Request,
     opened: OpenedOperation,
     states: LiveStatesDep,
-    settings: SettingsDep,
-    workers: WorkersDep,
     typed: dict[str, str],
     kind: str,
     refused: ProblemError | HTTPException,
 ) -> Response:
     """The page of the form again, the lifecycle's reason beside it, what was typed kept."""
-    state = await _state(states, settings, workers, opened.row.id)
+    state = await _state(states, opened.row.id)
     reason = refused.problem.detail if isinstance(refused, ProblemError) else refused.detail
     return await _action_page(
         request,

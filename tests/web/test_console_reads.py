@@ -1,0 +1,97 @@
+"""The console's pages of one operation read it from the read model: no worker, no Temporal.
+
+The operations exist only in the read model, written by the projection as a worker writes them;
+the app's Temporal client fails any call it gets. The pages show what the state says (phase,
+custodian, the actions offered, the debrief), the timeline from its own table. Only a row written
+before the read model kept the state needs the operation's workflow: with no worker, 503.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.principal import Role
+from bench.report import long_operation
+from store.models import OperationRow
+from store.timeline import project_operation
+from tests.web.people import People, csrf_of, sign_in
+from workflows.state import OperationState
+
+
+def _projected(sessions: sessionmaker[Session], *states: OperationState) -> None:
+    with sessions.begin() as session:
+        for state in states:
+            project_operation(session, operation=state, events=state.timeline)
+
+
+def _opened(console: TestClient, operation_id: str) -> None:
+    """Through the justification form, once this session, as a person opens an operation."""
+    form = console.get(f"/o/{operation_id}/justify")
+    assert form.status_code == 200, form.text
+    posted = console.post(
+        f"/o/{operation_id}/justify",
+        data={
+            "reason": "monitoring",
+            "next": f"/o/{operation_id}",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert posted.status_code == 303, posted.text
+
+
+def _text_of(page: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}">([^<]*)<', page)
+    assert found, f"no #{element_id} in the page"
+    return found.group(1).strip()
+
+
+def test_operation_pages_are_served_with_no_worker_and_no_temporal(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    under_way = long_operation(events=40, operation_id="op-under-way", live=True)
+    closed = long_operation(events=40, operation_id="op-closed")
+    _projected(console_sessions, under_way, closed)
+    sign_in(console, people.add("caricc-watch", role=Role.COORDINATOR, agency="caricc"))
+
+    _opened(console, "op-under-way")
+    page = console.get("/o/op-under-way")
+    assert page.status_code == 200, page.text
+    assert (_text_of(page.text, "phase"), _text_of(page.text, "custodian")) == (
+        "execution",
+        "kz-police",
+    )
+    # The coordinator's actions under way, offered by the rules from the stored state.
+    assert "/o/op-under-way/act/order_interdiction" in page.text
+    assert "Road marker" in page.text, "the newest events, from the timeline table"
+    live = console.get("/o/op-under-way/live")
+    assert live.status_code == 200, live.text
+    assert _text_of(live.text, "custodian") == "kz-police"
+
+    _opened(console, "op-closed")
+    page = console.get("/o/op-closed")
+    assert page.status_code == 200, page.text
+    assert _text_of(page.text, "phase") == "closed"
+    assert "Nothing is yours to do on this operation now." in page.text
+    debrief = console.get("/o/op-closed/debrief")
+    assert debrief.status_code == 200, debrief.text
+    # Each agency's input, as the debrief in the stored state records it.
+    assert "3 of 3 agencies" in debrief.text
+    assert "still missing" not in debrief.text
+
+
+def test_a_page_of_a_row_without_the_state_needs_the_workflow(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    _projected(console_sessions, long_operation(events=40, operation_id="op-old"))
+    with console_sessions.begin() as session:
+        # As migration 0012 leaves a row it finds.
+        session.execute(update(OperationRow).values(snapshot=None))
+    sign_in(console, people.add("caricc-old", role=Role.COORDINATOR, agency="caricc"))
+    _opened(console, "op-old")
+    page = console.get("/o/op-old")
+    assert page.status_code == 503, page.text
+    assert "No worker is running operations now" in page.text
