@@ -6,8 +6,9 @@ session. Each operation is opened once with a justification, through the form.
 
 - Operation page: a closed operation of thousands of timeline events, written to the read model
   by the projection (`store.timeline.project_operation`) and its workflow started from that state
-  (the checkpoint reports compacted, as continue-as-new carries them), so the page's live state
-  comes from a real workflow query. `GET /o/{id}` as its coordinator, one request after another.
+  (the checkpoint reports compacted, as continue-as-new carries them), as a real one would be.
+  The page reads its live state from the read model (`api.live_state`); the workflow is not asked.
+  `GET /o/{id}` as its coordinator, one request after another.
 - Inbox: operations in planning seeded by the projection, each with one agency taking part (an
   agency of its own, so no other bench row's operations count); `GET /` as an officer of it.
 - Live delay: launched operations started as workflows (`bench.scale.launched_state`), the
@@ -63,8 +64,8 @@ STAND_IN_FOR: Final = "tj-dca"
 @dataclass
 class ConsoleRun:
     page_events: int
-    # GET /o/{id} and the API's read of the same live state (a workflow query, no page), of an
-    # operation under way and of a closed one (its workflow replayed to answer the query).
+    # GET /o/{id} and the API's read of the same live state (no page), of an operation under way
+    # and of a closed one (whose workflow the worker no longer caches).
     page_latencies: list[float] = field(default_factory=list)
     state_latencies: list[float] = field(default_factory=list)
     closed_page_latencies: list[float] = field(default_factory=list)

@@ -466,7 +466,7 @@ def console_rows(run: ConsoleRun) -> list[Row]:
 
     def state(samples: list[float]) -> str:
         return (
-            f"the API's read of its live state (the workflow query alone) p50 "
+            f"the API's read of its live state (from the read model, no page) p50 "
             f"{ms(percentile(samples, 0.5))}, p95 {ms(percentile(samples, 0.95))}"
         )
 
@@ -484,7 +484,7 @@ def console_rows(run: ConsoleRun) -> list[Row]:
         Row(
             "   Console: operation page, closed operation",
             f"p50 {ms(percentile(closed, 0.5))}, p95 {ms(closed_p95)}",
-            "the same of a closed operation (its workflow replayed for each query); "
+            "the same of a closed operation (its workflow no longer in the worker's cache); "
             + state(run.closed_state_latencies),
             "",
             "p95 < 100 ms",

@@ -7,6 +7,7 @@ update and activity types with the operation's opaque id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -14,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
@@ -30,9 +32,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio import activity, workflow
 from temporalio import client as temporal_client
+from temporalio import worker as temporal_worker
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.exceptions import CancelledError
 
 from cdtrack.settings import Settings
 from store.access_log import AccessEntry
@@ -44,8 +49,9 @@ from workflows.state import Phase
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 # The Temporal header a request's id travels in to the workflow it calls (opaque, never content).
 REQUEST_ID_TEMPORAL_HEADER: Final = "cdtrack-request-id"
-# An id a caller sends is kept only when it cannot smuggle anything into a log line.
-_WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# An id a caller sends is kept only when it cannot smuggle anything into a log line (matched in
+# full: a `$` would let a trailing newline through).
+_WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 # Libraries whose INFO lines are noise in production (WeasyPrint reports every CSS oddity).
 _QUIETER: Final[dict[str, int]] = {
@@ -142,7 +148,7 @@ def _mute(record: logging.LogRecord) -> bool:
 
 
 def new_request_id(given: str | None) -> str:
-    if given and _WELL_FORMED_ID.match(given):
+    if given and _WELL_FORMED_ID.fullmatch(given):
         return given
     return secrets.token_hex(8)
 
@@ -359,8 +365,9 @@ def tracer_provider(
 def temporal_interceptors(*, tracer: trace.Tracer | None) -> list[temporal_client.Interceptor]:
     """Client (and worker) interceptors: the request id always, traces when they are on.
 
-    The tracing interceptor, given to the client a worker runs on, traces the workflows and
-    activities too, as children of the span of the call that started or updated them.
+    Both also intercept the worker built on the client: the tracing interceptor traces the
+    workflows and activities as children of the span of the call that started or updated them,
+    and `RequestIdInterceptor` carries the request's id on to the activities and their log lines.
     """
     chosen: list[temporal_client.Interceptor] = [RequestIdInterceptor()]
     if tracer is not None:
@@ -368,21 +375,52 @@ def temporal_interceptors(*, tracer: trace.Tracer | None) -> list[temporal_clien
     return chosen
 
 
-class RequestIdInterceptor(temporal_client.Interceptor):
-    """Carries the current request's id to the workflow in a Temporal header (not a payload)."""
+class RequestIdInterceptor(temporal_client.Interceptor, temporal_worker.Interceptor):
+    """Carries the id of the API request that caused a Temporal call, in headers (not payloads).
+
+    Client side: the current request's id goes in the header of the workflow call. Worker side:
+    an Update's or signal's id goes on to the activities and local activities its handler (and
+    the tasks it creates) schedules, the start's to those of the workflow task that starts the
+    run (the creation's projection and notices; what the run does later, on a timer, after a
+    delivery failed or to assess, carries none), and an activity runs with the id bound to its
+    log lines.
+    """
 
     def intercept_client(
         self, next: temporal_client.OutboundInterceptor
     ) -> temporal_client.OutboundInterceptor:
         return _RequestIdOutbound(next)
 
+    def workflow_interceptor_class(
+        self, input: temporal_worker.WorkflowInterceptorClassInput
+    ) -> type[temporal_worker.WorkflowInboundInterceptor]:
+        return _RequestIdWorkflowInbound
+
+    def intercept_activity(
+        self, next: temporal_worker.ActivityInboundInterceptor
+    ) -> temporal_worker.ActivityInboundInterceptor:
+        return _RequestIdActivityInbound(next)
+
+
+def _request_id_payload(request_id: str) -> Payload:
+    return Payload(metadata={"encoding": b"binary/plain"}, data=request_id.encode())
+
+
+def request_id_in(headers: Mapping[str, Payload]) -> str | None:
+    """The request id a Temporal header carries, if it is one: anyone able to call Temporal can
+    set headers, so a value that is not a well-formed id is dropped, never logged."""
+    payload = headers.get(REQUEST_ID_TEMPORAL_HEADER)
+    if payload is None:
+        return None
+    given = payload.data.decode("ascii", errors="replace")
+    return given if _WELL_FORMED_ID.fullmatch(given) else None
+
 
 def _with_request_id(headers: Mapping[str, Payload]) -> Mapping[str, Payload]:
     request_id = request_id_var.get()
     if request_id is None:
         return headers
-    marked = Payload(metadata={"encoding": b"binary/plain"}, data=request_id.encode())
-    return {**headers, REQUEST_ID_TEMPORAL_HEADER: marked}
+    return {**headers, REQUEST_ID_TEMPORAL_HEADER: _request_id_payload(request_id)}
 
 
 class _RequestIdOutbound(temporal_client.OutboundInterceptor):
@@ -405,3 +443,112 @@ class _RequestIdOutbound(temporal_client.OutboundInterceptor):
     async def query_workflow(self, input: temporal_client.QueryWorkflowInput) -> Any:
         input.headers = _with_request_id(input.headers)
         return await super().query_workflow(input)
+
+
+@dataclass(frozen=True)
+class _Cause:
+    """The request a workflow handler acts for; `workflow_task` limits it to the commands of one
+    workflow task (by its history length, the same on replay), None to the whole handler."""
+
+    request_id: str
+    workflow_task: int | None = None
+
+
+# Set inside one workflow task's handler (an asyncio task of the workflow's own loop), so it is
+# seen by that handler and the tasks it creates, never by another handler or workflow.
+_workflow_cause: ContextVar[_Cause | None] = ContextVar("cdtrack_workflow_cause", default=None)
+
+
+class _RequestIdWorkflowInbound(temporal_worker.WorkflowInboundInterceptor):
+    """Runs inside the workflow sandbox: only reads headers and sets context variables."""
+
+    def init(self, outbound: temporal_worker.WorkflowOutboundInterceptor) -> None:
+        super().init(_RequestIdWorkflowOutbound(outbound))
+
+    async def execute_workflow(self, input: temporal_worker.ExecuteWorkflowInput) -> Any:
+        request_id = request_id_in(input.headers)
+        if request_id is not None:
+            # The run lasts as long as the operation: only its first workflow task is the
+            # creation's doing. Not bound to log lines, which would carry it for the whole run.
+            first_task = workflow.info().get_current_history_length()
+            _workflow_cause.set(_Cause(request_id, workflow_task=first_task))
+        return await super().execute_workflow(input)
+
+    async def handle_signal(self, input: temporal_worker.HandleSignalInput) -> None:
+        _act_for(request_id_in(input.headers))
+        await super().handle_signal(input)
+
+    async def handle_update_handler(self, input: temporal_worker.HandleUpdateInput) -> Any:
+        _act_for(request_id_in(input.headers))
+        return await super().handle_update_handler(input)
+
+
+def _act_for(request_id: str | None) -> None:
+    """This handler (its own asyncio task) acts for the request: its commands and log lines."""
+    if request_id is not None:
+        _workflow_cause.set(_Cause(request_id))
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+
+class _RequestIdWorkflowOutbound(temporal_worker.WorkflowOutboundInterceptor):
+    def start_activity(
+        self, input: temporal_worker.StartActivityInput
+    ) -> workflow.ActivityHandle[Any]:
+        input.headers = _with_cause(input.headers)
+        return super().start_activity(input)
+
+    def start_local_activity(
+        self, input: temporal_worker.StartLocalActivityInput
+    ) -> workflow.ActivityHandle[Any]:
+        input.headers = _with_cause(input.headers)
+        return super().start_local_activity(input)
+
+
+def _with_cause(headers: Mapping[str, Payload]) -> Mapping[str, Payload]:
+    cause = _workflow_cause.get()
+    if cause is None:
+        return headers
+    if cause.workflow_task not in (None, workflow.info().get_current_history_length()):
+        return headers
+    return {**headers, REQUEST_ID_TEMPORAL_HEADER: _request_id_payload(cause.request_id)}
+
+
+class _RequestIdActivityInbound(temporal_worker.ActivityInboundInterceptor):
+    """Binds the request id to an activity's log lines and writes one line when it ends."""
+
+    log = structlog.get_logger("cdtrack.activity")
+
+    async def execute_activity(self, input: temporal_worker.ExecuteActivityInput) -> Any:
+        request_id = request_id_in(input.headers)
+        if request_id is not None:
+            # Not unbound: the SDK's own lines about this attempt (a failure, its retry) come
+            # after, from the same asyncio task, whose context ends with the attempt. A thread
+            # pool activity runs in a copy of that context.
+            request_id_var.set(request_id)
+            structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            result = await super().execute_activity(input)
+        except (asyncio.CancelledError, CancelledError):
+            self._ended(request_id, started, outcome="cancelled")
+            raise
+        except BaseException as error:
+            self._ended(request_id, started, outcome="failed", error=type(error).__name__)
+            raise
+        self._ended(request_id, started, outcome="completed")
+        return result
+
+    def _ended(self, request_id: str | None, started: float, **outcome: str) -> None:
+        info = activity.info()
+        # What a request caused is what an operator follows; the workflows' own (timers, the
+        # access log's sequencer every few seconds) would drown it at info.
+        write = self.log.info if request_id is not None else self.log.debug
+        write(
+            "activity",
+            activity=info.activity_type,
+            workflow_id=info.workflow_id,
+            attempt=info.attempt,
+            local=info.is_local,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            **outcome,
+        )

@@ -13,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -31,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.session import create_engine_for, session_factory
 from store.timeline import timeline as read_model_timeline
-from tests.api.live import free_port
+from tests.deploy.processes import WorkerProcess
 from tests.factories import sample_plan
 from tests.temporal_env import TEST_CODEC_KEY
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer, request_id
@@ -52,35 +49,6 @@ WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=10)
 # needs a moment to hand it to a live worker, longer on a loaded machine.
 DISPATCH_ALLOWANCE: Final = timedelta(seconds=2)
 T = TypeVar("T")
-
-
-class WorkerProcess:
-    """`cdtrack worker` in a process of its own, with its health endpoint on `port`."""
-
-    def __init__(self, env: dict[str, str], *, log: Path) -> None:
-        self.port = free_port()
-        self.env = {**env, "CDTRACK_WORKER_HEALTH_PORT": str(self.port)}
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cdtrack = Path(sys.executable).parent / "cdtrack"
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [str(cdtrack), "worker"], env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    async def ready(self, http: httpx.AsyncClient) -> bool:
-        try:
-            answer = await http.get(f"http://127.0.0.1:{self.port}/health/ready")
-        except httpx.HTTPError:
-            return False
-        return answer.status_code == 200
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -13,17 +13,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import secrets
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
 import httpx
 import pytest
-import structlog
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.api.enums.v1 import EventType
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -34,11 +31,9 @@ from activities.projection import ReadModelActivities
 from api.principal import Role
 from cdtrack.observability import (
     REQUEST_ID_TEMPORAL_HEADER,
-    configure_logging,
     temporal_interceptors,
     tracer_provider,
 )
-from cdtrack.settings import Settings
 from cdtrack.temporal import connect
 from cdtrack.walkthrough import Walkthrough, enrol_cast
 from cdtrack.worker import build_worker, notification_activities, workflow_runner
@@ -92,22 +87,6 @@ class CanaryWalkthrough(Walkthrough):
             body = {**planted(body), "code_name": CODE_NAME}
             body["consignment"]["tracker_ids"] = [f"{CANARY} tracker"]
         return super()._call(token, method, path, planted(body))
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    """The process's logging routed through the JSON pipeline into a buffer, restored after."""
-    root = logging.getLogger()
-    kept = (list(root.handlers), root.level)
-    buffer = io.StringIO()
-    configure_logging(Settings(log_format="json", log_level="debug"), stream=buffer)
-    try:
-        yield buffer
-    finally:
-        root.handlers[:], level = kept
-        root.setLevel(level)
-        logging.getLogger("uvicorn.access").disabled = False
-        structlog.reset_defaults()
 
 
 async def test_no_log_line_metric_or_span_of_a_whole_operation_carries_its_details(
