@@ -26,14 +26,21 @@ from tests.web.browser import (
     console_people,
     live_database_url,
     live_stack,
+    screenshots,
+    take_screenshot,
 )
 from tests.web.people import People, Person
 
-__all__ = ["browser_context", "chromium", "console_people", "live_database_url", "live_stack"]
+__all__ = [
+    "browser_context",
+    "chromium",
+    "console_people",
+    "live_database_url",
+    "live_stack",
+    "screenshots",
+]
 
 pytestmark = [pytest.mark.devserver, pytest.mark.postgres, pytest.mark.api_process]
-
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 
 
 def _offered_operation(live_stack: LiveStack) -> str:
@@ -84,7 +91,7 @@ async def _justify(page: Page, reason: str | None = None) -> None:
 
 
 async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at_once(
-    live_stack: LiveStack, console_people: People, browser_context: Any
+    live_stack: LiveStack, console_people: People, browser_context: Any, screenshots: Path
 ) -> None:
     operation_id = await asyncio.to_thread(_offered_operation, live_stack)
     base = live_stack.base_url
@@ -112,8 +119,7 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     assert "af-cnpa" in await offer.inner_text()
     assert "UTC" in await offer.inner_text()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "officer-phone-handover.png"), full_page=True)
+    await take_screenshot(page, screenshots / "officer-phone-handover.png", full_page=True)
     stale = await phone.new_page()
     await stale.goto(base + link)
     await stale.get_by_role("button", name="Acknowledge the handover").wait_for()
@@ -129,7 +135,7 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
         timeout=3000,
     )
     assert time.monotonic() - acknowledged_at < 1.0
-    await watching.screenshot(path=str(SCREENSHOTS / "coordinator-operation.png"), full_page=True)
+    await take_screenshot(watching, screenshots / "coordinator-operation.png", full_page=True)
 
     # The form of a page opened before shows the lifecycle's reason when sent after.
     await stale.get_by_role("button", name="Acknowledge the handover").click()
