@@ -121,6 +121,8 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
         "caricc-analyst",
         "CARICC",
         "AF-CNPA",
+        "TJ-DCA",
+        "KZ-POLICE",
     }
 
     # The officer, on a phone, in Russian: sign-in, justification, debrief, input submitted.

@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 pytestmark = [pytest.mark.devserver, pytest.mark.postgres, pytest.mark.api_process]
+SENDING = "AF-CNPA (Afghanistan)"
+RECEIVING = "TJ-DCA (Tajikistan)"
 
 
 def _offered_operation(live_stack: LiveStack) -> str:
@@ -104,7 +106,8 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     await _sign_in(watching, base, coordinator, f"/o/{operation_id}")
     await _justify(watching, "Monitoring the operation I coordinate")
     await watching.get_by_role("heading", name="Operation KESTREL").wait_for()
-    assert (await watching.locator("#custodian").inner_text()).strip() == "af-cnpa"
+    # Agencies by directory name and country (the live stack names each by its id, upper-cased).
+    assert (await watching.locator("#custodian").inner_text()).strip() == SENDING
     await watching.wait_for_function("() => document.querySelector('[sse-connect]') !== null")
 
     # The officer opens the notice's link on a phone: the inbox entry leads to the same page.
@@ -116,7 +119,7 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     offer = page.locator("dl.offer")
     await offer.wait_for()
     assert "1: AF → TJ" in await offer.inner_text()
-    assert "af-cnpa" in await offer.inner_text()
+    assert SENDING in await offer.inner_text()
     assert "UTC" in await offer.inner_text()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     await take_screenshot(page, screenshots / "officer-phone-handover.png", full_page=True)
@@ -127,11 +130,11 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     await page.get_by_role("button", name="Acknowledge the handover").click()
     await page.locator("#result").wait_for()
     acknowledged_at = time.monotonic()
-    assert (await page.locator("#custodian").inner_text()).strip() == "tj-dca"
+    assert (await page.locator("#custodian").inner_text()).strip() == RECEIVING
 
     # Without a reload, the coordinator's page shows the new custodian within a second.
     await watching.wait_for_function(
-        "() => document.querySelector('#custodian').textContent.trim() === 'tj-dca'",
+        f"() => document.querySelector('#custodian').textContent.trim() === '{RECEIVING}'",
         timeout=3000,
     )
     assert time.monotonic() - acknowledged_at < 1.0
@@ -158,6 +161,7 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     assert "No operation with this id is visible to you." in body
     assert "KESTREL" not in body
     assert "af-cnpa" not in body
+    assert SENDING not in body
     stream = await other.request.get(base + f"/o/{operation_id}/events")
     assert stream.status == 404
     assert "KESTREL" not in await stream.text()

@@ -198,5 +198,5 @@ async def test_a_coordinator_plans_the_agencies_agree_and_the_handover_notice_op
     offer = tj.locator("dl.offer")
     await offer.wait_for()
     assert "1: AF → TJ" in await offer.inner_text()
-    assert "af-cnpa" in await offer.inner_text()
+    assert "AF-CNPA (Afghanistan)" in await offer.inner_text()
     await tj.get_by_role("button", name="Acknowledge the handover").wait_for()

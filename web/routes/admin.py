@@ -40,6 +40,7 @@ from store.access_log import AccessCategory, append_access, list_access
 from store.console import WeakPasswordError, enrolled, reset_second_factor, set_password
 from store.identity import (
     AgencyKind,
+    AgencyName,
     get_agency,
     list_agencies,
     list_tokens,
@@ -47,6 +48,7 @@ from store.identity import (
     revoke_token,
 )
 from store.notifications import list_targets
+from web.agencies import naming
 from web.deps import AdminSignedIn, CsrfSignedIn, SignedIn
 from web.errors import ConsoleError
 from web.language import N_
@@ -200,6 +202,7 @@ async def _users_page(
     status_code: int = 200,
 ) -> Response:
     users, agencies = await read_model.read(_users_and_agencies)
+    directory = {a.id: AgencyName(id=a.id, name=a.name, country=a.country) for a in agencies}
     context = {
         "users": users,
         "agencies": agencies,
@@ -207,9 +210,8 @@ async def _users_page(
         "typed": typed or {},
         "errors": errors or {},
     }
-    return render(
-        request, "admin/users.html", view=viewer.view, status_code=status_code, context=context
-    )
+    view = viewer.view.naming(directory)
+    return render(request, "admin/users.html", view=view, status_code=status_code, context=context)
 
 
 @router.get("/users")
@@ -286,9 +288,8 @@ async def _user_page(
         "issued": issued,
         "error": error,
     }
-    return render(
-        request, "admin/user.html", view=viewer.view, status_code=status_code, context=context
-    )
+    view = await naming(read_model, viewer.view, [user.agency_id])
+    return render(request, "admin/user.html", view=view, status_code=status_code, context=context)
 
 
 @router.get("/users/{user_id}")
@@ -441,7 +442,8 @@ async def access_log(
             "until": until or "",
         },
     }
-    return render(request, "admin/access_log.html", view=viewer.view, context=context)
+    view = await naming(read_model, viewer.view, {entry.agency for entry in entries})
+    return render(request, "admin/access_log.html", view=view, context=context)
 
 
 @router.get("/access-log/verify")

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from temporalio.client import Client
 
 from activities.report import labels
-from activities.report.render import Formats
+from activities.report.render import Formats, named_agencies
 from api.access import record_access
 from api.actions import command_of, require_acting_role, take_action
 from api.database import ReadModel
@@ -41,6 +41,7 @@ from cdtrack.settings import Settings
 from i18n import Language
 from store.access_log import AccessCategory
 from store.models import OperationRow
+from web.agencies import naming, operation_agencies
 from web.deps import (
     CsrfSignedIn,
     OpenedOperation,
@@ -118,10 +119,17 @@ def debrief_context(
     }
 
 
+def debrief_agencies(state: OperationState) -> set[str]:
+    """The operation's agencies and the owners of its recommendations."""
+    owners = {r.owner for r in state.debrief.recommendations} if state.debrief else set()
+    return operation_agencies(state) | owners
+
+
 @router.get("/o/{operation_id}/debrief")
 async def debrief_page(
     request: Request,
     opened: Annotated[OpenedOperation, Depends(operation_page("console_debrief"))],
+    read_model: ReadModelDep,
     states: LiveStatesDep,
     workers: WorkersDep,
     settings: SettingsDep,
@@ -130,7 +138,8 @@ async def debrief_page(
     context = debrief_context(opened, state, now=datetime.now(UTC))
     done = DONE.get(request.query_params.get("done") or "")
     context.update(errors={}, typed={}, refusal=None, done=done)
-    return render(request, "debrief.html", view=opened.viewer.view, context=context)
+    view = await naming(read_model, opened.viewer.view, debrief_agencies(state))
+    return render(request, "debrief.html", view=view, context=context)
 
 
 async def _assessment_or_none(read_model: Any, operation_id: str, version: int | None) -> Any:
@@ -150,12 +159,13 @@ async def assessment_page(
     version: Version = None,
 ) -> Response:
     found: AssessmentRead | None = await _assessment_or_none(read_model, opened.row.id, version)
-    view = opened.viewer.view
+    named = named_agencies(found.assessment) if found else set()
+    view = await naming(read_model, opened.viewer.view, named)
     context = {
         "operation": opened.row,
         "found": found,
         "a": found.assessment if found else None,
-        "fmt": Formats(view.language),
+        "fmt": Formats(view.language, view.agencies),
         "labels": labels,
         "debrief_open": opened.row.phase == Phase.DEBRIEF.value,
         "reasons": VERSION_REASONS,
@@ -379,6 +389,7 @@ async def _act(
     )
     context = debrief_context(opened, state, now=datetime.now(UTC))
     context.update(errors=errors, typed=posted.typed, refusal=refusal, done=None)
+    view = await naming(read_model, view, debrief_agencies(state))
     return render(
         posted.request,
         "debrief.html",

@@ -29,6 +29,7 @@ from api.visibility import visible_operation
 from store.live import last_seqs
 from store.timeline import timeline_page
 from web import labels
+from web.agencies import naming, operation_agencies
 from web.deps import CsrfSignedIn, OpenedOperation, OperationIdPath, operation_page
 from web.forms import country_names, field_errors, fields_of, form_fields
 from web.live import ChangeFeed
@@ -126,7 +127,8 @@ async def operation(
     state = await _state(states, settings, workers, opened.row.id)
     events = await _events(read_model, opened.row.id, before)
     context = _page_context(opened, state, before=before, events=events)
-    return render(request, "operation.html", view=opened.viewer.view, context=context)
+    view = await naming(read_model, opened.viewer.view, operation_agencies(state, events))
+    return render(request, "operation.html", view=view, context=context)
 
 
 @router.get("/o/{operation_id}/live")
@@ -142,7 +144,8 @@ async def live_fragment(
     state = await _state(states, settings, workers, opened.row.id)
     events = await _events(read_model, opened.row.id, None)
     context = _page_context(opened, state, before=None, events=events)
-    return render(request, "operation_live.html", view=opened.viewer.view, context=context)
+    view = await naming(read_model, opened.viewer.view, operation_agencies(state, events))
+    return render(request, "operation_live.html", view=view, context=context)
 
 
 async def _change_feed(request: Request, settings: SettingsDep) -> ChangeFeed:
@@ -201,6 +204,7 @@ async def _action_page(
     request: Request,
     opened: OpenedOperation,
     state: OperationState,
+    read_model: ReadModelDep,
     *,
     page: str,
     values: dict[str, str] | None = None,
@@ -224,21 +228,21 @@ async def _action_page(
         else None,
         "participant": state.plan.participant(opened.viewer.principal.agency),
     }
-    return render(
-        request, "action.html", view=opened.viewer.view, context=context, status_code=status_code
-    )
+    view = await naming(read_model, opened.viewer.view, operation_agencies(state))
+    return render(request, "action.html", view=view, context=context, status_code=status_code)
 
 
 def _action_page_route(page: str) -> None:
     async def show(
         request: Request,
         opened: ActionPageView,
+        read_model: ReadModelDep,
         states: LiveStatesDep,
         settings: SettingsDep,
         workers: WorkersDep,
     ) -> Response:
         state = await _state(states, settings, workers, opened.row.id)
-        return await _action_page(request, opened, state, page=page)
+        return await _action_page(request, opened, state, read_model, page=page)
 
     show.__name__ = f"{page}_page"
     router.add_api_route(f"/o/{{operation_id}}/{page}", show, methods=["GET"])
@@ -285,6 +289,7 @@ async def act(
             request,
             opened,
             state,
+            read_model,
             page=page or "operation",
             values=typed,
             errors=field_errors(invalid, view=viewer.view),
@@ -302,18 +307,24 @@ async def act(
             settings=settings,
         )
     except ProblemError as refused:
-        return await _refused(request, opened, states, settings, workers, typed, kind, refused)
+        return await _refused(
+            request, opened, read_model, states, settings, workers, typed, kind, refused
+        )
     except HTTPException as refused:
         if refused.status_code != 409:
             raise
-        return await _refused(request, opened, states, settings, workers, typed, kind, refused)
+        return await _refused(
+            request, opened, read_model, states, settings, workers, typed, kind, refused
+        )
     context = {"labels": labels, "operation": opened.row, "result": result, "kind": kind}
-    return render(request, "action_done.html", view=viewer.view, context=context)
+    view = await naming(read_model, viewer.view, [result.custodian])
+    return render(request, "action_done.html", view=view, context=context)
 
 
 async def _refused(
     request: Request,
     opened: OpenedOperation,
+    read_model: ReadModelDep,
     states: LiveStatesDep,
     settings: SettingsDep,
     workers: WorkersDep,
@@ -328,6 +339,7 @@ async def _refused(
         request,
         opened,
         state,
+        read_model,
         page=ACTION_PAGES.get(kind, "operation"),
         values=typed,
         refusal=str(reason),
