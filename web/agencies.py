@@ -9,6 +9,7 @@ from functools import partial
 from api.database import ReadModel
 from store.identity import agency_names
 from web.templating import View
+from workflows.plan import OperationPlan
 from workflows.state import OperationState
 from workflows.timeline import Event
 
@@ -21,12 +22,18 @@ async def naming(read_model: ReadModel, view: View, agency_ids: Iterable[str | N
     return view.naming(await read_model.read(partial(agency_names, agency_ids=wanted)))
 
 
+def plan_agencies(plan: OperationPlan) -> set[str]:
+    named = {plan.coordinator_agency, plan.lead_agency, *(p.agency for p in plan.participants)}
+    return (
+        named
+        | {leg.sending_agency for leg in plan.legs}
+        | {leg.receiving_agency for leg in plan.legs}
+    )
+
+
 def operation_agencies(state: OperationState, events: Iterable[Event] = ()) -> set[str]:
     """Every agency an operation's page may show: its plan's, its custodian, its events' actors."""
-    plan = state.plan
-    named = {plan.coordinator_agency, plan.lead_agency, *(p.agency for p in plan.participants)}
-    named |= {leg.sending_agency for leg in plan.legs} | {leg.receiving_agency for leg in plan.legs}
-    named |= {event.actor.agency for event in events}
+    named = plan_agencies(state.plan) | {event.actor.agency for event in events}
     if state.custodian:
         named.add(state.custodian)
     return named

@@ -51,8 +51,9 @@ from store.notifications import list_targets
 from web.agencies import naming
 from web.deps import AdminSignedIn, CsrfSignedIn, SignedIn
 from web.errors import ConsoleError
+from web.forms import validation_message
 from web.language import N_
-from web.templating import render
+from web.templating import View, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -73,12 +74,12 @@ def _form_dict(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str
     return {name: str(form.get(name, "")).strip() for name in names}
 
 
-def _field_errors(error: ValidationError) -> dict[str, str]:
-    """Each invalid field's message (the request model's own), by field name."""
+def _field_errors(error: ValidationError, view: View) -> dict[str, str]:
+    """Each invalid field's message (the request model's, in the viewer's language), by name."""
     found: dict[str, str] = {}
     for detail in error.errors():
         name = str(detail["loc"][0]) if detail["loc"] else "form"
-        found.setdefault(name, str(detail["msg"]))
+        found.setdefault(name, validation_message(detail, view=view))
     return found
 
 
@@ -149,7 +150,12 @@ async def create_agency(
         body = AgencyCreate.model_validate(values)
     except ValidationError as invalid:
         return await _agencies_page(
-            request, viewer, read_model, typed=typed, errors=_field_errors(invalid), status_code=422
+            request,
+            viewer,
+            read_model,
+            typed=typed,
+            errors=_field_errors(invalid, viewer.view),
+            status_code=422,
         )
     try:
         await read_model.write(partial(agency_routes.register, body=body))
@@ -239,7 +245,12 @@ async def create_user(request: Request, viewer: CsrfSignedIn, read_model: ReadMo
         body = UserCreate.model_validate(values)
     except ValidationError as invalid:
         return await _users_page(
-            request, viewer, read_model, typed=typed, errors=_field_errors(invalid), status_code=422
+            request,
+            viewer,
+            read_model,
+            typed=typed,
+            errors=_field_errors(invalid, viewer.view),
+            status_code=422,
         )
     try:
         user_id = await read_model.write(partial(_register_user, body=body, password=password))
@@ -355,7 +366,7 @@ async def issue_token(
     try:
         body = TokenCreate.model_validate({"label": label or None})
     except ValidationError as invalid:
-        message = next(iter(_field_errors(invalid).values()))
+        message = next(iter(_field_errors(invalid, viewer.view).values()))
         return await _user_page(
             request, viewer, read_model, user_id, error=message, status_code=422
         )

@@ -52,6 +52,7 @@ from web.deps import (
     visible_operation_for,
 )
 from web.errors import ConsoleError, JustificationRequired
+from web.forms import Refusal, refusal_of
 from web.language import N_
 from web.templating import View, render
 from workflows.events import EventKind
@@ -347,7 +348,7 @@ async def _act(
     read_model, workers, settings = acting.read_model, acting.workers, acting.settings
     principal = posted.viewer.principal
     view = posted.viewer.view
-    refusal: str | None = None
+    refusal: Refusal | None = None
     if not errors:
         await require_acting_role(
             read_model, principal=principal, kind=kind, operation_id=posted.row.id
@@ -376,11 +377,11 @@ async def _act(
             except ProblemError as refused:  # another role's action
                 if refused.problem.status != 403:
                     raise
-                refusal = refused.problem.detail or ""
+                refusal = refusal_of(refused.problem.detail or "", view=view)
             except HTTPException as refused:  # the lifecycle's refusal, with its reason
                 if refused.status_code != 409:
                     raise
-                refusal = str(refused.detail)
+                refusal = refusal_of(str(refused.detail), view=view)
             else:
                 return RedirectResponse(f"/o/{posted.row.id}/debrief?done={done}", status_code=303)
     state = await live_state(acting.states, workers, settings, posted.row.id)

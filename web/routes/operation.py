@@ -29,12 +29,14 @@ from api.visibility import visible_operation
 from store.live import last_seqs
 from store.timeline import timeline_page
 from web import labels
-from web.agencies import naming, operation_agencies
+from web.agencies import naming, operation_agencies, plan_agencies
 from web.deps import CsrfSignedIn, OpenedOperation, OperationIdPath, operation_page
-from web.forms import country_names, field_errors, fields_of, form_fields
+from web.forms import Refusal, country_names, field_errors, fields_of, form_fields, refusal_of
 from web.live import ChangeFeed
 from web.templating import render
+from web.timeline import event_line, named_in
 from workflows.offers import offered_actions
+from workflows.plan import OperationPlan
 from workflows.rules import launch_blockers
 from workflows.state import OperationState, Phase
 
@@ -87,6 +89,7 @@ def _page_context(
     actions = offered_actions(state, actor=opened.viewer.principal.actor(), now=now)
     return {
         "labels": labels,
+        "event_line": event_line,
         "forms": {action.kind: fields_of(ACTIONS[action.kind]) for action in actions},
         "countries": country_names(opened.viewer.view.language.value),
         "action_pages": ACTION_PAGES,
@@ -127,7 +130,8 @@ async def operation(
     state = await _state(states, settings, workers, opened.row.id)
     events = await _events(read_model, opened.row.id, before)
     context = _page_context(opened, state, before=before, events=events)
-    view = await naming(read_model, opened.viewer.view, operation_agencies(state, events))
+    named = operation_agencies(state, events) | named_in(events)
+    view = await naming(read_model, opened.viewer.view, named)
     return render(request, "operation.html", view=view, context=context)
 
 
@@ -144,7 +148,8 @@ async def live_fragment(
     state = await _state(states, settings, workers, opened.row.id)
     events = await _events(read_model, opened.row.id, None)
     context = _page_context(opened, state, before=None, events=events)
-    view = await naming(read_model, opened.viewer.view, operation_agencies(state, events))
+    named = operation_agencies(state, events) | named_in(events)
+    view = await naming(read_model, opened.viewer.view, named)
     return render(request, "operation_live.html", view=view, context=context)
 
 
@@ -209,7 +214,7 @@ async def _action_page(
     page: str,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    refusal: str | None = None,
+    refusal: Refusal | None = None,
     status_code: int = 200,
     posted: str | None = None,
 ) -> Response:
@@ -316,9 +321,31 @@ async def act(
         return await _refused(
             request, opened, read_model, states, settings, workers, typed, kind, refused
         )
-    context = {"labels": labels, "operation": opened.row, "result": result, "kind": kind}
-    view = await naming(read_model, viewer.view, [result.custodian])
+    plan = await _plan_or_none(states, settings, workers, operation_id)
+    context = {
+        "labels": labels,
+        "operation": opened.row,
+        "result": result,
+        "kind": kind,
+        "event_line": event_line,
+        "plan": plan,
+    }
+    named = named_in([result.event]) | {result.event.actor.agency, result.custodian or ""}
+    named |= plan_agencies(plan) if plan is not None else set()
+    view = await naming(read_model, viewer.view, named)
     return render(request, "action_done.html", view=view, context=context)
+
+
+async def _plan_or_none(
+    states: LiveStatesDep, settings: SettingsDep, workers: WorkersDep, operation_id: str
+) -> OperationPlan | None:
+    """The plan, for the line of the action just taken; None if the workflow does not answer now
+    (the action is taken all the same; the page then shows what the plan would have named less
+    fully)."""
+    try:
+        return (await _state(states, settings, workers, operation_id)).plan
+    except ProblemError:
+        return None
 
 
 async def _refused(
@@ -342,6 +369,6 @@ async def _refused(
         read_model,
         page=ACTION_PAGES.get(kind, "operation"),
         values=typed,
-        refusal=str(reason),
+        refusal=refusal_of(str(reason), view=opened.viewer.view),
         status_code=409,
     )
