@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint types imports pytest chromium clean record-histories bench
+.PHONY: install run test lint types imports pytest chromium clean record-histories bench screenshots
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,6 +53,13 @@ clean:
 # Re-record the workflow histories the replay test replays (after a deliberate, versioned change).
 record-histories: install
 	CDTRACK_RECORD_HISTORIES=1 $(BIN)/pytest -q tests/workflows/test_operation_workflow.py
+
+# The README's screenshots (docs/screenshots), retaken by the browser tests that take them; an
+# ordinary test run takes them into its own temporary directory and leaves these as they are.
+SCREENSHOT_TESTS := tests/web/test_browser_debrief.py::test_screenshots_of_the_console_for_each_kind_of_user \
+	tests/web/test_browser_operation.py tests/web/test_browser_planning.py
+screenshots: install chromium
+	CDTRACK_WRITE_SCREENSHOTS=1 $(BIN)/pytest -q $(SCREENSHOT_TESTS)
 
 # What an operation costs against the Temporal floor, on an embedded stack of its own (about ten
 # minutes). BENCH_ARGS="--quick" for a smoke run; "--postgres-url URL" for a PostgreSQL read model.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any, Final
@@ -36,7 +36,7 @@ from store.console import (
     touch_due,
     touch_session,
 )
-from store.identity import get_user
+from store.identity import AgencyName, agency_names, get_user
 from store.models import OperationRow
 from web.errors import ConsoleError, JustificationRequired, SignInRequired
 from web.language import N_, Clock, console_texts, viewer_language, viewer_zone
@@ -63,6 +63,8 @@ class Visit:
     pending: dict[str, Any]
     language: Language
     clock: Clock
+    # The signed-in user's own agency, as every page names it.
+    agencies: dict[str, AgencyName] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class SignedIn:
             clock=self.visit.clock,
             csrf_token=self.visit.csrf_token,
             principal=self.principal,
+            agencies=self.visit.agencies,
         )
 
     def justification_for(self, operation_id: str) -> str | None:
@@ -129,11 +132,13 @@ def _visit_of(
         return None
     principal = None
     preference_language = preference_zone = None
+    agencies: dict[str, AgencyName] = {}
     if row.user_id is not None:
         user = get_user(session, user_id=row.user_id)
         if user is None or not user.active:
             return None
         principal = principal_of(user)
+        agencies = agency_names(session, agency_ids=[user.agency_id])
         credentials = get_credentials(session, user_id=row.user_id)
         if credentials is not None:
             preference_language, preference_zone = credentials.language, credentials.time_zone
@@ -149,6 +154,7 @@ def _visit_of(
         pending=dict(row.pending),
         language=language,
         clock=Clock(console_texts(language), viewer_zone(preference_zone)),
+        agencies=agencies,
     )
     return visit, principal
 

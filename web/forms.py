@@ -4,6 +4,7 @@ viewer's local date-times to UTC, and a model's validation errors to messages at
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import Enum
@@ -13,6 +14,8 @@ import pycountry
 from babel import Locale
 from pydantic import BaseModel, ValidationError
 
+from i18n import SOURCE_LANGUAGE
+from web.language import N_, console_texts
 from web.templating import View
 from workflows.plan import MAX_TEXT_LENGTH
 
@@ -64,14 +67,96 @@ def error_field(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location if part not in UNION_TAGS)
 
 
+# The viewer's message for each common kind of validation error (pydantic's error types), so
+# that a form answers in the viewer's language, not in pydantic's English.
+TYPE_MESSAGES: Final[dict[str, str]] = {
+    "missing": N_("Fill in this field."),
+    "string_pattern_mismatch": N_("Use only the characters this field allows."),
+    "string_type": N_("Enter text."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_type": N_("Enter a whole number."),
+    "int_from_float": N_("Enter a whole number."),
+    "float_parsing": N_("Enter a number, e.g. 12.5."),
+    "float_type": N_("Enter a number, e.g. 12.5."),
+    "finite_number": N_("Enter a number, e.g. 12.5."),
+    "decimal_parsing": N_("Enter a number, e.g. 12.5."),
+    "greater_than": N_("Enter a number greater than %(gt)s."),
+    "greater_than_equal": N_("Enter a number of at least %(ge)s."),
+    "less_than": N_("Enter a number less than %(lt)s."),
+    "less_than_equal": N_("Enter a number of at most %(le)s."),
+    "datetime_parsing": N_("Enter a date and time."),
+    "datetime_from_date_parsing": N_("Enter a date and time."),
+    "datetime_type": N_("Enter a date and time."),
+    "timezone_aware": N_("Enter a date and time."),
+    "date_parsing": N_("Enter a date."),
+    "date_from_datetime_parsing": N_("Enter a date."),
+    "date_type": N_("Enter a date."),
+    "time_delta_parsing": N_("Enter a duration."),
+    "enum": N_("Choose one of the options offered."),
+    "literal_error": N_("Choose one of the options offered."),
+    "bool_parsing": N_("Tick the box or leave it empty."),
+    "url_parsing": N_("Enter a web address."),
+    "extra_forbidden": N_("This field is not part of the form."),
+}
+# Those whose message counts (characters, entries), in the plural form the number needs.
+COUNTED_MESSAGES: Final[dict[str, tuple[str, Callable[[View, int], str]]]] = {
+    "string_too_short": (
+        "min_length",
+        lambda view, n: view.ngettext(
+            "Enter at least %(num)s character.", "Enter at least %(num)s characters.", n
+        ),
+    ),
+    "string_too_long": (
+        "max_length",
+        lambda view, n: view.ngettext(
+            "Enter at most %(num)s character.", "Enter at most %(num)s characters.", n
+        ),
+    ),
+    "too_short": (
+        "min_length",
+        lambda view, n: view.ngettext(
+            "Give at least %(num)s entry.", "Give at least %(num)s entries.", n
+        ),
+    ),
+    "too_long": (
+        "max_length",
+        lambda view, n: view.ngettext(
+            "Give at most %(num)s entry.", "Give at most %(num)s entries.", n
+        ),
+    ),
+}
+
+
+def validation_message(error: Mapping[str, Any], *, view: View) -> str:
+    """One validation error as the viewer reads it: a common kind by its type; a model's own
+    message translated if the catalogue has it, else after a translated lead-in."""
+    kind = str(error.get("type", ""))
+    context = dict(error.get("ctx") or {})
+    if kind in TYPE_MESSAGES:
+        words = console_texts(view.language)
+        shown = {
+            key: words.number(value) if isinstance(value, int | float) else str(value)
+            for key, value in context.items()
+        }
+        return view.gettext(TYPE_MESSAGES[kind]) % shown
+    if kind in COUNTED_MESSAGES:
+        key, counted = COUNTED_MESSAGES[kind]
+        count = int(context.get(key, 0))
+        return counted(view, count) % {"num": count}
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    translated = view.gettext(message) if message else message
+    if translated != message or view.language is SOURCE_LANGUAGE:
+        return translated
+    return view.gettext(N_("This value does not fit: %(reason)s")) % {"reason": message}
+
+
 def field_errors(invalid: ValidationError, *, view: View) -> dict[str, str]:
     """Each field's first message; an error about the whole input goes under "form"."""
     errors: dict[str, str] = {}
     for error in invalid.errors():
         location = tuple(part for part in error["loc"] if part not in ("actor", "request_id"))
         name = error_field(location) or "form"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        errors.setdefault(name, view.gettext(message) if message else message)
+        errors.setdefault(name, validation_message(error, view=view))
     return errors
 
 
@@ -128,3 +213,17 @@ def country_names(language: str) -> list[tuple[str, str]]:
     names = Locale.parse(language).territories
     found = [(c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries]
     return sorted(found, key=lambda pair: pair[1])
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the lifecycle refused an action, as the viewer reads it: in their language where the
+    catalogue knows the reason; else (and in English) the rules' own words after a lead-in."""
+
+    reason: str
+    translated: str | None
+
+
+def refusal_of(reason: str, *, view: View) -> Refusal:
+    translated = view.gettext(reason)
+    return Refusal(reason=reason, translated=translated if translated != reason else None)

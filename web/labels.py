@@ -89,6 +89,9 @@ OPTION_LABELS: Final[dict[str, str]] = {
     "facilitator": N_("facilitator"),
     "granted": N_("granted"),
     "refused": N_("refused"),
+    # What a contingency rule does, as a plan names it.
+    "interdict": N_("interdiction"),
+    "abort": N_("abort"),
 }
 
 PHASE_LABELS: Final[dict[str, str]] = {

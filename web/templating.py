@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -12,8 +12,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from activities.names import agency_label
 from api.principal import Principal, Role
 from i18n import Language, translations
+from store.identity import AgencyName
 from web.language import DOMAIN, Clock, console_texts
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
@@ -42,10 +44,19 @@ class View:
     csrf_token: str | None = None
     principal: Principal | None = None
     navigation: tuple[tuple[str, str], ...] = field(default=())
+    # The directory entries of the agencies this page names (the viewer's own among them).
+    agencies: Mapping[str, AgencyName] = field(default_factory=dict)
 
     @property
     def role(self) -> Role | None:
         return self.principal.role if self.principal else None
+
+    def agency(self, agency_id: str) -> str:
+        """E.g. "Drug Control Agency (Tajikistan)"; the id itself if the directory lacks it."""
+        return agency_label(console_texts(self.language), self.agencies, agency_id)
+
+    def naming(self, agencies: Mapping[str, AgencyName]) -> View:
+        return replace(self, agencies={**self.agencies, **agencies})
 
     def gettext(self, message: str) -> str:
         return console_texts(self.language).gettext(message)

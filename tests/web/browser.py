@@ -7,7 +7,10 @@ Use it from a test module with `from tests.web.browser import *` names listed in
   sign in with a password and TOTP (`tests/web/people.py`);
 - `chromium` is one browser for the test session; `browser_context(viewport=PHONE)` opens a
   fresh context (its own cookies) per person;
-- `sign_in_page(page, base_url, person, next_path)` signs in through the forms, as a person does.
+- `sign_in_page(page, base_url, person, next_path)` signs in through the forms, as a person does;
+- `screenshots` is where a test puts the README's screenshots (`take_screenshot`): the test's own
+  directory, or docs/screenshots when CDTRACK_WRITE_SCREENSHOTS=1 (`make screenshots`), so an
+  ordinary run takes and checks them and leaves the git tree as it was.
 
 Chromium comes from Debian (`apt-get install chromium`), never from `playwright install`; the
 browser tests fail, never skip, when it is missing (tests/web/conftest.py says how to get it).
@@ -15,6 +18,7 @@ browser tests fail, never skip, when it is missing (tests/web/conftest.py says h
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Final
@@ -33,7 +37,9 @@ __all__ = [
     "console_people",
     "live_database_url",
     "live_stack",
+    "screenshots",
     "sign_in_page",
+    "take_screenshot",
 ]
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
@@ -47,6 +53,11 @@ CHROMIUM_ARGS: Final = (
 )
 PHONE: Final = {"width": 360, "height": 740}
 DUTY_ROOM: Final = {"width": 1920, "height": 1080}
+
+SCREENSHOTS: Final = Path(__file__).parents[2] / "docs" / "screenshots"
+WRITE_SCREENSHOTS: Final = "CDTRACK_WRITE_SCREENSHOTS"
+# A page that rendered is tens of kilobytes as PNG; a blank one, a few.
+RENDERED_BYTES: Final = 10_000
 
 ContextFactory = Callable[..., Awaitable[BrowserContext]]
 
@@ -99,3 +110,18 @@ async def sign_in_page(page: Page, base_url: str, person: Person, *, next_path: 
     await page.get_by_label("Code").fill(person.fresh_code())
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(base_url + next_path)
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """docs/screenshots when asked for (CDTRACK_WRITE_SCREENSHOTS=1), else the test's directory."""
+    if os.environ.get(WRITE_SCREENSHOTS) == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
+
+
+async def take_screenshot(page: Page, path: Path, *, full_page: bool = False) -> None:
+    """A screenshot of the page as it is now, checked to show something."""
+    await page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > RENDERED_BYTES, f"{path.name} of {page.url} is blank"

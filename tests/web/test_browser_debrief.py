@@ -32,19 +32,36 @@ from tests.web.browser import (
     console_people,
     live_database_url,
     live_stack,
+    screenshots,
+    take_screenshot,
 )
 from tests.web.people import People, Person
 
-__all__ = ["browser_context", "chromium", "console_people", "live_database_url", "live_stack"]
+__all__ = [
+    "browser_context",
+    "chromium",
+    "console_people",
+    "live_database_url",
+    "live_stack",
+    "screenshots",
+]
 
 pytestmark = [pytest.mark.devserver, pytest.mark.postgres, pytest.mark.api_process]
 
-SCREENSHOTS: Final = Path(__file__).parents[2] / "docs" / "screenshots"
 WCAG_21_AA: Final = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # What a Russian page may show in Latin letters: data, not messages. Code names, agency and
 # user ids, the substance as the plan names it, and the names of the standards and formats.
 LATIN: Final = re.compile(r"[A-Za-z][A-Za-z'-]+")
 NOT_MESSAGES: Final = {"cdtrack", "UTC", "PDF", "heroin", "English", "KZ", "AF", "TJ"}
+# What the sample walkthrough's events name in Latin letters: authorities and places.
+WALKTHROUGH_DATA: Final = {
+    "Prosecutor's",
+    "office",
+    "Kunduz",
+    "Dushanbe",
+    "Almaty",
+    "warehouse",
+}
 
 
 async def assert_accessible(page: Page) -> None:
@@ -52,15 +69,20 @@ async def assert_accessible(page: Page) -> None:
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 
 
-async def assert_no_english(page: Page, *, data: set[str]) -> None:
-    """Every word in Latin letters on the page (text, titles, labels, alternative texts) is
-    one of `data` or NOT_MESSAGES: a message left untranslated fails, whatever its source."""
+async def assert_no_english(page: Page, *, data: set[str], within: str = "body") -> None:
+    """Every word in Latin letters on the page (text, titles, labels, alternative texts), or in
+    its element `within`, is one of `data` or NOT_MESSAGES: a message left untranslated fails,
+    whatever its source."""
     shown = await page.evaluate(
-        """() => [document.title, document.body.innerText,
-             ...[...document.querySelectorAll('[alt],[aria-label],[title],[placeholder]')]
-               .flatMap(e => [e.getAttribute('alt'), e.getAttribute('aria-label'),
-                              e.getAttribute('title'), e.getAttribute('placeholder')])
-               .filter(Boolean)].join('\\n')"""
+        """(within) => {
+             const root = document.querySelector(within);
+             return [within === "body" ? document.title : "", root.innerText,
+               ...[...root.querySelectorAll('[alt],[aria-label],[title],[placeholder]')]
+                 .flatMap(e => [e.getAttribute('alt'), e.getAttribute('aria-label'),
+                                e.getAttribute('title'), e.getAttribute('placeholder')])
+                 .filter(Boolean)].join('\\n');
+           }""",
+        within,
     )
     allowed = NOT_MESSAGES | data
     pieces = re.split(r"[\s,.;:()«»\"/·→|]+", shown)
@@ -113,6 +135,8 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
         "caricc-analyst",
         "CARICC",
         "AF-CNPA",
+        "TJ-DCA",
+        "KZ-POLICE",
     }
 
     # The officer, on a phone, in Russian: sign-in, justification, debrief, input submitted.
@@ -140,6 +164,9 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     await phone.goto(base + f"/o/{operation_id}")
     await phone.locator("h1").wait_for()
     await assert_accessible(phone)
+    # Each timeline line is written in Russian from its event, not the rules' English summary.
+    await phone.locator(".timeline li").first.wait_for()
+    await assert_no_english(phone, data=data | WALKTHROUGH_DATA, within=".timeline")
 
     # The coordinator: a due date typed wrongly is answered at its field, what was typed kept.
     desk = await (await browser_context(locale="ru-RU")).new_page()
@@ -155,6 +182,15 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     assert await desk.get_by_label("Рекомендация", exact=True).input_value() == recommendation
     await assert_no_english(desk, data=data)
     await assert_accessible(desk)
+    # A deadline before the current one: the lifecycle refuses, and says so in Russian before
+    # its own words.
+    await desk.get_by_label("Новый срок (UTC)").fill(local_input(datetime.now(UTC)))
+    await desk.get_by_role("button", name="Продлить срок").click()
+    refusal = desk.locator("#refusal")
+    await refusal.get_by_text("Правила операции не допускают это действие:").wait_for()
+    assert "later than the current one" in await refusal.locator("[lang=en]").inner_text()
+    await assert_accessible(desk)
+    await desk.get_by_label("Рекомендация", exact=True).fill(recommendation)
     await desk.get_by_label("Срок исполнения (UTC)").fill(
         local_input(datetime.now(UTC) + timedelta(days=30))
     )
@@ -212,12 +248,11 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
 
 
 async def test_screenshots_of_the_console_for_each_kind_of_user(
-    live_stack: LiveStack, console_people: People, browser_context: Any
+    live_stack: LiveStack, console_people: People, browser_context: Any, screenshots: Path
 ) -> None:
     """In English, for the README: what each kind of user works with."""
     operation_id = await asyncio.to_thread(walk_to_debrief, live_stack, "NIGHTJAR")
     base = live_stack.base_url
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     cast = {
         "officer": (
             console_people.add("tj-duty", name="Duty officer", agency="tj-dca", country="TJ"),
@@ -256,5 +291,4 @@ async def test_screenshots_of_the_console_for_each_kind_of_user(
             await justify(page)
         await page.locator("h1").wait_for()
         await assert_accessible(page)
-        await page.screenshot(path=SCREENSHOTS / f"{kind}.png", full_page=viewport is PHONE)
-        assert (SCREENSHOTS / f"{kind}.png").stat().st_size > 10_000
+        await take_screenshot(page, screenshots / f"{kind}.png", full_page=viewport is PHONE)

@@ -26,14 +26,23 @@ from tests.web.browser import (
     console_people,
     live_database_url,
     live_stack,
+    screenshots,
+    take_screenshot,
 )
 from tests.web.people import People, Person
 
-__all__ = ["browser_context", "chromium", "console_people", "live_database_url", "live_stack"]
+__all__ = [
+    "browser_context",
+    "chromium",
+    "console_people",
+    "live_database_url",
+    "live_stack",
+    "screenshots",
+]
 
 pytestmark = [pytest.mark.devserver, pytest.mark.postgres, pytest.mark.api_process]
-
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+SENDING = "AF-CNPA (Afghanistan)"
+RECEIVING = "TJ-DCA (Tajikistan)"
 
 
 def _offered_operation(live_stack: LiveStack) -> str:
@@ -84,7 +93,7 @@ async def _justify(page: Page, reason: str | None = None) -> None:
 
 
 async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at_once(
-    live_stack: LiveStack, console_people: People, browser_context: Any
+    live_stack: LiveStack, console_people: People, browser_context: Any, screenshots: Path
 ) -> None:
     operation_id = await asyncio.to_thread(_offered_operation, live_stack)
     base = live_stack.base_url
@@ -97,7 +106,8 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     await _sign_in(watching, base, coordinator, f"/o/{operation_id}")
     await _justify(watching, "Monitoring the operation I coordinate")
     await watching.get_by_role("heading", name="Operation KESTREL").wait_for()
-    assert (await watching.locator("#custodian").inner_text()).strip() == "af-cnpa"
+    # Agencies by directory name and country (the live stack names each by its id, upper-cased).
+    assert (await watching.locator("#custodian").inner_text()).strip() == SENDING
     await watching.wait_for_function("() => document.querySelector('[sse-connect]') !== null")
 
     # The officer opens the notice's link on a phone: the inbox entry leads to the same page.
@@ -109,11 +119,10 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     offer = page.locator("dl.offer")
     await offer.wait_for()
     assert "1: AF → TJ" in await offer.inner_text()
-    assert "af-cnpa" in await offer.inner_text()
+    assert SENDING in await offer.inner_text()
     assert "UTC" in await offer.inner_text()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "officer-phone-handover.png"), full_page=True)
+    await take_screenshot(page, screenshots / "officer-phone-handover.png", full_page=True)
     stale = await phone.new_page()
     await stale.goto(base + link)
     await stale.get_by_role("button", name="Acknowledge the handover").wait_for()
@@ -121,15 +130,15 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     await page.get_by_role("button", name="Acknowledge the handover").click()
     await page.locator("#result").wait_for()
     acknowledged_at = time.monotonic()
-    assert (await page.locator("#custodian").inner_text()).strip() == "tj-dca"
+    assert (await page.locator("#custodian").inner_text()).strip() == RECEIVING
 
     # Without a reload, the coordinator's page shows the new custodian within a second.
     await watching.wait_for_function(
-        "() => document.querySelector('#custodian').textContent.trim() === 'tj-dca'",
+        f"() => document.querySelector('#custodian').textContent.trim() === '{RECEIVING}'",
         timeout=3000,
     )
     assert time.monotonic() - acknowledged_at < 1.0
-    await watching.screenshot(path=str(SCREENSHOTS / "coordinator-operation.png"), full_page=True)
+    await take_screenshot(watching, screenshots / "coordinator-operation.png", full_page=True)
 
     # The form of a page opened before shows the lifecycle's reason when sent after.
     await stale.get_by_role("button", name="Acknowledge the handover").click()
@@ -152,6 +161,7 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     assert "No operation with this id is visible to you." in body
     assert "KESTREL" not in body
     assert "af-cnpa" not in body
+    assert SENDING not in body
     stream = await other.request.get(base + f"/o/{operation_id}/events")
     assert stream.status == 404
     assert "KESTREL" not in await stream.text()

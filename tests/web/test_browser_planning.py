@@ -28,17 +28,25 @@ from tests.web.browser import (
     console_people,
     live_database_url,
     live_stack,
+    screenshots,
     sign_in_page,
+    take_screenshot,
 )
 from tests.web.people import People, Person
 from tests.web.test_browser_debrief import assert_accessible
 from workflows.notices import Purpose
 
-__all__ = ["browser_context", "chromium", "console_people", "live_database_url", "live_stack"]
+__all__ = [
+    "browser_context",
+    "chromium",
+    "console_people",
+    "live_database_url",
+    "live_stack",
+    "screenshots",
+]
 
 pytestmark = [pytest.mark.devserver, pytest.mark.postgres, pytest.mark.api_process]
 
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 LINK = re.compile(r"https?://[^\s/]+(/o/[0-9a-f-]+/handover\?reason=handover_due)")
 
 
@@ -113,7 +121,11 @@ async def authorise_and_confirm(page: Page, base: str, officer: Person, path: st
 
 
 async def test_a_coordinator_plans_the_agencies_agree_and_the_handover_notice_opens_its_page(
-    live_stack: LiveStack, console_people: People, browser_context: Any, httpserver: HTTPServer
+    live_stack: LiveStack,
+    console_people: People,
+    browser_context: Any,
+    httpserver: HTTPServer,
+    screenshots: Path,
 ) -> None:
     base = live_stack.base_url
     coordinator = console_people.add("caricc-plan", role=Role.COORDINATOR, agency="caricc")
@@ -141,8 +153,7 @@ async def test_a_coordinator_plans_the_agencies_agree_and_the_handover_notice_op
     assert await field(planning, "legs.0.planned_departure").input_value() == local(departure)
     assert await planning.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     await assert_accessible(planning)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await planning.screenshot(path=str(SCREENSHOTS / "coordinator-planning.png"), full_page=True)
+    await take_screenshot(planning, screenshots / "coordinator-planning.png", full_page=True)
 
     await planning.get_by_label("Code name").fill("OSPREY")
     await planning.get_by_role("button", name="Create the operation").click()
@@ -187,5 +198,5 @@ async def test_a_coordinator_plans_the_agencies_agree_and_the_handover_notice_op
     offer = tj.locator("dl.offer")
     await offer.wait_for()
     assert "1: AF → TJ" in await offer.inner_text()
-    assert "af-cnpa" in await offer.inner_text()
+    assert "AF-CNPA (Afghanistan)" in await offer.inner_text()
     await tj.get_by_role("button", name="Acknowledge the handover").wait_for()

@@ -18,6 +18,7 @@ from i18n import Language
 from store import identity
 from store.access_log import (
     AccessCategory,
+    Accessor,
     append_access,
     frontier_of,
     integrate_pending,
@@ -387,3 +388,40 @@ def test_the_verification_shows_intact_then_each_tampering(
     assert "The access log does not match its signed heads." in broken.text
     assert "<strong>wiped</strong>" in broken.text
     assert "<strong>unguarded</strong>" in broken.text
+
+
+def test_agencies_are_named_with_their_country_not_by_id(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    _admin(console, people)
+    with console_sessions.begin() as session:
+        identity.create_agency(
+            session,
+            agency_id="tj-dca",
+            country="TJ",
+            kind=identity.AgencyKind.DRUG_CONTROL,
+            name="Drug Control Agency",
+        )
+        for agency in ("tj-dca", "xx-gone"):  # the second one is not in the directory
+            append_access(
+                session,
+                accessor=Accessor(user_id="tj-duty", name=None, agency=agency, role="officer"),
+                action="operation.read",
+                category=AccessCategory.CONSULTATION,
+                operation_id="op-named",
+                justification="debrief analysis",
+            )
+    people.add("tj-duty", agency="tj-dca", country="TJ")
+    named = "Drug Control Agency (Tajikistan)"
+
+    assert f"<td>{named}</td>" in console.get("/admin/users").text
+    assert f">{named}</option>" in console.get("/admin/users").text
+    assert f"<dd>{named}</dd>" in console.get("/admin/users/tj-duty").text
+    log = console.get("/admin/access-log", params={"operation_id": "op-named"}).text
+    assert f"tj-duty · {named}" in log
+    assert "tj-duty · xx-gone" in log
+    # Each page's header names the signed-in person's own agency.
+    assert "admin-one · CARICC (Kazakhstan)" in console.get("/admin").text
+
+    console.post("/preferences", data={"language": "ru", "csrf_token": _csrf(console)})
+    assert "<td>Drug Control Agency (Таджикистан)</td>" in console.get("/admin/users").text

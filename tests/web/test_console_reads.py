@@ -44,7 +44,7 @@ def _opened(console: TestClient, operation_id: str) -> None:
 
 
 def _text_of(page: str, element_id: str) -> str:
-    found = re.search(rf'id="{element_id}">([^<]*)<', page)
+    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page)
     assert found, f"no #{element_id} in the page"
     return found.group(1).strip()
 

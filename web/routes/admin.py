@@ -40,6 +40,7 @@ from store.access_log import AccessCategory, append_access, list_access
 from store.console import WeakPasswordError, enrolled, reset_second_factor, set_password
 from store.identity import (
     AgencyKind,
+    AgencyName,
     get_agency,
     list_agencies,
     list_tokens,
@@ -47,10 +48,12 @@ from store.identity import (
     revoke_token,
 )
 from store.notifications import list_targets
+from web.agencies import naming
 from web.deps import AdminSignedIn, CsrfSignedIn, SignedIn
 from web.errors import ConsoleError
+from web.forms import validation_message
 from web.language import N_
-from web.templating import render
+from web.templating import View, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -71,12 +74,12 @@ def _form_dict(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str
     return {name: str(form.get(name, "")).strip() for name in names}
 
 
-def _field_errors(error: ValidationError) -> dict[str, str]:
-    """Each invalid field's message (the request model's own), by field name."""
+def _field_errors(error: ValidationError, view: View) -> dict[str, str]:
+    """Each invalid field's message (the request model's, in the viewer's language), by name."""
     found: dict[str, str] = {}
     for detail in error.errors():
         name = str(detail["loc"][0]) if detail["loc"] else "form"
-        found.setdefault(name, str(detail["msg"]))
+        found.setdefault(name, validation_message(detail, view=view))
     return found
 
 
@@ -147,7 +150,12 @@ async def create_agency(
         body = AgencyCreate.model_validate(values)
     except ValidationError as invalid:
         return await _agencies_page(
-            request, viewer, read_model, typed=typed, errors=_field_errors(invalid), status_code=422
+            request,
+            viewer,
+            read_model,
+            typed=typed,
+            errors=_field_errors(invalid, viewer.view),
+            status_code=422,
         )
     try:
         await read_model.write(partial(agency_routes.register, body=body))
@@ -200,6 +208,7 @@ async def _users_page(
     status_code: int = 200,
 ) -> Response:
     users, agencies = await read_model.read(_users_and_agencies)
+    directory = {a.id: AgencyName(id=a.id, name=a.name, country=a.country) for a in agencies}
     context = {
         "users": users,
         "agencies": agencies,
@@ -207,9 +216,8 @@ async def _users_page(
         "typed": typed or {},
         "errors": errors or {},
     }
-    return render(
-        request, "admin/users.html", view=viewer.view, status_code=status_code, context=context
-    )
+    view = viewer.view.naming(directory)
+    return render(request, "admin/users.html", view=view, status_code=status_code, context=context)
 
 
 @router.get("/users")
@@ -237,7 +245,12 @@ async def create_user(request: Request, viewer: CsrfSignedIn, read_model: ReadMo
         body = UserCreate.model_validate(values)
     except ValidationError as invalid:
         return await _users_page(
-            request, viewer, read_model, typed=typed, errors=_field_errors(invalid), status_code=422
+            request,
+            viewer,
+            read_model,
+            typed=typed,
+            errors=_field_errors(invalid, viewer.view),
+            status_code=422,
         )
     try:
         user_id = await read_model.write(partial(_register_user, body=body, password=password))
@@ -286,9 +299,8 @@ async def _user_page(
         "issued": issued,
         "error": error,
     }
-    return render(
-        request, "admin/user.html", view=viewer.view, status_code=status_code, context=context
-    )
+    view = await naming(read_model, viewer.view, [user.agency_id])
+    return render(request, "admin/user.html", view=view, status_code=status_code, context=context)
 
 
 @router.get("/users/{user_id}")
@@ -354,7 +366,7 @@ async def issue_token(
     try:
         body = TokenCreate.model_validate({"label": label or None})
     except ValidationError as invalid:
-        message = next(iter(_field_errors(invalid).values()))
+        message = next(iter(_field_errors(invalid, viewer.view).values()))
         return await _user_page(
             request, viewer, read_model, user_id, error=message, status_code=422
         )
@@ -441,7 +453,8 @@ async def access_log(
             "until": until or "",
         },
     }
-    return render(request, "admin/access_log.html", view=viewer.view, context=context)
+    view = await naming(read_model, viewer.view, {entry.agency for entry in entries})
+    return render(request, "admin/access_log.html", view=view, context=context)
 
 
 @router.get("/access-log/verify")

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from temporalio.client import Client
 
 from activities.report import labels
-from activities.report.render import Formats
+from activities.report.render import Formats, named_agencies
 from api.access import record_access
 from api.actions import command_of, require_acting_role, take_action
 from api.database import ReadModel
@@ -41,6 +41,7 @@ from cdtrack.settings import Settings
 from i18n import Language
 from store.access_log import AccessCategory
 from store.models import OperationRow
+from web.agencies import naming, operation_agencies
 from web.deps import (
     CsrfSignedIn,
     OpenedOperation,
@@ -51,6 +52,7 @@ from web.deps import (
     visible_operation_for,
 )
 from web.errors import ConsoleError, JustificationRequired
+from web.forms import Refusal, refusal_of
 from web.language import N_
 from web.templating import View, render
 from workflows.events import EventKind
@@ -115,17 +117,25 @@ def debrief_context(
     }
 
 
+def debrief_agencies(state: OperationState) -> set[str]:
+    """The operation's agencies and the owners of its recommendations."""
+    owners = {r.owner for r in state.debrief.recommendations} if state.debrief else set()
+    return operation_agencies(state) | owners
+
+
 @router.get("/o/{operation_id}/debrief")
 async def debrief_page(
     request: Request,
     opened: Annotated[OpenedOperation, Depends(operation_page("console_debrief"))],
+    read_model: ReadModelDep,
     states: LiveStatesDep,
 ) -> Response:
     state = await live_state(states, opened.row.id)
     context = debrief_context(opened, state, now=datetime.now(UTC))
     done = DONE.get(request.query_params.get("done") or "")
     context.update(errors={}, typed={}, refusal=None, done=done)
-    return render(request, "debrief.html", view=opened.viewer.view, context=context)
+    view = await naming(read_model, opened.viewer.view, debrief_agencies(state))
+    return render(request, "debrief.html", view=view, context=context)
 
 
 async def _assessment_or_none(read_model: Any, operation_id: str, version: int | None) -> Any:
@@ -145,12 +155,13 @@ async def assessment_page(
     version: Version = None,
 ) -> Response:
     found: AssessmentRead | None = await _assessment_or_none(read_model, opened.row.id, version)
-    view = opened.viewer.view
+    named = named_agencies(found.assessment) if found else set()
+    view = await naming(read_model, opened.viewer.view, named)
     context = {
         "operation": opened.row,
         "found": found,
         "a": found.assessment if found else None,
-        "fmt": Formats(view.language),
+        "fmt": Formats(view.language, view.agencies),
         "labels": labels,
         "debrief_open": opened.row.phase == Phase.DEBRIEF.value,
         "reasons": VERSION_REASONS,
@@ -332,7 +343,7 @@ async def _act(
     read_model, workers, settings = acting.read_model, acting.workers, acting.settings
     principal = posted.viewer.principal
     view = posted.viewer.view
-    refusal: str | None = None
+    refusal: Refusal | None = None
     if not errors:
         await require_acting_role(
             read_model, principal=principal, kind=kind, operation_id=posted.row.id
@@ -361,11 +372,11 @@ async def _act(
             except ProblemError as refused:  # another role's action
                 if refused.problem.status != 403:
                     raise
-                refusal = refused.problem.detail or ""
+                refusal = refusal_of(refused.problem.detail or "", view=view)
             except HTTPException as refused:  # the lifecycle's refusal, with its reason
                 if refused.status_code != 409:
                     raise
-                refusal = str(refused.detail)
+                refusal = refusal_of(str(refused.detail), view=view)
             else:
                 return RedirectResponse(f"/o/{posted.row.id}/debrief?done={done}", status_code=303)
     state = await live_state(acting.states, posted.row.id)
@@ -374,6 +385,7 @@ async def _act(
     )
     context = debrief_context(opened, state, now=datetime.now(UTC))
     context.update(errors=errors, typed=posted.typed, refusal=refusal, done=None)
+    view = await naming(read_model, view, debrief_agencies(state))
     return render(
         posted.request,
         "debrief.html",

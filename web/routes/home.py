@@ -21,6 +21,7 @@ from store.console import get_credentials, set_preferences
 from store.inbox import Task, inbox
 from store.models import OperationRow
 from web import labels
+from web.agencies import naming
 from web.deps import CsrfSignedIn, SignedInDep
 from web.errors import ConsoleError
 from web.language import N_, zone_names
@@ -89,7 +90,9 @@ async def home(
             justification=INBOX_JUSTIFICATION,
             detail={"returned": len(context["coordinated"])},
         )
-    return render(request, "home.html", view=viewer.view, context=context)
+    custodians = [op.custodian for op in context["coordinated"]]
+    view = await naming(read_model, viewer.view, custodians)
+    return render(request, "home.html", view=view, context=context)
 
 
 @router.get("/preferences")

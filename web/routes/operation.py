@@ -29,10 +29,12 @@ from api.visibility import visible_operation
 from store.live import last_seqs
 from store.timeline import timeline_page
 from web import labels
+from web.agencies import naming, operation_agencies, plan_agencies
 from web.deps import CsrfSignedIn, OpenedOperation, OperationIdPath, operation_page
-from web.forms import country_names, field_errors, fields_of, form_fields
+from web.forms import Refusal, country_names, field_errors, fields_of, form_fields, refusal_of
 from web.live import ChangeFeed
 from web.templating import render
+from web.timeline import event_line, named_in
 from workflows.offers import offered_actions
 from workflows.rules import launch_blockers
 from workflows.state import OperationState, Phase
@@ -80,6 +82,7 @@ def _page_context(
     actions = offered_actions(state, actor=opened.viewer.principal.actor(), now=now)
     return {
         "labels": labels,
+        "event_line": event_line,
         "forms": {action.kind: fields_of(ACTIONS[action.kind]) for action in actions},
         "countries": country_names(opened.viewer.view.language.value),
         "action_pages": ACTION_PAGES,
@@ -118,7 +121,9 @@ async def operation(
     state = await _state(states, opened.row.id)
     events = await _events(read_model, opened.row.id, before)
     context = _page_context(opened, state, before=before, events=events)
-    return render(request, "operation.html", view=opened.viewer.view, context=context)
+    named = operation_agencies(state, events) | named_in(events)
+    view = await naming(read_model, opened.viewer.view, named)
+    return render(request, "operation.html", view=view, context=context)
 
 
 @router.get("/o/{operation_id}/live")
@@ -132,7 +137,9 @@ async def live_fragment(
     state = await _state(states, opened.row.id)
     events = await _events(read_model, opened.row.id, None)
     context = _page_context(opened, state, before=None, events=events)
-    return render(request, "operation_live.html", view=opened.viewer.view, context=context)
+    named = operation_agencies(state, events) | named_in(events)
+    view = await naming(read_model, opened.viewer.view, named)
+    return render(request, "operation_live.html", view=view, context=context)
 
 
 async def _change_feed(request: Request, settings: SettingsDep) -> ChangeFeed:
@@ -191,11 +198,12 @@ async def _action_page(
     request: Request,
     opened: OpenedOperation,
     state: OperationState,
+    read_model: ReadModelDep,
     *,
     page: str,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    refusal: str | None = None,
+    refusal: Refusal | None = None,
     status_code: int = 200,
     posted: str | None = None,
 ) -> Response:
@@ -214,19 +222,19 @@ async def _action_page(
         else None,
         "participant": state.plan.participant(opened.viewer.principal.agency),
     }
-    return render(
-        request, "action.html", view=opened.viewer.view, context=context, status_code=status_code
-    )
+    view = await naming(read_model, opened.viewer.view, operation_agencies(state))
+    return render(request, "action.html", view=view, context=context, status_code=status_code)
 
 
 def _action_page_route(page: str) -> None:
     async def show(
         request: Request,
         opened: ActionPageView,
+        read_model: ReadModelDep,
         states: LiveStatesDep,
     ) -> Response:
         state = await _state(states, opened.row.id)
-        return await _action_page(request, opened, state, page=page)
+        return await _action_page(request, opened, state, read_model, page=page)
 
     show.__name__ = f"{page}_page"
     router.add_api_route(f"/o/{{operation_id}}/{page}", show, methods=["GET"])
@@ -273,6 +281,7 @@ async def act(
             request,
             opened,
             state,
+            read_model,
             page=page or "operation",
             values=typed,
             errors=field_errors(invalid, view=viewer.view),
@@ -290,18 +299,30 @@ async def act(
             settings=settings,
         )
     except ProblemError as refused:
-        return await _refused(request, opened, states, typed, kind, refused)
+        return await _refused(request, opened, read_model, states, typed, kind, refused)
     except HTTPException as refused:
         if refused.status_code != 409:
             raise
-        return await _refused(request, opened, states, typed, kind, refused)
-    context = {"labels": labels, "operation": opened.row, "result": result, "kind": kind}
-    return render(request, "action_done.html", view=viewer.view, context=context)
+        return await _refused(request, opened, read_model, states, typed, kind, refused)
+    plan = (await _state(states, operation_id)).plan
+    context = {
+        "labels": labels,
+        "operation": opened.row,
+        "result": result,
+        "kind": kind,
+        "event_line": event_line,
+        "plan": plan,
+    }
+    named = named_in([result.event]) | {result.event.actor.agency, result.custodian or ""}
+    named |= plan_agencies(plan)
+    view = await naming(read_model, viewer.view, named)
+    return render(request, "action_done.html", view=view, context=context)
 
 
 async def _refused(
     request: Request,
     opened: OpenedOperation,
+    read_model: ReadModelDep,
     states: LiveStatesDep,
     typed: dict[str, str],
     kind: str,
@@ -314,8 +335,9 @@ async def _refused(
         request,
         opened,
         state,
+        read_model,
         page=ACTION_PAGES.get(kind, "operation"),
         values=typed,
-        refusal=str(reason),
+        refusal=refusal_of(str(reason), view=opened.viewer.view),
         status_code=409,
     )
