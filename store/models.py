@@ -46,6 +46,9 @@ class OperationRow(Base):
     # None on rows written before it, until their next event. Deferred: listings and the
     # need-to-know checks load the row without it; `store.timeline.operation_state` reads it.
     snapshot: Mapped[str | None] = mapped_column(Text, deferred=True)
+    # A fingerprint of the operation's participants and legs as last written (migration 0013):
+    # the projection rewrites them only when it differs. None until the first projection after.
+    rows_digest: Mapped[str | None] = mapped_column(String(64))
 
     # Listing sorted by code name walks this instead of sorting every visible operation.
     __table_args__ = (Index("ix_operations_code_name_id", "code_name", "id"),)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
-from store.base import insert_for
 from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
 from workflows.commands import Actor, ActorRole, CheckpointSilenceReached
 from workflows.events import HandoverOutcome
@@ -32,10 +35,7 @@ def project_operation(
     already stored is rewritten by any projection that is not older than the stored operation.
     """
     last_seq = max((event.seq for event in events), default=0)
-    row = session.get(OperationRow, operation.operation_id, with_for_update=True)
-    current = row is None or row.last_seq <= last_seq
-    if current:
-        _write_operation(session, operation=operation, last_seq=last_seq, row=row)
+    current = _write_operation(session, operation=operation, last_seq=last_seq)
     if not events:
         return set()
     seqs = [event.seq for event in events]
@@ -47,17 +47,10 @@ def project_operation(
             )
         )
     )
-    statement = insert_for(session, TimelineEventRow).values(
-        [_event_values(operation.operation_id, event) for event in events]
+    session.execute(
+        _events_insert(session.get_bind().dialect.name, rewrite=current),
+        [_event_values(operation.operation_id, event) for event in events],
     )
-    if current:
-        rewritten = {name: statement.excluded[name] for name in REWRITTEN_COLUMNS}
-        statement = statement.on_conflict_do_update(
-            index_elements=["operation_id", "seq"], set_=rewritten
-        )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=["operation_id", "seq"])
-    session.execute(statement)
     return set(seqs) - stored
 
 
@@ -73,14 +66,105 @@ REWRITTEN_COLUMNS: Final = (
 )
 
 
-def _write_operation(
-    session: Session, *, operation: OperationState, last_seq: int, row: OperationRow | None
-) -> None:
+def _write_operation(session: Session, *, operation: OperationState, last_seq: int) -> bool:
+    """Move the operation's row forward to `operation` unless it is newer; whether it moved.
+
+    One UPDATE guarded by the row's seq does what reading the row for update and writing it
+    back did (the row's lock orders concurrent projections of one operation as before); a row
+    that is not there yet is inserted, and if another projection inserted it meanwhile, the
+    UPDATE is tried again under its lock. Participants and legs are rewritten only when their
+    digest differs from the one the row keeps.
+    """
+    operation_id = operation.operation_id
+    values = _operation_values(operation, last_seq=last_seq)
+    participants, legs = _participant_values(operation), _leg_values(operation)
+    digest = _digest(participants, legs)
+    stored_digest = _move_forward(session, operation_id, last_seq=last_seq, values=values)
+    if stored_digest is _NOT_MOVED:
+        inserted = session.execute(
+            _operation_insert(session.get_bind().dialect.name),
+            {"id": operation_id, "rows_digest": digest, **values},
+        ).first()
+        if inserted is not None:
+            _insert_rows(session, ParticipantRow, operation_id, participants)
+            _insert_rows(session, LegRow, operation_id, legs)
+            return True
+        stored_digest = _move_forward(session, operation_id, last_seq=last_seq, values=values)
+        if stored_digest is _NOT_MOVED:
+            return False
+    if stored_digest != digest:
+        for table, wanted in ((ParticipantRow, participants), (LegRow, legs)):
+            session.execute(delete(table).where(table.operation_id == operation_id))
+            _insert_rows(session, table, operation_id, wanted)
+        session.execute(
+            update(OperationRow).where(OperationRow.id == operation_id).values(rows_digest=digest)
+        )
+    return True
+
+
+# What `_move_forward` answers when the row is missing or newer than the projection.
+_NOT_MOVED: Final = object()
+
+
+def _move_forward(
+    session: Session, operation_id: str, *, last_seq: int, values: dict[str, Any]
+) -> object:
+    """The row's participants-and-legs digest if the UPDATE moved it forward, else _NOT_MOVED."""
+    moved = session.execute(
+        _operation_update(tuple(values)),
+        {"row_id": operation_id, "up_to": last_seq, **{f"new_{k}": v for k, v in values.items()}},
+    ).first()
+    return _NOT_MOVED if moved is None else moved.rows_digest
+
+
+# Statements built once and reused: building one (coercing two dozen columns' values) cost a
+# projection more than running it. Parameters are bound per execution.
+_OPERATIONS: Final = cast(Table, OperationRow.__table__)
+_EVENTS: Final = cast(Table, TimelineEventRow.__table__)
+
+
+@cache
+def _operation_update(columns: tuple[str, ...]) -> Update:
+    return (
+        update(_OPERATIONS)
+        .where(
+            _OPERATIONS.c.id == bindparam("row_id"), _OPERATIONS.c.last_seq <= bindparam("up_to")
+        )
+        .values({name: bindparam(f"new_{name}") for name in columns})
+        .returning(_OPERATIONS.c.rows_digest)
+    )
+
+
+@cache
+def _operation_insert(dialect: str) -> Any:
+    return (
+        _dialect_insert(dialect)(_OPERATIONS)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_OPERATIONS.c.id)
+    )
+
+
+@cache
+def _events_insert(dialect: str, *, rewrite: bool) -> Any:
+    statement = _dialect_insert(dialect)(_EVENTS)
+    if rewrite:
+        return statement.on_conflict_do_update(
+            index_elements=["operation_id", "seq"],
+            set_={name: statement.excluded[name] for name in REWRITTEN_COLUMNS},
+        )
+    return statement.on_conflict_do_nothing(index_elements=["operation_id", "seq"])
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """The INSERT with ON CONFLICT of the read model's database (PostgreSQL, else SQLite)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _operation_values(operation: OperationState, *, last_seq: int) -> dict[str, Any]:
     plan = operation.plan
-    now = datetime.now(UTC)
     substances = sorted({s.name.lower() for s in plan.consignment.substances})
     countries = list(dict.fromkeys(plan.route_countries))
-    values: dict[str, Any] = {
+    return {
         "code_name": plan.code_name,
         "phase": operation.phase.value,
         "lead_agency": plan.lead_agency,
@@ -98,27 +182,26 @@ def _write_operation(
         "launched_at": operation.launched_at,
         "ended_at": operation.ended_at,
         "outcome": operation.outcome.text if operation.outcome else None,
-        "last_seq": max(last_seq, row.last_seq if row else 0),
-        "updated_at": now,
+        "last_seq": last_seq,
+        "updated_at": datetime.now(UTC),
         **_due(operation),
         "snapshot": _snapshot(operation),
     }
-    if row is None:
-        session.add(OperationRow(id=operation.operation_id, **values))
-        session.flush()
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-    operation_id = operation.operation_id
-    participants = [
+
+
+def _participant_values(operation: OperationState) -> list[dict[str, Any]]:
+    return [
         {
             "agency": p.agency,
             "country": p.country,
             "role": p.role.value,
             "confirmed_at": operation.confirmations.get(p.agency),
         }
-        for p in plan.participants
+        for p in operation.plan.participants
     ]
+
+
+def _leg_values(operation: OperationState) -> list[dict[str, Any]]:
     offered = {h.leg: h.offered_at for h in operation.handovers}
     acknowledged = {
         h.leg: h.decided_at
@@ -127,7 +210,7 @@ def _write_operation(
     }
     if operation.handover_offer is not None:
         offered[operation.handover_offer.leg] = operation.handover_offer.offered_at
-    legs = [
+    return [
         {
             "position": position,
             "from_country": leg.from_country,
@@ -143,17 +226,25 @@ def _write_operation(
             "offered_at": offered.get(position),
             "acknowledged_at": acknowledged.get(position),
         }
-        for position, leg in enumerate(plan.legs, start=1)
+        for position, leg in enumerate(operation.plan.legs, start=1)
     ]
-    # Participants and legs are small and change on few events (confirmations, handovers, a
-    # removal): rewritten whole when they differ from what is stored, else left alone; most
-    # events then cost two reads instead of two deletes and a handful of inserts.
-    for table, wanted in ((ParticipantRow, participants), (LegRow, legs)):
-        if row is not None and _stored(session, table, operation_id, wanted) == _rows(wanted):
-            continue
-        if row is not None:
-            session.execute(delete(table).where(table.operation_id == operation_id))
-        session.add_all(table(operation_id=operation_id, **values) for values in wanted)
+
+
+def _digest(participants: list[dict[str, Any]], legs: list[dict[str, Any]]) -> str:
+    """A fingerprint of the participants' and legs' rows: equal rows, equal digest."""
+    # In the plan's order, which the plan keeps: reordering them is a difference too.
+    rows = [[list(values.items()) for values in table] for table in (participants, legs)]
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _insert_rows(
+    session: Session,
+    table: type[ParticipantRow] | type[LegRow],
+    operation_id: str,
+    rows: list[dict[str, Any]],
+) -> None:
+    if rows:
+        session.execute(insert(table), [{"operation_id": operation_id, **row} for row in rows])
 
 
 def _snapshot(operation: OperationState) -> str:
@@ -190,23 +281,6 @@ def _due(operation: OperationState) -> dict[str, Any]:
         "checkpoint_due_at": checkpoint,
         "debrief_due_at": debrief.deadline if open_debrief and debrief is not None else None,
     }
-
-
-def _rows(wanted: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    # The first column is the row's key within the operation, so sorting never compares the rest.
-    return sorted(tuple(values.values()) for values in wanted)
-
-
-def _stored(
-    session: Session,
-    table: type[ParticipantRow] | type[LegRow],
-    operation_id: str,
-    wanted: list[dict[str, Any]],
-) -> list[tuple[Any, ...]]:
-    # With nothing wanted, any stored row is a difference: select something that shows it.
-    columns = [getattr(table, name) for name in wanted[0]] if wanted else [table.operation_id]
-    query = select(*columns).where(table.operation_id == operation_id)
-    return sorted(tuple(stored) for stored in session.execute(query))
 
 
 def list_key(values: list[str]) -> str:

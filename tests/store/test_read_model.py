@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import ActivityEnvironment
 
@@ -239,3 +239,29 @@ def test_a_row_written_before_it_kept_the_state_has_none_until_its_next_event(
         project_operation(session, operation=launched, events=launched.timeline[-1:])
     with session_maker() as session:
         assert operation_state(session, operation_id="op-1") == _without_timeline(launched)
+
+
+def test_a_row_written_before_it_kept_a_digest_has_its_participants_and_legs_rewritten(
+    session_maker: sessionmaker[Session],
+) -> None:
+    # Participants and legs are compared by the digest the row keeps (migration 0013); a row
+    # without one (as the migration leaves it) must not be taken to match: its next projection
+    # rewrites them from the operation, whatever was stored.
+    states = _launched()
+    launched, confirmed = states[-1], states[-2]
+    with session_maker.begin() as session:
+        project_operation(session, operation=confirmed, events=confirmed.timeline)
+        session.execute(update(OperationRow).values(rows_digest=None))
+        session.execute(update(ParticipantRow).values(confirmed_at=None))
+        session.execute(delete(LegRow))
+    with session_maker.begin() as session:
+        project_operation(session, operation=launched, events=launched.timeline[-1:])
+    with session_maker() as session:
+        participants, legs = _participants_and_legs(session)
+        digest = session.scalar(select(OperationRow.rows_digest))
+    assert participants == [
+        (p.agency, launched.confirmations[p.agency])
+        for p in sorted(launched.plan.participants, key=lambda p: p.agency)
+    ]
+    assert legs == [(1, None, None), (2, None, None)]
+    assert digest is not None
