@@ -37,6 +37,12 @@ async def test_no_generated_request_breaks_the_api(live_stack: LiveStack, tmp_pa
         f"X-Justification: {JUSTIFICATION}",
         "--request-timeout",
         "30",
+        # Documents (the debrief report, the statistics summary) render in the API's process
+        # pool, seconds each and more for the first in a fresh process; one generated request
+        # queued behind others on two shared cores can take longer than the check's default
+        # 10 s. A frozen API still fails: nothing may take longer than the request timeout.
+        "--max-response-time",
+        "30",
         "--report-dir",
         str(tmp_path),
         stdout=asyncio.subprocess.PIPE,
