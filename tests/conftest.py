@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,20 +30,40 @@ POSTGRES_URL = os.environ.get(
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'readmodel.db'}"
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated SQLite read model of the test's own: a copy of the session's migrated one."""
+    target = tmp_path / "readmodel.db"
+    shutil.copy2(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+# Migrated once per session and copied for each test: migrating costs a test about 0.2 s on
+# SQLite and 0.3 s on PostgreSQL, hundreds of times a run. The migrations themselves are tested
+# on empty databases (tests/store).
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("read-model-template") / "readmodel.db"
+    url = f"sqlite:///{path}"
     upgrade(url)
-    return url
+    # Everything in the database file itself, nothing left in a write-ahead log beside it.
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
 
 
 @contextmanager
-def empty_postgres_database(prefix: str = "cdtrack_t") -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+def empty_postgres_database(
+    prefix: str = "cdtrack_t", *, template: str | None = None
+) -> Iterator[str]:
+    """The URL of a new PostgreSQL database, empty or a copy of `template`, dropped afterwards."""
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     except OperationalError as error:
         admin.dispose()
         if os.environ.get("CI"):
@@ -57,11 +78,19 @@ def empty_postgres_database(prefix: str = "cdtrack_t") -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for one test, dropped afterwards."""
-    with empty_postgres_database() as url:
-        upgrade(url)
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test (a copy of the session's migrated
+    template), dropped afterwards."""
+    with empty_postgres_database(template=postgres_template) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The name of a database migrated once for the session, which each test's is copied from."""
+    with empty_postgres_database(prefix="cdtrack_template") as url:
+        upgrade(url)
+        yield str(make_url(url).database)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
