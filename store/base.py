@@ -50,5 +50,9 @@ class Base(DeclarativeBase):
 
 def insert_for(session: Session, table: Any) -> Any:
     """An INSERT of the session's dialect, so `on_conflict_do_nothing` is at hand on both."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return dialect_insert(session.get_bind().dialect.name)(table)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT with ON CONFLICT of a dialect's name: PostgreSQL's, else SQLite's."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -8,10 +8,10 @@ from functools import cache
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from store.base import dialect_insert
 from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
 from workflows.commands import Actor, ActorRole, CheckpointSilenceReached
 from workflows.events import HandoverOutcome
@@ -138,7 +138,7 @@ def _operation_update(columns: tuple[str, ...]) -> Update:
 @cache
 def _operation_insert(dialect: str) -> Any:
     return (
-        _dialect_insert(dialect)(_OPERATIONS)
+        dialect_insert(dialect)(_OPERATIONS)
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(_OPERATIONS.c.id)
     )
@@ -146,18 +146,13 @@ def _operation_insert(dialect: str) -> Any:
 
 @cache
 def _events_insert(dialect: str, *, rewrite: bool) -> Any:
-    statement = _dialect_insert(dialect)(_EVENTS)
+    statement = dialect_insert(dialect)(_EVENTS)
     if rewrite:
         return statement.on_conflict_do_update(
             index_elements=["operation_id", "seq"],
             set_={name: statement.excluded[name] for name in REWRITTEN_COLUMNS},
         )
     return statement.on_conflict_do_nothing(index_elements=["operation_id", "seq"])
-
-
-def _dialect_insert(dialect: str) -> Any:
-    """The INSERT with ON CONFLICT of the read model's database (PostgreSQL, else SQLite)."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _operation_values(operation: OperationState, *, last_seq: int) -> dict[str, Any]:
