@@ -414,7 +414,9 @@ class ControlledDeliveryWorkflow:
         try:
             return answer_already_given(self._state, command, command.kind)
         except RefusalError as refusal:
-            raise ApplicationError(str(refusal), type=REFUSED, non_retryable=True) from None
+            raise ApplicationError(
+                str(refusal), refusal.why.as_details(), type=REFUSED, non_retryable=True
+            ) from None
 
     async def _act(self, command: AnyCommand) -> ActionResult:
         given = self._answer_given(command)
@@ -703,9 +705,12 @@ class SystemCommandRefusedError(RuntimeError):
 
 
 def _refusal(decision: Refused) -> ApplicationError:
-    """The answer to a refused Update: the lifecycle's reason, typed by what would help."""
+    """The answer to a refused Update: the lifecycle's reason, typed by what would help. Its
+    details end with the reason as template and parameters (`workflows/reasons.py`), after the
+    role required of a role refusal."""
+    why = decision.why.as_details()
     if isinstance(decision, RoleRefused):
         return ApplicationError(
-            decision.reason, decision.required, type=ROLE_REFUSED, non_retryable=True
+            decision.reason, decision.required, why, type=ROLE_REFUSED, non_retryable=True
         )
-    return ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+    return ApplicationError(decision.reason, why, type=REFUSED, non_retryable=True)

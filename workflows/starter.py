@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
@@ -53,6 +53,7 @@ from workflows.messages import (
 )
 from workflows.operation import REFUSED, ROLE_REFUSED, ControlledDeliveryWorkflow
 from workflows.plan import OperationPlan, plan_size_problem, schedule_problems
+from workflows.reasons import Reason, reason_from_details
 from workflows.state import ActionResult, OperationState
 
 
@@ -65,14 +66,22 @@ class PlanRejectedError(ValueError):
 
 
 class ActionRefusedError(Exception):
-    """The lifecycle refused an action; the message is the rules' reason."""
+    """The lifecycle refused an action; the message is the rules' reason, in English.
+
+    `why` is the rules' part of it as a template and parameters, for a reader's language; None
+    when the refusal came without (from a worker older than it).
+    """
+
+    def __init__(self, reason: str, *, why: Reason | None = None) -> None:
+        super().__init__(reason)
+        self.why = why
 
 
 class RoleRefusedError(ActionRefusedError):
     """Refused because the action is another role's to take; `required` names that role."""
 
-    def __init__(self, reason: str, *, required: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, *, required: str, why: Reason | None = None) -> None:
+        super().__init__(reason, why=why)
         self.required = required
 
 
@@ -217,11 +226,18 @@ async def act(client: Client, *, operation_id: str, command: Command) -> ActionR
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
         if isinstance(cause, ApplicationError) and cause.type == ROLE_REFUSED:
-            (required,) = cause.details
-            raise RoleRefusedError(cause.message, required=str(required)) from None
+            required, *why = cause.details
+            raise RoleRefusedError(
+                cause.message, required=str(required), why=_reason_in(why)
+            ) from None
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:
-            raise ActionRefusedError(cause.message) from None
+            raise ActionRefusedError(cause.message, why=_reason_in(cause.details)) from None
         raise
+
+
+def _reason_in(details: Sequence[Any]) -> Reason | None:
+    """The reason a refusal's details end with, if they carry one."""
+    return reason_from_details(details[-1]) if details else None
 
 
 async def synchronise(client: Client, *, operation_id: str) -> None:

@@ -57,6 +57,7 @@ from workflows.commands import (
 from workflows.events import EventKind
 from workflows.facts import kept_facts, note_fact
 from workflows.plan import OperationPlan
+from workflows.reasons import Reason, because, english
 from workflows.rules.base import (
     Happened,
     RefusalError,
@@ -185,7 +186,12 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Refused:
+    """The command refused: `reason` in English, as the API answers and the records keep it
+    ("cannot <action>: <why>"); `why` the rules' part of it as a template and parameters, for a
+    reader's language (a page leads in with its own words for "cannot <action>")."""
+
     reason: str
+    why: Reason
 
 
 @dataclass(frozen=True)
@@ -301,18 +307,20 @@ RULES: Final[Mapping[type[Command], Rule[Any]]] = {row.command: row for row in _
 ACTION_NAMES: Final[Mapping[str, str]] = {row.kind: row.kind.replace("_", " ") for row in _TABLE}
 
 
-def _phase_list(phases: frozenset[Phase]) -> str:
-    return " or ".join(sorted(phase.value for phase in phases))
-
-
 def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Decision:
     """Accept the command (new state, its events) or refuse it (state untouched, a reason)."""
     rule = RULES[type(command)]
     action = ACTION_NAMES[command.kind]
     if state.phase not in rule.phases:
+        allowed = tuple(sorted(phase.value for phase in rule.phases))
         return Refused(
             f"cannot {action} while the operation is {state.phase.value}; "
-            f"allowed only while {_phase_list(rule.phases)}"
+            f"allowed only while {english('phases', allowed)}",
+            because(
+                "the operation is %(phase)s; this is allowed only while it is %(phases)s",
+                phase=state.phase.value,
+                phases=allowed,
+            ),
         )
     # The timeline and the request ids only grow: copy the rest deeply, those two by reference.
     after = state.model_copy(update={"timeline": [], "applied": {}}).model_copy(deep=True)
@@ -321,9 +329,9 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
         rule.actor(after, command)
         happened = rule.effect(after, command, now)
     except RoleRefusalError as refusal:
-        return RoleRefused(f"cannot {action}: {refusal}", required=refusal.required)
+        return RoleRefused(f"cannot {action}: {refusal}", refusal.why, required=refusal.required)
     except RefusalError as refusal:
-        return Refused(f"cannot {action}: {refusal}")
+        return Refused(f"cannot {action}: {refusal}", refusal.why)
     assert after.phase == state.phase or after.phase in PHASE_MOVES[state.phase], (
         f"{command.kind} moved {state.phase} to {after.phase}, which the table forbids"
     )
@@ -358,7 +366,9 @@ def previous_answer(state: OperationState, command: Command, kind: str) -> Actio
         return None
     if applied.command != kind:
         raise RefusalError(
-            f"request id {command.request_id} was already used for {ACTION_NAMES[applied.command]}"
+            "request id %(request_id)s was already used for %(action)s",
+            request_id=command.request_id,
+            action=ACTION_NAMES[applied.command],
         )
     event = next(e for e in reversed(state.timeline) if e.seq == applied.seq)
     return ActionResult(
