@@ -3,8 +3,9 @@
 The caller has resolved the operation for the principal (need-to-know) first. Here: only officers
 and coordinators act; the command is built from the fields and validated; the workflow's Update
 decides; a refusal by role (403) or by the lifecycle (409) is logged and answered with the
-lifecycle's reason (in English as `detail`, as template and parameters as `reason`). Accepted, the action is in the read model and the access log (one
-transaction, written by the worker) before this returns.
+lifecycle's reason (in English as `detail`, as template and parameters as `reason`). Accepted,
+the action is in the read model and the access log (one transaction, written by the worker)
+before this returns.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from web.planning import OPTION_LABELS as PLAN_OPTION_LABELS
 from web.templating import View
 from workflows.reasons import PARAMETERS, Parameter, Reason, reason_from_details
 
-
 # The API's answer to an action whose operation's workflow is gone (`api.actions.take_action`):
 # not the rules' words, so translated as a whole.
 OPERATION_ENDED: Final = N_("the operation has ended")
@@ -58,7 +57,9 @@ class Refusal:
 def refusal_of(problem: Problem) -> Refusal:
     """The refusal an action's problem answer carries (`api.actions.take_action`)."""
     extra = problem.model_extra or {}
-    return Refusal(reason=problem.detail or problem.title, why=reason_from_details(extra.get("reason")))
+    return Refusal(
+        reason=problem.detail or problem.title, why=reason_from_details(extra.get("reason"))
+    )
 
 
 def reason_text(reason: Reason, *, view: View) -> str:

@@ -52,8 +52,8 @@ from web.deps import (
     visible_operation_for,
 )
 from web.errors import ConsoleError, JustificationRequired
-from web.refusals import Refusal, refusal_of
 from web.language import N_
+from web.refusals import Refusal, refusal_of
 from web.templating import View, render
 from workflows.events import EventKind
 from workflows.offers import offered_actions

@@ -193,9 +193,7 @@ def debrief_reminder(state: OperationState, command: DebriefReminderDue, now: da
     debrief = state.debrief
     assert debrief is not None
     if command.number != debrief.reminders_sent + 1:
-        raise RefusalError(
-            "debrief reminder %(number)s is not the next one", number=command.number
-        )
+        raise RefusalError("debrief reminder %(number)s is not the next one", number=command.number)
     debrief.reminders_sent = command.number
     missing = missing_debrief_inputs(state)
     return Happened(

@@ -67,7 +67,8 @@ def report_surveillance_lost(
 ) -> Happened:
     if state.surveillance_lost is not None:
         raise RefusalError(
-            "surveillance is already lost since %(at)s", at=utc_text(state.surveillance_lost.lost_at)
+            "surveillance is already lost since %(at)s",
+            at=utc_text(state.surveillance_lost.lost_at),
         )
     state.surveillance_lost = SurveillanceGap(
         lost_at=now, last_known_place=command.last_known_place
