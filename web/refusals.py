@@ -56,10 +56,8 @@ class Refusal:
 
 def refusal_of(problem: Problem) -> Refusal:
     """The refusal an action's problem answer carries (`api.actions.take_action`)."""
-    extra = problem.model_extra or {}
-    return Refusal(
-        reason=problem.detail or problem.title, why=reason_from_details(extra.get("reason"))
-    )
+    why = reason_from_details(problem.reason.model_dump()) if problem.reason else None
+    return Refusal(reason=problem.detail or problem.title, why=why)
 
 
 def reason_text(reason: Reason, *, view: View) -> str:
