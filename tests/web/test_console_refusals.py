@@ -24,9 +24,11 @@ __all__ = ["console_people", "live_database_url", "live_stack"]
 pytestmark = [pytest.mark.devserver, pytest.mark.postgres]
 
 REFUSAL: Final = re.compile(r'<p id="refusal">(.*?)</p>', re.DOTALL)
+ITEM: Final = re.compile(r"<li>([^<]*)</li>")
+BLOCKED: Final = ("разрешение не внесено", "ожидается подтверждение участия")
 LATIN: Final = re.compile(r"[A-Za-z][A-Za-z'_-]+")
 # Latin letters that are data: the live stack names each agency by its id, upper-cased.
-DATA: Final = {"CARICC", "TJ-DCA", "UTC"}
+DATA: Final = {"CARICC", "AF-CNPA", "TJ-DCA", "KZ-POLICE", "UTC"}
 
 
 def create_operation(live_stack: LiveStack) -> str:
@@ -108,6 +110,17 @@ def _refused_in_both_languages(live_stack: LiveStack, people: People) -> None:
             "(CARICC (Казахстан))"
         )
         assert not english_words(early + launch), early + launch
+
+        # What blocks the launch, on its page and the operation's, in Russian as well: each
+        # country's missing authorisation, and the agencies yet to confirm.
+        for path in (f"/o/{operation_id}/launch", f"/o/{operation_id}"):
+            shown = client.get(path)
+            assert shown.status_code == 200, shown.text
+            items = [html.unescape(item) for item in ITEM.findall(shown.text)]
+            blockers = [item for item in items if any(b in item for b in BLOCKED)]
+            assert "Афганистан: разрешение не внесено" in blockers, (path, items)
+            assert len(blockers) == 4, (path, blockers)
+            assert not english_words(" ".join(blockers)), blockers
 
     with httpx.Client(base_url=base, timeout=60, headers={"Accept-Language": "en"}) as client:
         csrf = opened(client, english, operation_id)
