@@ -27,7 +27,7 @@ from tests.workflows.test_rules import (
     planned,
 )
 from web.language import Clock, console_texts
-from web.refusals import Refusal, reason_text, refusal_of
+from web.refusals import OPERATION_ENDED, Refusal, reason_text, refusal_of
 from web.templating import View, environment
 from workflows.commands import AnyCommand
 from workflows.reasons import EXTRACTION_KEYWORDS, PARAMETERS, Parameter, Reason, because
@@ -119,7 +119,7 @@ def test_a_refusal_without_its_template_keeps_the_english_after_the_lead_in() ->
 
 
 def test_an_answer_not_of_the_rules_is_translated_as_a_whole() -> None:
-    ended = Refusal(reason="the operation has ended")
+    ended = Refusal(reason=OPERATION_ENDED)
     assert shown(ended, Language.RUSSIAN) == "операция уже завершена"
 
 
