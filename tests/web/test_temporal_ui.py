@@ -150,6 +150,17 @@ def test_without_an_embedded_ui_there_is_no_route_and_no_link(
         assert client.get("/temporal/").status_code == 404
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The addresses something on this machine listens on at `port`."""
+    found = set()
+    for connection in psutil.net_connections(kind="inet"):
+        if connection.status == psutil.CONN_LISTEN and len(connection.laddr) == 2:
+            ip, bound = connection.laddr
+            if bound == port:
+                found.add(ip)
+    return found
+
+
 @pytest.fixture
 def ui_stack_settings(console_settings: Settings, tmp_path: Path) -> Settings:
     return console_settings.model_copy(
@@ -183,10 +194,5 @@ async def test_the_real_ui_is_served_through_the_console_and_only_on_loopback(
             ui_settings = client.get("/temporal/api/v1/settings")
             assert ui_settings.status_code == 200
             assert ui_settings.json()["Codec"]["Endpoint"] == settings.codec_endpoint
-        listening = {
-            connection.laddr.ip
-            for connection in psutil.net_connections(kind="inet")
-            if connection.status == psutil.CONN_LISTEN
-            and connection.laddr.port == settings.temporal_ui_port
-        }
+        listening = listening_addresses(settings.temporal_ui_port)
         assert listening == {"127.0.0.1"}
