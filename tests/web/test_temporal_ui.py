@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Final
 
+import httpx
 import psutil
 import pytest
 from fastapi.testclient import TestClient
@@ -137,6 +138,24 @@ def test_a_change_is_passed_on_only_from_the_consoles_own_origin(
         ("alteration", "refused", "origin_not_allowed", None),
         ("alteration", "allowed", None, 200),
     ]
+
+
+def test_a_ui_that_does_not_answer_gets_a_page_saying_so(
+    console_settings: Settings, people: People
+) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    app = create_app(
+        console_settings,
+        temporal_client=NO_TEMPORAL,
+        temporal_ui_transport=httpx.MockTransport(refuse),
+    )
+    with TestClient(app, base_url=CONSOLE_ORIGIN, follow_redirects=False) as client:
+        sign_in(client, people.add("admin-ui-down", role=Role.ADMIN, agency="caricc"))
+        answer = client.get("/temporal/")
+    assert answer.status_code == 502
+    assert "The Temporal UI does not answer." in answer.text
 
 
 def test_without_an_embedded_ui_there_is_no_route_and_no_link(
