@@ -4,8 +4,8 @@
 the command's timeline event, followed by any event its consequence writes: the interdiction a
 contingency rule orders) or refuses it with a reason a person can act on, leaving the state as it
 was: an English sentence, kept as a template and its parameters for other languages
-(`workflows/reasons.py`). `pending_deadlines` says which timers the state asks for; when one fires, its command goes
-through `decide` like any other.
+(`workflows/reasons.py`). `pending_deadlines` says which timers the state asks for; when one
+fires, its command goes through `decide` like any other.
 """
 
 from __future__ import annotations
