@@ -188,8 +188,9 @@ class Accepted:
 @dataclass(frozen=True)
 class Refused:
     """The command refused: `reason` in English, as the API answers and the records keep it
-    ("cannot <action>: <why>"); `why` the rules' part of it as a template and parameters, for a
-    reader's language (a page leads in with its own words for "cannot <action>")."""
+    ("cannot <action>: <why>", or "cannot <action> while the operation is <phase>; ..."); `why`
+    the rules' part of it as a template and parameters, for a reader's language (a page leads in
+    with its own words for "cannot <action>")."""
 
     reason: str
     why: Reason
