@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
@@ -51,7 +51,12 @@ from workflows.messages import (
     RunOperationInput,
     RunOperationResult,
 )
-from workflows.operation import REFUSED, ROLE_REFUSED, ControlledDeliveryWorkflow
+from workflows.operation import (
+    REFUSAL_REASON,
+    REFUSED,
+    ROLE_REFUSED,
+    ControlledDeliveryWorkflow,
+)
 from workflows.plan import OperationPlan, plan_size_problem, schedule_problems
 from workflows.reasons import Reason, reason_from_details
 from workflows.state import ActionResult, OperationState
@@ -226,18 +231,22 @@ async def act(client: Client, *, operation_id: str, command: Command) -> ActionR
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
         if isinstance(cause, ApplicationError) and cause.type == ROLE_REFUSED:
-            required, *why = cause.details
+            (required,) = cause.details
             raise RoleRefusedError(
-                cause.message, required=str(required), why=_reason_in(why)
+                cause.message, required=str(required), why=_reason_of(cause)
             ) from None
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:
-            raise ActionRefusedError(cause.message, why=_reason_in(cause.details)) from None
+            raise ActionRefusedError(cause.message, why=_reason_of(cause)) from None
         raise
 
 
-def _reason_in(details: Sequence[Any]) -> Reason | None:
-    """The reason a refusal's details end with, if they carry one."""
-    return reason_from_details(details[-1]) if details else None
+def _reason_of(refusal: ApplicationError) -> Reason | None:
+    """The reason as template and parameters, carried by the refusal's cause (none from a worker
+    that sends only the English)."""
+    reason = refusal.cause
+    if isinstance(reason, ApplicationError) and reason.type == REFUSAL_REASON and reason.details:
+        return reason_from_details(reason.details[0])
+    return None
 
 
 async def synchronise(client: Client, *, operation_id: str) -> None:

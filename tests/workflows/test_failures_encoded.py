@@ -22,7 +22,7 @@ from tests.temporal_env import converter_for_tests
 from tests.workflows.conftest import make_worker
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer
 from workflows.commands import ConfirmParticipationInput, LaunchOperationInput
-from workflows.operation import REFUSED
+from workflows.operation import REFUSAL_REASON, REFUSED
 from workflows.starter import ActionRefusedError, update_id
 
 REASON = "no authorisation recorded for AF; ask af-cnpa at https://hooks.example/secret-token"
@@ -95,7 +95,7 @@ async def test_a_refusal_still_reaches_the_client_with_its_reason(
         await operation.do(launch)
 
     # A client without the key gets what the server has: the type, not the reason, and the
-    # reason's template and parameters only as encrypted details.
+    # reason's template and parameters only as encrypted details of the refusal's cause.
     service = operation.client.service_client
     keyless = Client(
         service,
@@ -111,7 +111,12 @@ async def test_a_refusal_still_reaches_the_client_with_its_reason(
     assert isinstance(cause, ApplicationError)
     assert cause.type == REFUSED
     assert cause.message == "Encoded failure"
-    (details,) = cause.details
+    assert not cause.details
+    reason = cause.cause
+    assert isinstance(reason, ApplicationError)
+    assert reason.type == REFUSAL_REASON
+    assert reason.message == "Encoded failure"
+    (details,) = reason.details
     assert details.metadata["encoding"] == b"binary/encrypted"
     for secret in (b"authorisation", b"template", b"parameters"):
         assert secret not in details.data, secret
