@@ -326,7 +326,9 @@ class Settings(BaseSettings):
         default=None,
         min_length=10,
         max_length=500,
-        description="Justification logged for decodes whose request carries no X-Justification",
+        description="Justification logged for decodes whose request carries no X-Justification; "
+        "without it the codec server refuses them, and the console's codec for the embedded UI "
+        "logs its own (web/routes/temporal_codec.py)",
     )
 
     @property
