@@ -17,9 +17,9 @@ The routes exist only where the console serves the UI (`install`, called with it
   reason code (`not_authenticated`, `not_admin`, `origin_not_allowed`).
 - **Justification.** The UI cannot ask for one: a decode is justified by its `X-Justification`
   if it sends one, else by `codec_ui_justification`, else by `UI_JUSTIFICATION`. The person is
-  known (a second factor at sign-in), the opening of the UI page is itself a consultation
-  (`temporal_ui.view`), and what they read is an operation's workflow in the tool meant to
-  investigate one; refusing every decode would leave the UI unable to show anything.
+  known (signed in to the console), opening the UI's page is itself a consultation
+  (`temporal_ui.view`), and what they read is a workflow in the tool meant to investigate one;
+  refusing every decode would leave the UI unable to show anything.
 """
 
 from __future__ import annotations

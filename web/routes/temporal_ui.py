@@ -24,10 +24,9 @@ no such route: the operator runs the official UI behind the organisation's sign-
   API for every list and history it shows, so an entry per call would bury the log without
   saying more about who looked. What a page shows of the workflows is encrypted; the UI decodes
   a payload through the console's codec route (web/routes/temporal_codec.py), which logs each
-  decode with its justification. Every
-  request that may change something (Terminate, Reset, Signal: any method but GET) is an
-  alteration of its own (`temporal_ui.change`, with its method, path and the UI's status), and
-  a refused one is logged by its reason.
+  decode with its justification. Every request that may change something (Terminate, Reset,
+  Signal: any method but GET) is an alteration of its own (`temporal_ui.change`, with its
+  method, path and the UI's status), and a refused one is logged by its reason.
 """
 
 from __future__ import annotations
