@@ -22,6 +22,7 @@ from api.database import ReadModel
 from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
 from api.documents import RenderedDocuments
 from api.justification import Justification
+from api.principal import Principal
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
 from i18n import Language
 from store.access_log import AccessCategory
@@ -128,7 +129,7 @@ class ReportDocument:
     filename: str
 
 
-async def report_document(
+async def _report_document(
     read_model: ReadModel,
     documents: RenderedDocuments,
     *,
@@ -138,8 +139,7 @@ async def report_document(
     format: Literal["pdf", "html"],
 ) -> ReportDocument:
     """The debrief report of a version of the assessment (rendered once per version, language,
-    format and agency names); 404 if there is none. Need-to-know and the access log are the
-    caller's."""
+    format and agency names); 404 if there is none."""
     computed, agencies = await read_model.read(
         partial(_report_source, operation_id=operation_id, version=version)
     )
@@ -155,6 +155,36 @@ async def report_document(
         media_type="application/pdf" if format == "pdf" else "text/html; charset=utf-8",
         filename=f"{computed.code_name}-debrief-v{computed.version}-{lang.value}.{format}",
     )
+
+
+async def disclosed_report(
+    read_model: ReadModel,
+    documents: RenderedDocuments,
+    *,
+    principal: Principal,
+    operation_id: str,
+    justification: str,
+    action: str,
+    version: int | None,
+    lang: Language,
+    format: Literal["pdf", "html"],
+) -> ReportDocument:
+    """The debrief report, logged as disclosed to the principal's agency: the document leaves
+    the system. 404 if there is none (nothing logged); need-to-know is the caller's."""
+    document = await _report_document(
+        read_model, documents, operation_id=operation_id, version=version, lang=lang, format=format
+    )
+    await record_access(
+        read_model,
+        principal=principal,
+        action=action,
+        category=AccessCategory.DISCLOSURE,
+        operation_id=operation_id,
+        justification=justification,
+        recipients=[principal.agency],
+        detail={"version": document.version, "lang": lang.value, "format": format},
+    )
+    return document
 
 
 @router.get(
@@ -179,23 +209,16 @@ async def get_report(
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
-    document = await report_document(
+    document = await disclosed_report(
         read_model,
         documents,
+        principal=principal,
         operation_id=operation.id,
+        justification=justification,
+        action="report.disclose",
         version=version,
         lang=lang,
         format=format,
-    )
-    await record_access(
-        read_model,
-        principal=principal,
-        action="report.disclose",
-        category=AccessCategory.DISCLOSURE,
-        operation_id=operation.id,
-        justification=justification,
-        recipients=[principal.agency],
-        detail={"version": document.version, "lang": lang.value, "format": format},
     )
     return Response(
         content=document.body,
