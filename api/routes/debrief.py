@@ -17,18 +17,16 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from activities.report.render import named_agencies, render_report_html, render_report_pdf
-from api.access import NOT_FOUND, record_access, visible_for
+from api.access import NOT_FOUND, Consulted, consulted, record_access
 from api.database import ReadModel
-from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
+from api.deps import DocumentsDep
 from api.documents import RenderedDocuments
-from api.justification import Justification
 from api.principal import Principal
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
 from i18n import Language
 from store.access_log import AccessCategory
 from store.assessments import AssessmentRow, assessment, assessment_versions
 from store.identity import AgencyName, agency_names
-from store.models import OperationRow
 from workflows.assessment import OutcomeAssessment
 
 router = APIRouter(prefix="/operations", tags=["debrief"])
@@ -82,22 +80,11 @@ async def assessment_read(
     responses=READ_RESPONSES,
 )
 async def get_assessment(
-    operation: Annotated[OperationRow, Depends(visible_for("assessment.read"))],
-    principal: CurrentPrincipal,
-    read_model: ReadModelDep,
-    justification: Justification,
+    seen: Annotated[Consulted, Depends(consulted("assessment.read"))],
     version: Version = None,
 ) -> AssessmentRead:
-    found = await assessment_read(read_model, operation_id=operation.id, version=version)
-    await record_access(
-        read_model,
-        principal=principal,
-        action="assessment.read",
-        category=AccessCategory.CONSULTATION,
-        operation_id=operation.id,
-        justification=justification,
-        detail={"version": found.version},
-    )
+    found = await assessment_read(seen.read_model, operation_id=seen.row.id, version=version)
+    await seen.record(detail={"version": found.version})
     return found
 
 
@@ -200,22 +187,19 @@ async def disclosed_report(
     },
 )
 async def get_report(
-    operation: Annotated[OperationRow, Depends(visible_for("report.disclose"))],
-    principal: CurrentPrincipal,
-    read_model: ReadModelDep,
+    seen: Annotated[Consulted, Depends(consulted("report.disclose"))],
     documents: DocumentsDep,
-    justification: Justification,
     lang: Language = Language.ENGLISH,
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
     document = await disclosed_report(
-        read_model,
+        seen.read_model,
         documents,
-        principal=principal,
-        operation_id=operation.id,
-        justification=justification,
-        action="report.disclose",
+        principal=seen.principal,
+        operation_id=seen.row.id,
+        justification=seen.justification,
+        action=seen.action,
         version=version,
         lang=lang,
         format=format,
