@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api.deps import ReadModelDep, SettingsDep
+from api.directory import log_administration
 from api.principal import Principal, Role
 from api.problems import ProblemError
 from api.routes import agencies as agency_routes
@@ -36,7 +37,7 @@ from api.schemas.agencies import (
     UserRead,
     UserUpdate,
 )
-from store.access_log import AccessCategory, append_access, list_access
+from store.access_log import AccessCategory, list_access
 from store.console import WeakPasswordError, enrolled, reset_second_factor, set_password
 from store.identity import (
     AgencyKind,
@@ -81,20 +82,6 @@ def _field_errors(error: ValidationError, view: View) -> dict[str, str]:
         name = str(detail["loc"][0]) if detail["loc"] else "form"
         found.setdefault(name, validation_message(detail, view=view))
     return found
-
-
-def _accessor_entry(
-    session: Session, *, admin: Principal, action: str, detail: dict[str, Any]
-) -> None:
-    append_access(
-        session,
-        accessor=admin.accessor(),
-        action=action,
-        category=AccessCategory.ALTERATION,
-        operation_id=None,
-        justification=None,
-        detail=detail,
-    )
 
 
 @router.get("")
@@ -342,8 +329,12 @@ def _reset_factor(session: Session, *, admin: Principal, user_id: str) -> None:
     except ProblemError:
         raise ConsoleError(404, NO_USER) from None
     reset_second_factor(session, user_id=user_id)
-    _accessor_entry(
-        session, admin=admin, action="user.second_factor_reset", detail={"user": user_id}
+    log_administration(
+        session,
+        admin=admin,
+        action="user.second_factor_reset",
+        category=AccessCategory.ALTERATION,
+        detail={"user": user_id},
     )
 
 
