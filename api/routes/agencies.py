@@ -87,10 +87,7 @@ async def directory(
 @router.get("/{agency_id}", summary="One agency", responses=problem_responses(404))
 async def agency(agency_id: str, _caller: CurrentPrincipal, read_model: ReadModelDep) -> AgencyRead:
     def work(session: Session) -> AgencyRead:
-        row = get_agency(session, agency_id=agency_id)
-        if row is None:
-            raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
-        return AgencyRead.model_validate(row)
+        return AgencyRead.model_validate(registered(session, agency_id))
 
     return await read_model.read(work)
 
@@ -102,9 +99,12 @@ def own_agency_or_admin(principal: Principal, agency_id: str) -> None:
         )
 
 
-def registered(session: Session, agency_id: str) -> None:
-    if get_agency(session, agency_id=agency_id) is None:
+def registered(session: Session, agency_id: str) -> AgencyRow:
+    """The agency's directory entry; 404 if it is not registered."""
+    row = get_agency(session, agency_id=agency_id)
+    if row is None:
         raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
+    return row
 
 
 @router.post(

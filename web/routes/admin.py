@@ -42,7 +42,6 @@ from store.console import WeakPasswordError, enrolled, reset_second_factor, set_
 from store.identity import (
     AgencyKind,
     AgencyName,
-    get_agency,
     list_agencies,
     list_tokens,
     list_users,
@@ -158,10 +157,9 @@ def _agency_with_targets(
     session: Session, *, agency_id: str
 ) -> tuple[AgencyRead, list[TargetRead]]:
     try:
-        agency_routes.registered(session, agency_id)
+        row = agency_routes.registered(session, agency_id)
     except ProblemError:
         raise ConsoleError(404, NO_AGENCY) from None
-    row = get_agency(session, agency_id=agency_id)
     targets = [TargetRead.model_validate(t) for t in list_targets(session, agency_id=agency_id)]
     return AgencyRead.model_validate(row), targets
 
