@@ -363,18 +363,6 @@ def record_token_use(session: Session, *, token_id: str, at: datetime | None = N
     )
 
 
-def authenticate_token(
-    session: Session, *, token: str, now: datetime | None = None
-) -> UserRow | None:
-    """The active user a valid, unrevoked token belongs to, its use recorded; None otherwise."""
-    verified = verify_token(session, token=token, now=now)
-    if verified is None:
-        return None
-    if verified.use_due:
-        record_token_use(session, token_id=verified.token_id, at=now)
-    return verified.user
-
-
 def token_prefix(credential: str) -> str | None:
     """The public part of an API token, by which failed attempts are counted."""
     scheme, _, rest = credential.partition("_")
