@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from bench.lanes import in_lanes
 from cdtrack.walkthrough import SAMPLE_AGENCIES, sample_plan
 from store.models import TimelineEventRow
 from workflows.commands import (
@@ -155,9 +156,6 @@ async def start_live_operations(
     """
     coordinator = Actor(agency=coordinator_agency, officer="bench", role=ActorRole.COORDINATOR)
     prefix = uuid.uuid4().hex[:6].upper()
-    pending = asyncio.Queue[int]()
-    for number in range(operations):
-        pending.put_nowait(number)
     deadlines: dict[str, datetime] = {}
 
     async def one(number: int) -> None:
@@ -184,13 +182,7 @@ async def start_live_operations(
         assert state.checkpoint_clock is not None
         deadlines[operation_id] = state.checkpoint_clock + interval
 
-    async def lane() -> None:
-        while not pending.empty():
-            await one(pending.get_nowait())
-
-    async with asyncio.TaskGroup() as lanes:
-        for _ in range(concurrency):
-            lanes.create_task(lane())
+    await in_lanes(range(operations), concurrency=concurrency, each=one)
     return deadlines
 
 
