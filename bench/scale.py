@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from bench.lanes import in_lanes
-from cdtrack.walkthrough import SAMPLE_AGENCIES, sample_plan
+from cdtrack.walkthrough import SAMPLE_AGENCIES, sample_authorisation, sample_plan
 from store.models import TimelineEventRow
 from workflows.commands import (
     Actor,
@@ -98,14 +98,8 @@ def _launch_commands(suffix: str, now: datetime) -> list[AnyCommand]:
         officer = Actor(
             agency=agency["id"], officer=f"bench-{agency['id']}", role=ActorRole.OFFICER
         )
-        authorisation = AuthorisationGranted(
-            country=agency["country"],
-            authority=f"Prosecutor's office ({agency['country']})",
-            reference=f"CD-{agency['country']}-BENCH",
-            legal_basis="Controlled delivery under national procedure law",
-            granted_at=now - timedelta(hours=1),
-            valid_until=now + timedelta(days=30),
-            substitution_allowed=True,
+        authorisation = AuthorisationGranted.model_validate(
+            sample_authorisation(agency["country"], now=now)
         )
         commands.append(
             RecordAuthorisationInput(
