@@ -301,6 +301,13 @@ async def _posted(
 PostedDep = Annotated[DebriefForm, Depends(_posted)]
 
 
+def _moment_field(posted: DebriefForm, name: str) -> tuple[datetime | None, dict[str, str]]:
+    """A date-and-time field of the form, read in the viewer's zone; its message if it has none."""
+    view = posted.viewer.view
+    moment = _local_moment(posted.typed.get(name, ""), view.clock.zone)
+    return moment, {} if moment else {name: view.gettext(FIELD_MESSAGES[name])}
+
+
 @dataclass(frozen=True)
 class Acting:
     """What taking an action needs besides the posted form: one dependency for every form."""
@@ -413,9 +420,7 @@ async def submit_input(posted: PostedDep, acting: ActingDep) -> Response:
 
 @router.post("/o/{operation_id}/debrief/deadline")
 async def extend_deadline(posted: PostedDep, acting: ActingDep) -> Response:
-    view = posted.viewer.view
-    deadline = _local_moment(posted.typed.get("deadline", ""), view.clock.zone)
-    errors = {} if deadline else {"deadline": view.gettext(FIELD_MESSAGES["deadline"])}
+    deadline, errors = _moment_field(posted, "deadline")
     return await _act(
         posted,
         "extend_debrief_deadline",
@@ -428,9 +433,7 @@ async def extend_deadline(posted: PostedDep, acting: ActingDep) -> Response:
 
 @router.post("/o/{operation_id}/debrief/recommendations")
 async def add_recommendation(posted: PostedDep, acting: ActingDep) -> Response:
-    view = posted.viewer.view
-    due = _local_moment(posted.typed.get("due", ""), view.clock.zone)
-    errors = {} if due else {"due": view.gettext(FIELD_MESSAGES["due"])}
+    due, errors = _moment_field(posted, "due")
     fields = {
         "text": posted.typed.get("text", ""),
         "owner": posted.typed.get("owner", ""),
