@@ -199,7 +199,9 @@ async def get_operation(
     state = await states.read(seen.row.id, arrived_at=arrived_at)
     await seen.record()
     blockers = (
-        launch_blockers(state, now=datetime.now(UTC)) if state.phase is Phase.PLANNING else []
+        [str(blocker) for blocker in launch_blockers(state, now=datetime.now(UTC))]
+        if state.phase is Phase.PLANNING
+        else []
     )
     # Without its timeline (a paginated route of its own) and request ids (the workflow's
     # business): `LiveStates` gives neither.
