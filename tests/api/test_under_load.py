@@ -39,7 +39,9 @@ __all__ = ["live_database_url", "live_stack"]
 
 CONCURRENT = 50
 BURST = 200
-HEALTH_WITHIN_SECONDS = 1.0
+# The freeze this guards against left /health unanswered for 10 s and more; on two cores shared
+# with the burst's 50 clients one health answer may wait past a second without anything frozen.
+HEALTH_WITHIN_SECONDS = 2.0
 
 
 @dataclass
