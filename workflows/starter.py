@@ -46,6 +46,7 @@ from workflows.commands import (
     kind_of,
 )
 from workflows.messages import (
+    AssessmentRetryPolicy,
     DeliveryPolicy,
     ProjectionRetryPolicy,
     RunOperationInput,
@@ -151,6 +152,7 @@ async def start_operation(
     checkpoints_carried: int | None = None,
     delivery: DeliveryPolicy | None = None,
     projection_retry: ProjectionRetryPolicy | None = None,
+    assessment_retry: AssessmentRetryPolicy | None = None,
 ) -> str:
     """Start the workflow of a new operation and return its id."""
     size_problem = plan_size_problem(plan)
@@ -164,6 +166,7 @@ async def start_operation(
         "checkpoints_carried": checkpoints_carried,
         "delivery": delivery,
         "projection_retry": projection_retry,
+        "assessment_retry": assessment_retry,
     }
     start = start.model_copy(update={k: v for k, v in limits.items() if v is not None})
     await client.start_workflow(
