@@ -460,6 +460,10 @@ def _assessment_failed(line: Line, event: Event) -> str:
     return line.say(message, version=detail.version)
 
 
+def _assessment_retried(line: Line, event: Event) -> str:
+    return line.say(N_("The outcome assessment is tried again at once, as asked"))
+
+
 def _failed(line: Line, event: Event) -> str:
     return line.say(
         N_("Consignment declared lost: %(circumstances)s"),
@@ -505,6 +509,7 @@ WRITERS: Final[dict[EventKind, Writer]] = {
         N_("Outcome assessment version %(version)s written; the debrief report is ready")
     ),
     EventKind.DEBRIEF_ASSESSMENT_FAILED: _assessment_failed,
+    EventKind.DEBRIEF_ASSESSMENT_RETRIED: _assessment_retried,
     EventKind.DEBRIEF_CLOSED: _missing(
         N_("Debrief closed"), N_("Debrief closed; no input from %(agencies)s")
     ),

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ReportSurveillanceLostInput,
         ReportSurveillanceRegainedInput,
         ResumeOperationInput,
+        RetryAssessmentInput,
         SubmitDebriefInput,
         SuspendOperationInput,
     )
@@ -361,6 +362,14 @@ class ControlledDeliveryWorkflow:
         self._check(command)
 
     @workflow.update
+    async def retry_assessment(self, command: RetryAssessmentInput) -> ActionResult:
+        return await self._act(command)
+
+    @retry_assessment.validator
+    def _check_retry_assessment(self, command: RetryAssessmentInput) -> None:
+        self._check(command)
+
+    @workflow.update
     async def remove_participant(self, command: RemoveParticipantInput) -> ActionResult:
         return await self._act(command)
 
@@ -507,29 +516,29 @@ class ControlledDeliveryWorkflow:
         seen = self._changes
         quiet_until = self._report_ready_due
         if quiet_until is not None and (not deadlines or quiet_until <= deadlines[0][0]):
-            wait = quiet_until - workflow.now()
-            if wait > timedelta(0):
-                try:
-                    await workflow.wait_condition(lambda: self._changes != seen, timeout=wait)
-                    return
-                except TimeoutError:
-                    pass
+            if await self._changed_within(quiet_until - workflow.now(), since=seen):
+                return
             self._tell_report_ready()
             return
         if deadlines:
             due, _ = deadlines[0]
-            wait = due - workflow.now()
-            if wait > timedelta(0):
-                try:
-                    await workflow.wait_condition(lambda: self._changes != seen, timeout=wait)
-                    return
-                except TimeoutError:
-                    pass
+            if await self._changed_within(due - workflow.now(), since=seen):
+                return
             await self._fire_earliest_deadline()
         else:
             await workflow.wait_condition(
                 lambda: self._changes != seen or self._continue_as_new_due()
             )
+
+    async def _changed_within(self, wait: timedelta, *, since: int) -> bool:
+        """Whether an accepted change came within `wait` (none waited for once it is past)."""
+        if wait <= timedelta(0):
+            return False
+        try:
+            await workflow.wait_condition(lambda: self._changes != since, timeout=wait)
+        except TimeoutError:
+            return False
+        return True
 
     async def _fire_earliest_deadline(self) -> None:
         # Recomputed: an action may have answered the deadline while the timer was firing.
@@ -616,7 +625,8 @@ class ControlledDeliveryWorkflow:
                 return
             if self._continue_as_new_due():
                 await self._continue_as_new()
-            await workflow.sleep(self._wait_before_next_assessment())
+            # The coordinator may ask for the next attempt at once (retry_assessment).
+            await self._changed_within(self._wait_before_next_assessment(), since=self._changes)
             await self._assess_if_due()
 
     def _wait_before_next_assessment(self) -> timedelta:

@@ -51,6 +51,7 @@ DETAILS: Final[Mapping[EventKind, type[d.Detail]]] = {
     EventKind.DEBRIEF_RECOMMENDATION_ADDED: d.RecommendationAdded,
     EventKind.DEBRIEF_ASSESSED: d.AssessmentVersion,
     EventKind.DEBRIEF_ASSESSMENT_FAILED: d.AssessmentFailure,
+    EventKind.DEBRIEF_ASSESSMENT_RETRIED: d.Nothing,
     EventKind.DEBRIEF_CLOSED: d.MissingInputs,
     EventKind.OPERATION_ABORTED: d.Reason,
     EventKind.OPERATION_FAILED: d.ConsignmentLost,

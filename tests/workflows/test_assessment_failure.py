@@ -28,7 +28,7 @@ from tests.receivers import received_by, register_directory
 from tests.workflows.conftest import make_worker, replayer
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer, request_id
 from tests.workflows.test_notifications_delivered import Stage
-from workflows.commands import CloseDebriefInput, SubmitDebriefInput
+from workflows.commands import CloseDebriefInput, RetryAssessmentInput, SubmitDebriefInput
 from workflows.events import EventKind
 from workflows.messages import AssessmentRetryPolicy, AssessOperationInput, AssessOperationResult
 from workflows.starter import operation_handle
@@ -167,6 +167,19 @@ async def _told(stage: Stage, phrase: str) -> list[str]:
     raise AssertionError(f"the coordinator was not told {phrase!r}")
 
 
+async def _assert_final_version_after(
+    stage: Stage, operation: OperationDriver, *before: EventKind
+) -> None:
+    """Version 1 is written last, after the events `before`, and is the final one: labelled by
+    the close."""
+    kinds = await operation.kinds()
+    assert kinds[-len(before) - 1 :] == [*before, EventKind.DEBRIEF_ASSESSED]
+    with stage.sessions() as session:
+        written = assessment(session, operation_id=operation.operation_id)
+        assert written is not None
+        assert (written.version, written.reason) == (1, f"after {EventKind.DEBRIEF_CLOSED}")
+
+
 async def test_a_failed_closing_assessment_keeps_the_run_open_until_it_is_written(
     failing_stage: tuple[Stage, FailingAssessment],
 ) -> None:
@@ -199,18 +212,10 @@ async def test_a_failed_closing_assessment_keeps_the_run_open_until_it_is_writte
     debrief.failing = False
     # The next attempt comes within the longest wait (a handle not started here skips no time).
     await stage.env.sleep(timedelta(seconds=QUICK_ASSESSMENT_RETRY.maximum_retry_seconds))
-    result = await handle.result()
-    assert result.phase == "closed"
-    kinds = await operation.kinds()
-    assert kinds[-3:] == [
-        EventKind.DEBRIEF_CLOSED,
-        EventKind.DEBRIEF_ASSESSMENT_FAILED,
-        EventKind.DEBRIEF_ASSESSED,
-    ]
-    with stage.sessions() as session:
-        written = assessment(session, operation_id=operation.operation_id)
-        assert written is not None
-        assert (written.version, written.reason) == (1, f"after {EventKind.DEBRIEF_CLOSED}")
+    assert (await handle.result()).phase == "closed"
+    await _assert_final_version_after(
+        stage, operation, EventKind.DEBRIEF_CLOSED, EventKind.DEBRIEF_ASSESSMENT_FAILED
+    )
     await _told(stage, "the debrief is closed and the debrief report is final")
     assert len(await _told(stage, CLOSING_FAILED)) == 1
     # Its history, timers and all, replays on the same code.
@@ -248,3 +253,20 @@ async def test_a_long_outage_after_the_close_continues_as_new_with_the_failure_c
     assert [(version, reason) for version, _, _, reason in versions] == [
         (1, f"after {EventKind.DEBRIEF_CLOSED}")
     ]
+
+
+async def test_the_coordinator_has_a_failed_closing_assessment_tried_at_once(
+    failing_stage: tuple[Stage, FailingAssessment],
+) -> None:
+    stage, debrief = failing_stage
+    operation = await _closed_while_failing(stage, debrief)  # the first timer: five minutes
+    failed_at = (await operation.state()).timeline[-1].at
+    debrief.failing = False
+    await operation.do(RetryAssessmentInput(actor=COORDINATOR, request_id=request_id()))
+    result = await operation_handle(stage.env.client, operation.operation_id).result()
+
+    assert result.phase == "closed"
+    assert debrief.asked_at[-1] - failed_at < timedelta(minutes=1), "not on the timer"
+    await _assert_final_version_after(
+        stage, operation, EventKind.DEBRIEF_ASSESSMENT_FAILED, EventKind.DEBRIEF_ASSESSMENT_RETRIED
+    )

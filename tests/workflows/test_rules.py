@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from tests.factories import sample_plan
 from workflows import details
+from workflows.assessment import assessment_reason
 from workflows.commands import (
     SYSTEM,
     AbortOperationInput,
@@ -43,6 +44,7 @@ from workflows.commands import (
     ReportSurveillanceLostInput,
     ReportSurveillanceRegainedInput,
     ResumeOperationInput,
+    RetryAssessmentInput,
     SubmitDebriefInput,
     SurveillanceWindowExpired,
     SuspendOperationInput,
@@ -1040,6 +1042,32 @@ def test_a_failed_assessment_waits_for_a_change_until_the_close_then_stays_due()
     assert state.debrief is not None
     assert [a.version for a in state.debrief.assessments] == [1]
     assert not assessment_due(state)
+
+
+def test_the_coordinator_may_ask_for_a_failed_closing_assessment_at_once() -> None:
+    state, concluded_at = in_debrief()
+    retry = RetryAssessmentInput(actor=COORDINATOR, request_id=rid())
+    assert "while the operation is debrief" in refusal(state, retry, concluded_at)
+    state = accept(state, CloseDebriefInput(actor=COORDINATOR, request_id=rid()), concluded_at)
+    waiting = "no failed outcome assessment is waiting to be written"
+    assert waiting in refusal(state, retry, concluded_at), "nothing has failed yet"
+    state = accept(state, record_failure(state), concluded_at)
+
+    asked_at = concluded_at + timedelta(hours=1)
+    assert role_refusal(state, retry.model_copy(update={"actor": AF}), asked_at).required == (
+        "coordinator"
+    )
+    state = accept(state, retry, asked_at)
+    assert state.timeline[-1].kind == "debrief.assessment_retried"
+    assert state.timeline[-1].actor == COORDINATOR
+    twice = RetryAssessmentInput(actor=COORDINATOR, request_id=rid())
+    assert waiting in refusal(state, twice, asked_at), "its attempt is already asked for"
+    # The attempt asked for fails too: told again, as the coordinator waits for it.
+    state = accept(state, record_failure(state), asked_at)
+    assert assessment_reason(state) == "after debrief.closed"
+    state = accept(state, record_assessment(state), asked_at + timedelta(hours=2))
+    again = RetryAssessmentInput(actor=COORDINATOR, request_id=rid())
+    assert waiting in refusal(state, again, asked_at + timedelta(hours=2)), "already written"
 
 
 # --- final phases and retried requests ---------------------------------------------------------

@@ -11,6 +11,7 @@ from workflows.commands import (
     ExtendDebriefDeadlineInput,
     RecordAssessmentFailureInput,
     RecordAssessmentInput,
+    RetryAssessmentInput,
     SubmitDebriefInput,
 )
 from workflows.events import EventKind
@@ -47,6 +48,19 @@ def assessment_due(state: OperationState) -> bool:
     ready = debrief.deadline_passed or closed
     waits_for_a_change = debrief.revision == debrief.failed_revision and not closed
     return ready and not waits_for_a_change and debrief.revision > debrief.assessed_revision
+
+
+def _owing_an_assessment(state: OperationState) -> Debrief | None:
+    """The debrief, if an outcome assessment of it is due now."""
+    return state.debrief if assessment_due(state) else None
+
+
+def _failed_yet_owed(state: OperationState) -> Debrief:
+    """The debrief whose outcome assessment failed for good and is still to be written."""
+    debrief = _owing_an_assessment(state)
+    if debrief is None or debrief.failed_revision != debrief.revision:
+        raise RefusalError("no failed outcome assessment is waiting to be written")
+    return debrief
 
 
 def debrief_reminder_times(state: OperationState, debrief: Debrief) -> list[datetime]:
@@ -164,8 +178,8 @@ def record_assessment(
 def record_assessment_failure(
     state: OperationState, command: RecordAssessmentFailureInput, now: datetime
 ) -> Happened:
-    debrief = state.debrief
-    if debrief is None or not assessment_due(state) or command.revision != debrief.revision:
+    debrief = _owing_an_assessment(state)
+    if debrief is None or command.revision != debrief.revision:
         raise RefusalError("no outcome assessment of this revision is due")
     # Told once: the closing assessment's later attempts fail without a word.
     if debrief.failed_revision == command.revision:
@@ -179,6 +193,18 @@ def record_assessment_failure(
         details.AssessmentFailure(
             version=command.version, at_seq=command.at_seq, after_close=closed
         ),
+    )
+
+
+def retry_assessment(
+    state: OperationState, command: RetryAssessmentInput, now: datetime
+) -> Happened:
+    # Its attempt's failure is told again: the coordinator asked, and waits for the answer.
+    _failed_yet_owed(state).failed_revision = None
+    return Happened(
+        EventKind.DEBRIEF_ASSESSMENT_RETRIED,
+        "The outcome assessment is tried again at once, as asked",
+        details.Nothing(),
     )
 
 
