@@ -3,8 +3,9 @@
 The caller has resolved the operation for the principal (need-to-know) first. Here: only officers
 and coordinators act; the command is built from the fields and validated; the workflow's Update
 decides; a refusal by role (403) or by the lifecycle (409) is logged and answered with the
-lifecycle's reason. Accepted, the action is in the read model and the access log (one
-transaction, written by the worker) before this returns.
+lifecycle's reason (in English as `detail`, as template and parameters as `reason`). Accepted,
+the action is in the read model and the access log (one transaction, written by the worker)
+before this returns.
 """
 
 from __future__ import annotations
@@ -89,15 +90,23 @@ async def take_action(
             status.HTTP_403_FORBIDDEN,
             "Not your role",
             str(refusal),
-            extensions={"required_role": refusal.required},
+            extensions={"required_role": refusal.required, **_reason_of(refusal)},
         ) from None
     except ActionRefusedError as refusal:
         await _refused(read_model, principal, command, operation_id, "lifecycle_refused")
-        raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+        raise ProblemError(
+            status.HTTP_409_CONFLICT, "Conflict", str(refusal), extensions=_reason_of(refusal)
+        ) from None
     except (RPCError, WorkflowFailureError) as failure:
         if isinstance(failure, RPCError) and failure.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(status.HTTP_409_CONFLICT, "the operation has ended") from None
         raise
+
+
+def _reason_of(refusal: ActionRefusedError) -> dict[str, Any]:
+    """The problem's `reason`: the rules' reason as template and parameters, for a client that
+    shows it in its reader's language (`detail` stays the English)."""
+    return {"reason": refusal.why.as_details()} if refusal.why is not None else {}
 
 
 async def _refused(

@@ -30,6 +30,19 @@ class FieldError(BaseModel):
     message: str
 
 
+class RefusalReason(BaseModel):
+    """Why the lifecycle refused an action, for a client that says it in its reader's language."""
+
+    template: str = Field(
+        description="The reason in English with named placeholders (`%(leg)s`), as a message id: "
+        '"no handover of leg %(leg)s has been offered"'
+    )
+    parameters: dict[str, Any] = Field(
+        description="Each placeholder's value: a string (an agency id, a country code, a phase, "
+        "a moment), a number, a list of strings, or a list of reasons (what blocks a launch)"
+    )
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
@@ -44,6 +57,11 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, description="This occurrence, as logged")
     errors: list[FieldError] | None = Field(
         default=None, description="For invalid requests: each field at fault and what to change"
+    )
+    reason: RefusalReason | None = Field(
+        default=None,
+        description="For an action the lifecycle refused (403, 409): the rules' part of `detail` "
+        "as template and parameters",
     )
 
 

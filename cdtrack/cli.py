@@ -10,7 +10,7 @@ import typer
 
 from api.principal import Role
 from cdtrack import stack
-from cdtrack.settings import Settings, load_settings
+from cdtrack.settings import TEMPORAL_UI_PATH, Settings, load_settings
 
 if TYPE_CHECKING:
     from store.access_log import PublishedHead
@@ -40,10 +40,10 @@ def _configure_logging(
     configure_logging(load_settings(), verbose=verbose)
 
 
-def _announce(server: stack.DevServer) -> None:
+def _announce(server: stack.DevServer, *, ui_address: str | None) -> None:
     typer.echo(f"Temporal  {server.address} (namespace {server.namespace})")
-    if server.ui_url is not None:
-        typer.echo(f"UI        {server.ui_url}")
+    if ui_address is not None:
+        typer.echo(f"UI        {ui_address}")
     elif server.started_here:
         typer.echo("UI        off (--no-ui)")
     else:
@@ -63,7 +63,12 @@ def up(
     settings = load_settings()
 
     def announce(server: stack.DevServer) -> None:
-        _announce(server)
+        ui_address = None
+        if server.ui_url is not None:
+            # The UI's own port answers on loopback only; people open it through the console.
+            base = settings.public_base_url.rstrip("/")
+            ui_address = f"{base}{TEMPORAL_UI_PATH}/  (administrators, signed in to the console)"
+        _announce(server, ui_address=ui_address)
         api = f"http://{settings.api_host}:{settings.api_port}"
         typer.echo(f"Console   {api}/  (sign in: password, then a TOTP code)")
         typer.echo(f"API       {api}/api/v1")
@@ -98,7 +103,11 @@ def server(
     ui: Annotated[bool, typer.Option(help="Serve the Temporal Web UI.")] = True,
 ) -> None:
     """Run only the embedded Temporal dev server, in the foreground (tests, debugging)."""
-    asyncio.run(stack.serve_dev_server(load_settings(), ui=ui, on_ready=_announce))
+
+    def announce(server: stack.DevServer) -> None:
+        _announce(server, ui_address=server.ui_url)
+
+    asyncio.run(stack.serve_dev_server(load_settings(), ui=ui, on_ready=announce))
 
 
 @app.command()

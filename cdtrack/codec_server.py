@@ -64,7 +64,7 @@ async def administrator(
         outcome="refused",
         detail={"namespace": request.headers.get("x-namespace", "")},
     )
-    if origin is not None and origin != settings.codec_ui_origin:
+    if origin is not None and origin != settings.codec_browser_origin:
         await refusal(principal=None, reason_code="origin_not_allowed")
         raise ProblemError(403, "Forbidden", "Requests from this origin are not accepted.")
     try:
@@ -105,7 +105,7 @@ def create_codec_app(settings: Settings) -> FastAPI:
     # The UI calls from the browser: only its origin may read the answers, with credentials.
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=[settings.codec_ui_origin],
+        allow_origins=[settings.codec_browser_origin],
         allow_methods=["POST"],
         allow_headers=["Authorization", "Content-Type", "X-Namespace", "X-Justification"],
         allow_credentials=True,

@@ -8,7 +8,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 import limits
@@ -22,6 +22,9 @@ from workflows.messages import DeliveryPolicy
 
 # How the worker runs workflow code: in the SDK's sandbox, or directly (cdtrack.worker).
 WorkflowSandbox = Literal["strict", "off"]
+# Where the console serves the embedded stack's Temporal UI, and the public path the UI is
+# started with, so that its pages link to their assets and API through the console.
+TEMPORAL_UI_PATH: Final = "/temporal"
 
 
 class Settings(BaseSettings):
@@ -36,6 +39,13 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
+    temporal_ui_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/]+/",
+        description="The embedded stack's Temporal UI on loopback with its public path (set by "
+        "`cdtrack up`), which the console serves to its administrators at /temporal/; unset in "
+        "production, where the official UI runs behind the organisation's sign-in.",
+    )
     task_queue: str = "cdtrack-operations"
     database_url: str | None = Field(
         default=None,
@@ -304,9 +314,10 @@ class Settings(BaseSettings):
     # The codec server the Temporal UI and CLI decode payloads through.
     codec_server_host: str = "127.0.0.1"
     codec_server_port: int = Field(default=8088, ge=1, le=65535)
-    codec_ui_origin: str = Field(
-        default="http://127.0.0.1:8233",
-        description="The one browser origin (the Temporal UI) the codec server answers (CORS)",
+    codec_ui_origin: str | None = Field(
+        default=None,
+        description="The one browser origin (the Temporal UI) the codec server answers (CORS); "
+        "the console's own (public_base_url) if unset, where `cdtrack up` serves the UI",
     )
     codec_ui_justification: str | None = Field(
         default=None,
@@ -318,6 +329,16 @@ class Settings(BaseSettings):
     @property
     def codec_endpoint(self) -> str:
         return f"http://{self.codec_server_host}:{self.codec_server_port}"
+
+    @property
+    def console_origin(self) -> str:
+        """The scheme, host and port browsers address the console by (public_base_url's)."""
+        parts = urlsplit(self.public_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def codec_browser_origin(self) -> str:
+        return self.codec_ui_origin or self.console_origin
 
 
 def _local_key_file(path: Path) -> dict[str, bytes]:

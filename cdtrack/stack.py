@@ -23,7 +23,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 
-from cdtrack.settings import Settings
+from cdtrack.settings import TEMPORAL_UI_PATH, Settings
 from cdtrack.temporal import SEARCH_ATTRIBUTES
 from store.files import narrow, private_directory, private_file
 
@@ -34,6 +34,10 @@ SHUTDOWN_GRACE_SECONDS: Final = 15.0
 LOG_TAIL_LINES: Final = 40
 # What the dev server creates (database, WAL, shared memory) is readable by its owner only.
 PRIVATE_UMASK: Final = 0o077
+# The UI has no sign-in of its own and offers Terminate, Reset and Signal: it listens on
+# loopback only, whatever address gRPC binds, and people reach it through the console, which
+# lets only its administrators in (web/routes/temporal_ui.py).
+UI_HOST: Final = "127.0.0.1"
 
 # The type names `temporal server start-dev --search-attribute KEY=TYPE` accepts.
 CLI_ATTRIBUTE_TYPES: Final[dict[SearchAttributeIndexedValueType, str]] = {
@@ -116,10 +120,17 @@ def dev_server_command(*, binary: Path, settings: Settings, ui: bool) -> list[st
         "warn",
     ]
     if ui:
-        # The UI decodes payloads through cdtrack's codec server, for administrators only.
         command += [
+            "--ui-ip",
+            UI_HOST,
             "--ui-port",
             str(settings.temporal_ui_port),
+            # Its pages, assets and API under the path the console serves it at.
+            "--ui-public-path",
+            TEMPORAL_UI_PATH,
+            # The news feed comes from temporal.io: nothing to fetch on a closed network.
+            "--ui-disable-news-fetch",
+            # The UI decodes payloads through cdtrack's codec server, for administrators only.
             "--ui-codec-endpoint",
             settings.codec_endpoint,
         ]
@@ -147,11 +158,10 @@ async def dev_server(
     When a Temporal server already answers at the address it is reused and left running.
     """
     data_dir = settings.data_dir.resolve()
-    host, _ = split_address(settings.temporal_address)
     server = DevServer(
         address=settings.temporal_address,
         namespace=settings.temporal_namespace,
-        ui_url=f"http://{host}:{settings.temporal_ui_port}" if ui else None,
+        ui_url=f"http://{UI_HOST}:{settings.temporal_ui_port}{TEMPORAL_UI_PATH}" if ui else None,
         data_dir=data_dir,
         database=data_dir / "temporal.db",
         log_file=data_dir / "temporal.log",
@@ -260,7 +270,9 @@ async def serve_embedded(
                     _until_stopped(run_worker(worker_settings, stop=stopping), stopping)
                 )
                 if with_api and api is not None:
-                    services.create_task(_until_stopped(api(settings, stopping), stopping))
+                    # The console serves the UI this stack started (none of a reused server's).
+                    api_settings = settings.model_copy(update={"temporal_ui_url": server.ui_url})
+                    services.create_task(_until_stopped(api(api_settings, stopping), stopping))
                 if ui and server.started_here:
                     from cdtrack.codec_server import serve_codec_server
 

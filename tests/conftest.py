@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -27,6 +28,18 @@ from workflows.operation import PHASE_ATTRIBUTE
 POSTGRES_URL = os.environ.get(
     "CDTRACK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Each test leaves the root logger's handlers as it found them: a CLI run in a test (typer's
+    CliRunner) configures logging onto a stream the runner closes, which later tests would write
+    to ("I/O operation on closed file")."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

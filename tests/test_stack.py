@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import socket
 import stat
 from collections.abc import Iterator
@@ -78,6 +79,18 @@ def test_the_command_carries_the_product_flags(settings: Settings, temporal_cli:
     with_ui = stack.dev_server_command(binary=temporal_cli, settings=settings, ui=True)
     assert "--headless" not in with_ui
     assert str(settings.temporal_ui_port) in with_ui
+
+
+def test_the_ui_listens_on_loopback_whatever_grpc_binds(
+    settings: Settings, temporal_cli: Path
+) -> None:
+    everywhere = settings.model_copy(update={"temporal_address": "0.0.0.0:7233"})
+    command = stack.dev_server_command(binary=temporal_cli, settings=everywhere, ui=True)
+    flags = dict(itertools.pairwise(command))
+    assert flags["--ip"] == "0.0.0.0"
+    assert flags["--ui-ip"] == "127.0.0.1"
+    # Its pages and API under the path the console serves it at.
+    assert flags["--ui-public-path"] == "/temporal"
 
 
 async def test_the_dev_server_keeps_its_workflows_across_a_restart(settings: Settings) -> None:

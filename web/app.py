@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.sdk.trace import TracerProvider
@@ -12,11 +13,11 @@ from starlette.responses import RedirectResponse, Response
 from temporalio.client import Client
 
 from api import app as api_app
-from cdtrack.settings import Settings
+from cdtrack.settings import TEMPORAL_UI_PATH, Settings
 from web import docs
 from web.deps import anonymous_view
 from web.errors import ConsoleError, JustificationRequired, SignInRequired
-from web.routes import ROUTERS
+from web.routes import ROUTERS, temporal_ui
 from web.security import SecurityHeaders
 from web.templating import render
 
@@ -28,10 +29,12 @@ def create_app(
     *,
     temporal_client: Client | None = None,
     tracing: TracerProvider | None = None,
+    temporal_ui_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The API with the console's pages on it, in one process."""
+    """The API with the console's pages on it, in one process; `temporal_ui_transport` lets
+    tests stand in for the embedded Temporal UI."""
     app = api_app.create_app(settings, temporal_client=temporal_client, tracing=tracing)
-    install_console(app)
+    install_console(app, settings, temporal_ui_transport=temporal_ui_transport)
     return app
 
 
@@ -42,14 +45,25 @@ def _redirect(request: Request, location: str) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-def install_console(app: FastAPI) -> None:
-    """Mount the console's pages, assets and headers on an app built by `api.app.create_app`."""
+def install_console(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    temporal_ui_transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Mount the console's pages, assets and headers on an app built by `api.app.create_app`,
+    and the embedded stack's Temporal UI when the settings name one."""
     app.add_middleware(SecurityHeaders)
     app.mount("/static/docs/bundles", StaticFiles(directory=docs.BUNDLES), name="docs-bundles")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(docs.router)
     for router in ROUTERS:
         app.include_router(router)
+    # What the navigation links to for administrators (base.html); None: no UI to link to.
+    app.state.temporal_ui_path = None
+    if settings.temporal_ui_url is not None:
+        temporal_ui.install(app, ui_url=settings.temporal_ui_url, transport=temporal_ui_transport)
+        app.state.temporal_ui_path = TEMPORAL_UI_PATH + "/"
 
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, exc: SignInRequired) -> Response:

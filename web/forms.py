@@ -213,17 +213,3 @@ def country_names(language: str) -> list[tuple[str, str]]:
     names = Locale.parse(language).territories
     found = [(c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries]
     return sorted(found, key=lambda pair: pair[1])
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why the lifecycle refused an action, as the viewer reads it: in their language where the
-    catalogue knows the reason; else (and in English) the rules' own words after a lead-in."""
-
-    reason: str
-    translated: str | None
-
-
-def refusal_of(reason: str, *, view: View) -> Refusal:
-    translated = view.gettext(reason)
-    return Refusal(reason=reason, translated=translated if translated != reason else None)

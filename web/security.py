@@ -5,7 +5,8 @@ cdtrack itself, none inline, no framing (images may be data: addresses: the char
 documentation pages (Swagger UI, ReDoc) set element styles from their scripts, so there inline
 styles (never inline scripts) are allowed; a debrief report opened as a web page has its own
 styles inline and runs nothing. Console pages carry operational data and are never cached; the
-packaged assets are.
+packaged assets are. The embedded Temporal UI's pages (web/routes/temporal_ui.py) keep a policy of
+their own, set there, and are never framed or cached either.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cdtrack.settings import TEMPORAL_UI_PATH
 
 CONSOLE_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -36,6 +39,8 @@ DOCUMENT_POLICY: Final = (
 )
 DOCUMENT_PATH: Final = re.compile(r"^/o/[^/]+/report/document$")
 STATIC_PREFIX: Final = "/static/"
+# The embedded Temporal UI's answers keep the policy they come with (web/routes/temporal_ui.py).
+OWN_POLICY_PREFIX: Final = TEMPORAL_UI_PATH + "/"
 
 
 class SecurityHeaders:
@@ -53,7 +58,10 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                if path in DOCS_PATHS:
+                own = headers.get("content-security-policy")
+                if own is not None and path.startswith(OWN_POLICY_PREFIX):
+                    policy = own
+                elif path in DOCS_PATHS:
                     policy = DOCS_POLICY
                 elif DOCUMENT_PATH.match(path):
                     policy = DOCUMENT_POLICY

@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         RunOperationResult,
     )
     from workflows.notices import Notice, NoticeAction, delivery_failed, notices_for
+    from workflows.reasons import Reason
     from workflows.rules import (
         Accepted,
         RefusalError,
@@ -82,6 +83,9 @@ REFUSED = "LifecycleRefusal"
 # A command another role gives (the coordinator's, say, asked for by an officer); its details
 # name the role required.
 ROLE_REFUSED = "RoleRefusal"
+# The refusal's reason as template and parameters (workflows/reasons.py), for a reader's language:
+# the refusal's cause, so a client that knows only the two types above reads them as before.
+REFUSAL_REASON = "RefusalReason"
 ASSESSMENT_PATCH = "outcome-assessment"
 
 # Runs whose projection failed before it was retried until it landed replay as they ran.
@@ -413,7 +417,9 @@ class ControlledDeliveryWorkflow:
         try:
             return answer_already_given(self._state, command, command.kind)
         except RefusalError as refusal:
-            raise ApplicationError(str(refusal), type=REFUSED, non_retryable=True) from None
+            raise ApplicationError(str(refusal), type=REFUSED, non_retryable=True) from _reason_of(
+                str(refusal), refusal.why
+            )
 
     async def _act(self, command: AnyCommand) -> ActionResult:
         given = self._answer_given(command)
@@ -770,9 +776,20 @@ class SystemCommandRefusedError(RuntimeError):
 
 
 def _refusal(decision: Refused) -> ApplicationError:
-    """The answer to a refused Update: the lifecycle's reason, typed by what would help."""
+    """The answer to a refused Update: the lifecycle's reason, typed by what would help; a role
+    refusal's details name the role required. Its cause carries the reason as template and
+    parameters (`_reason_of`)."""
     if isinstance(decision, RoleRefused):
-        return ApplicationError(
+        refusal = ApplicationError(
             decision.reason, decision.required, type=ROLE_REFUSED, non_retryable=True
         )
-    return ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+    else:
+        refusal = ApplicationError(decision.reason, type=REFUSED, non_retryable=True)
+    refusal.__cause__ = _reason_of(decision.reason, decision.why)
+    return refusal
+
+
+def _reason_of(reason: str, why: Reason) -> ApplicationError:
+    """The reason as template and parameters, in a failure of its own under the refusal, so the
+    refusal's own details keep the shape every client reads."""
+    return ApplicationError(reason, why.as_details(), type=REFUSAL_REASON, non_retryable=True)

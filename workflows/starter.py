@@ -53,8 +53,14 @@ from workflows.messages import (
     RunOperationInput,
     RunOperationResult,
 )
-from workflows.operation import REFUSED, ROLE_REFUSED, ControlledDeliveryWorkflow
+from workflows.operation import (
+    REFUSAL_REASON,
+    REFUSED,
+    ROLE_REFUSED,
+    ControlledDeliveryWorkflow,
+)
 from workflows.plan import OperationPlan, plan_size_problem, schedule_problems
+from workflows.reasons import Reason, reason_from_details
 from workflows.state import ActionResult, OperationState
 
 
@@ -67,14 +73,22 @@ class PlanRejectedError(ValueError):
 
 
 class ActionRefusedError(Exception):
-    """The lifecycle refused an action; the message is the rules' reason."""
+    """The lifecycle refused an action; the message is the rules' reason, in English.
+
+    `why` is the rules' part of it as a template and parameters, for a reader's language; None
+    when the refusal came without (from a worker older than it).
+    """
+
+    def __init__(self, reason: str, *, why: Reason | None = None) -> None:
+        super().__init__(reason)
+        self.why = why
 
 
 class RoleRefusedError(ActionRefusedError):
     """Refused because the action is another role's to take; `required` names that role."""
 
-    def __init__(self, reason: str, *, required: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, *, required: str, why: Reason | None = None) -> None:
+        super().__init__(reason, why=why)
         self.required = required
 
 
@@ -223,10 +237,21 @@ async def act(client: Client, *, operation_id: str, command: Command) -> ActionR
         cause = failure.cause
         if isinstance(cause, ApplicationError) and cause.type == ROLE_REFUSED:
             (required,) = cause.details
-            raise RoleRefusedError(cause.message, required=str(required)) from None
+            raise RoleRefusedError(
+                cause.message, required=str(required), why=_reason_of(cause)
+            ) from None
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:
-            raise ActionRefusedError(cause.message) from None
+            raise ActionRefusedError(cause.message, why=_reason_of(cause)) from None
         raise
+
+
+def _reason_of(refusal: ApplicationError) -> Reason | None:
+    """The reason as template and parameters, carried by the refusal's cause (none from a worker
+    that sends only the English)."""
+    reason = refusal.cause
+    if isinstance(reason, ApplicationError) and reason.type == REFUSAL_REASON and reason.details:
+        return reason_from_details(reason.details[0])
+    return None
 
 
 async def synchronise(client: Client, *, operation_id: str) -> None:

@@ -209,7 +209,9 @@ async def get_operation(
         justification=justification,
     )
     blockers = (
-        launch_blockers(state, now=datetime.now(UTC)) if state.phase is Phase.PLANNING else []
+        [str(blocker) for blocker in launch_blockers(state, now=datetime.now(UTC))]
+        if state.phase is Phase.PLANNING
+        else []
     )
     # Without its timeline (a paginated route of its own) and request ids (the workflow's
     # business): `LiveStates` gives neither.

@@ -148,3 +148,14 @@ async def test_an_officer_a_missing_token_and_a_wrong_origin_are_refused_and_log
         ("origin_not_allowed", None),
         ("no_justification", "admin-1"),
     ]
+
+
+def test_without_a_configured_origin_the_consoles_is_answered(api_settings: Settings) -> None:
+    """`cdtrack up` serves the UI through the console, so the UI calls from the console's origin."""
+    asked = {"Access-Control-Request-Method": "POST"}
+    with TestClient(create_codec_app(api_settings)) as codec:
+        console = codec.options("/decode", headers={**asked, "Origin": "http://127.0.0.1:8000"})
+        ui_port = codec.options("/decode", headers={**asked, "Origin": "http://127.0.0.1:8233"})
+    assert console.status_code == 200
+    assert console.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"
+    assert ui_port.status_code == 400

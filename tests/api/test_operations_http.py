@@ -139,10 +139,24 @@ def _need_to_know_wrong_state_bad_input_and_retries(live_stack: LiveStack) -> No
         assert unjustified.status_code == 428
         assert "X-Justification" in unjustified.json()["detail"]
 
-        # A wrong-state action is refused with the lifecycle's reason, and changes nothing.
+        # A wrong-state action is refused with the lifecycle's reason, and changes nothing: the
+        # problem as before (its English detail), and the reason's template for a client that
+        # translates it.
         refused = http.post(f"{path}/acknowledge-handover", json={"leg": 1}, headers=headers(kz))
         assert refused.status_code == 409
-        assert "cannot acknowledge handover while the operation is planning" in refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        problem = refused.json()
+        assert {k: problem[k] for k in ("type", "title", "status", "detail")} == {
+            "type": "about:blank",
+            "title": "Conflict",
+            "status": 409,
+            "detail": "cannot acknowledge handover while the operation is planning; "
+            "allowed only while execution or suspended",
+        }
+        assert problem["reason"] == {
+            "template": "the operation is %(phase)s; this is allowed only while it is %(phases)s",
+            "parameters": {"phase": "planning", "phases": ["execution", "suspended"]},
+        }
 
         # Invalid input names the field.
         bad = http.post(f"{path}/offer-handover", json={"leg": 0}, headers=headers(kz))

@@ -51,7 +51,14 @@ def _another_roles_action(live_stack: LiveStack) -> None:
         assert launch.status_code == 403, launch.text
         problem = launch.json()
         assert problem["required_role"] == "coordinator"
-        assert "only the coordinator (caricc) may" in problem["detail"]
+        assert (
+            problem["detail"]
+            == "cannot launch operation: only the coordinator (caricc) may do this"
+        )
+        assert problem["reason"] == {
+            "template": "only the coordinator (%(coordinator)s) may do this",
+            "parameters": {"coordinator": "caricc"},
+        }
 
         # The coordinator asks for what only a participating agency's officer does.
         confirm = http.post(f"{path}/confirm-participation", json={}, headers=headers(coordinator))
@@ -66,6 +73,14 @@ def _another_roles_action(live_stack: LiveStack) -> None:
         gate = http.post(f"{path}/launch-operation", json={}, headers=headers(coordinator))
         assert gate.status_code == 409, gate.text
         assert "required_role" not in gate.json()
+        assert gate.json()["detail"].startswith(
+            "cannot launch operation: the operation cannot be launched: no authorisation recorded"
+        )
+        blockers = gate.json()["reason"]["parameters"]["blockers"]
+        assert blockers[0] == {
+            "template": "no authorisation recorded for %(country)s",
+            "parameters": {"country": "AF"},
+        }
 
         # Nothing refused changed anything.
         assert kinds(http, path, coordinator) == before

@@ -1,8 +1,9 @@
 """Fixtures for console tests: the whole app (API and console) in process, people who sign in.
 
 `console` is a TestClient of `web.app.create_app` on the test's read model (SQLite and
-PostgreSQL); `people.add(...)` registers a user with a password and an enrolled TOTP secret,
-and `sign_in(client, person)` walks the sign-in forms as a browser does. Browser tests use the
+PostgreSQL), serving `fake_ui` (tests/web/fake_ui.py) as the embedded stack's Temporal UI;
+`people.add(...)` registers a user with a password and an enrolled TOTP secret, and
+`sign_in(client, person)` walks the sign-in forms as a browser does. Browser tests use the
 live stack of `tests/web/browser.py` instead.
 """
 
@@ -20,6 +21,7 @@ from store.migrate import upgrade
 from store.session import create_engine_for, session_factory
 from tests.api.conftest import NO_TEMPORAL
 from tests.temporal_env import settings_for_tests
+from tests.web.fake_ui import FAKE_UI_URL, FakeUI
 from tests.web.people import People, Person, sign_in
 from web.app import create_app
 
@@ -29,7 +31,9 @@ __all__ = ["People", "Person", "sign_in"]
 @pytest.fixture
 def console_settings(read_model_url: str, tmp_path: Any) -> Settings:
     upgrade(read_model_url)
-    return settings_for_tests(database_url=read_model_url, data_dir=tmp_path)
+    return settings_for_tests(
+        database_url=read_model_url, data_dir=tmp_path, temporal_ui_url=FAKE_UI_URL
+    )
 
 
 @pytest.fixture
@@ -45,8 +49,15 @@ def people(console_sessions: sessionmaker[Session], console_settings: Settings) 
 
 
 @pytest.fixture
-def console(console_settings: Settings) -> Iterator[TestClient]:
-    app = create_app(console_settings, temporal_client=NO_TEMPORAL)
+def fake_ui() -> FakeUI:
+    return FakeUI()
+
+
+@pytest.fixture
+def console(console_settings: Settings, fake_ui: FakeUI) -> Iterator[TestClient]:
+    app = create_app(
+        console_settings, temporal_client=NO_TEMPORAL, temporal_ui_transport=fake_ui.transport
+    )
     with TestClient(app, base_url="http://127.0.0.1:8000", follow_redirects=False) as client:
         yield client
 

@@ -182,13 +182,14 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     assert await desk.get_by_label("Рекомендация", exact=True).input_value() == recommendation
     await assert_no_english(desk, data=data)
     await assert_accessible(desk)
-    # A deadline before the current one: the lifecycle refuses, and says so in Russian before
-    # its own words.
+    # A deadline before the current one: the lifecycle refuses, and says why in Russian.
     await desk.get_by_label("Новый срок (UTC)").fill(local_input(datetime.now(UTC)))
     await desk.get_by_role("button", name="Продлить срок").click()
     refusal = desk.locator("#refusal")
     await refusal.get_by_text("Правила операции не допускают это действие:").wait_for()
-    assert "later than the current one" in await refusal.locator("[lang=en]").inner_text()
+    assert "новый срок должен быть позже текущего" in await refusal.inner_text()
+    assert await refusal.locator("[lang=en]").count() == 0
+    await assert_no_english(desk, data=data)
     await assert_accessible(desk)
     await desk.get_by_label("Рекомендация", exact=True).fill(recommendation)
     await desk.get_by_label("Срок исполнения (UTC)").fill(

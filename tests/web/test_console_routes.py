@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from api.principal import Role
 from tests.web.people import People, csrf_of, sign_in
 from web import docs
-from web.routes import ROUTERS
+from web.routes import ROUTERS, temporal_ui
+from web.routes.temporal_ui import FORWARDED_METHODS
 
 
 class Rule(Enum):
@@ -75,16 +76,18 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/tokens/{token_id}/revoke"): Rule.ADMIN,
     ("GET", "/admin/access-log"): Rule.ADMIN,
     ("GET", "/admin/access-log/verify"): Rule.ADMIN,
+    # Only where the embedded stack serves its Temporal UI (the console fixture has one).
+    **{(method, "/temporal/{path:path}"): Rule.ADMIN for method in FORWARDED_METHODS},
     ("GET", "/plan"): Rule.COORDINATOR,
     ("POST", "/plan"): Rule.COORDINATOR,
 }
 
 
 def _console_routes() -> set[tuple[str, str]]:
-    # What web/app.py includes: the docs pages and every router of web/routes.
+    # What web/app.py includes: the docs pages, every router of web/routes and the Temporal UI.
     return {
         (method, route.path)
-        for router in (docs.router, *ROUTERS)
+        for router in (docs.router, *ROUTERS, temporal_ui.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods or ()
@@ -106,11 +109,13 @@ PATH_VALUES = {
     "agency_id": "kz-police",
     "user_id": "officer-matrix",
     "token_id": "token-matrix",
+    "path": "namespaces/default/workflows",
 }
 
 
 def _path(template: str) -> str:
-    return template.format(**PATH_VALUES)
+    # A path parameter's converter ("{path:path}") is no format spec.
+    return template.replace(":path}", "}").format(**PATH_VALUES)
 
 
 def test_no_console_page_is_reached_without_signing_in(console: TestClient) -> None:

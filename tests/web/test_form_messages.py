@@ -1,6 +1,5 @@
-"""What a form says when the model refuses a value, and when the lifecycle refuses the action: in
-the viewer's language, with Russian plural forms; a reason the catalogue lacks keeps its words
-after a translated lead-in."""
+"""What a form says when the model refuses a value: in the viewer's language, with Russian plural
+forms. (When the lifecycle refuses the action: tests/web/test_refusals.py.)"""
 
 from __future__ import annotations
 
@@ -11,9 +10,9 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from i18n import Language
-from web.forms import field_errors, refusal_of
+from web.forms import field_errors
 from web.language import Clock, console_texts
-from web.templating import View, environment
+from web.templating import View
 
 
 class Sample(BaseModel):
@@ -57,18 +56,3 @@ def test_english_forms_keep_the_models_own_words() -> None:
     assert errors["name"] == "Enter at least 3 characters."
     assert errors["count"] == "Enter a whole number."
     assert errors["code"] == "code X1 is not registered"
-
-
-def test_a_refusal_is_translated_where_the_catalogue_knows_it_else_led_in() -> None:
-    known = refusal_of("This page is not part of your role.", view=view(Language.RUSSIAN))
-    assert known.translated == "Эта страница не относится к вашей роли."
-    reason = "the handover of leg 1 is already acknowledged"
-    unknown = refusal_of(reason, view=view(Language.RUSSIAN))
-    assert unknown.translated is None
-    shown = (
-        environment(Language.RUSSIAN)
-        .from_string('{% from "macros.html" import refusal_reason %}{{ refusal_reason(refusal) }}')
-        .render(refusal=unknown)
-    )
-    assert "Правила операции не допускают это действие:" in shown
-    assert f'<span lang="en">{reason}</span>' in shown

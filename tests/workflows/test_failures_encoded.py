@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.converter import DataConverter, DefaultPayloadConverter, PayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,7 +22,7 @@ from tests.temporal_env import converter_for_tests
 from tests.workflows.conftest import make_worker
 from tests.workflows.operations import COORDINATOR, OperationDriver, officer
 from workflows.commands import ConfirmParticipationInput, LaunchOperationInput
-from workflows.operation import REFUSED
+from workflows.operation import REFUSAL_REASON, REFUSED
 from workflows.starter import ActionRefusedError, update_id
 
 REASON = "no authorisation recorded for AF; ask af-cnpa at https://hooks.example/secret-token"
@@ -91,9 +94,14 @@ async def test_a_refusal_still_reaches_the_client_with_its_reason(
     with pytest.raises(ActionRefusedError, match="no authorisation recorded for AF"):
         await operation.do(launch)
 
-    # A client without the key gets what the server has: the type, not the reason.
+    # A client without the key gets what the server has: the type, not the reason, and the
+    # reason's template and parameters only as encrypted details of the refusal's cause.
     service = operation.client.service_client
-    keyless = Client(service, namespace=operation.client.namespace)
+    keyless = Client(
+        service,
+        namespace=operation.client.namespace,
+        data_converter=DataConverter(payload_converter_class=PayloadsAsTheyAre),
+    )
     handle = keyless.get_workflow_handle(f"operation-{operation.operation_id}")
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await handle.execute_update(
@@ -103,3 +111,24 @@ async def test_a_refusal_still_reaches_the_client_with_its_reason(
     assert isinstance(cause, ApplicationError)
     assert cause.type == REFUSED
     assert cause.message == "Encoded failure"
+    assert not cause.details
+    reason = cause.cause
+    assert isinstance(reason, ApplicationError)
+    assert reason.type == REFUSAL_REASON
+    assert reason.message == "Encoded failure"
+    (details,) = reason.details
+    assert details.metadata["encoding"] == b"binary/encrypted"
+    for secret in (b"authorisation", b"template", b"parameters"):
+        assert secret not in details.data, secret
+
+
+class PayloadsAsTheyAre(PayloadConverter):
+    """What a client without the key can make of a payload it reads: nothing but the payload."""
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        return DefaultPayloadConverter().to_payloads(values)
+
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[Any]:
+        return list(payloads)

@@ -15,6 +15,7 @@ import workflows.rules
 from tests.temporal_env import converter_for_tests
 from tests.workflows.test_operation_workflow import Harness, env, launched, sqlite_session_maker
 from workflows.commands import AnyCommand
+from workflows.reasons import because
 from workflows.rules import Decision, Refused
 from workflows.starter import operation_handle
 from workflows.state import OperationState
@@ -40,7 +41,7 @@ async def test_a_refused_deadline_fails_the_workflow_task_and_the_run_waits(
         state: OperationState, command: AnyCommand, *, now: datetime
     ) -> Decision:
         if command.kind == "handover_deadline_reached":
-            return Refused("refused for the test")
+            return Refused("refused for the test", because("refused for the test"))
         return decide(state, command, now=now)
 
     # The rules module is passed through the sandbox, so the workflow sees the double.

@@ -52,8 +52,8 @@ from web.deps import (
     visible_operation_for,
 )
 from web.errors import ConsoleError, JustificationRequired
-from web.forms import Refusal, refusal_of
 from web.language import N_
+from web.refusals import Refusal, refusal_of
 from web.templating import View, render
 from workflows.events import EventKind
 from workflows.offers import offered_actions
@@ -369,14 +369,14 @@ async def _act(
                     workers=workers,
                     settings=settings,
                 )
-            except ProblemError as refused:  # another role's action
-                if refused.problem.status != 403:
+            except ProblemError as refused:  # another role's action, or the lifecycle's
+                if refused.problem.status not in (403, 409):
                     raise
-                refusal = refusal_of(refused.problem.detail or "", view=view)
-            except HTTPException as refused:  # the lifecycle's refusal, with its reason
+                refusal = refusal_of(refused.problem)
+            except HTTPException as refused:  # the operation has ended
                 if refused.status_code != 409:
                     raise
-                refusal = refusal_of(str(refused.detail), view=view)
+                refusal = Refusal(reason=str(refused.detail))
             else:
                 return RedirectResponse(f"/o/{posted.row.id}/debrief?done={done}", status_code=303)
     state = await live_state(acting.states, posted.row.id)
@@ -385,7 +385,8 @@ async def _act(
     )
     context = debrief_context(opened, state, now=datetime.now(UTC))
     context.update(errors=errors, typed=posted.typed, refusal=refusal, done=None)
-    view = await naming(read_model, view, debrief_agencies(state))
+    named = debrief_agencies(state) | (refusal.agencies if refusal else set())
+    view = await naming(read_model, view, named)
     return render(
         posted.request,
         "debrief.html",

@@ -31,8 +31,9 @@ from store.timeline import timeline_page
 from web import labels
 from web.agencies import naming, operation_agencies, plan_agencies
 from web.deps import CsrfSignedIn, OpenedOperation, OperationIdPath, operation_page
-from web.forms import Refusal, country_names, field_errors, fields_of, form_fields, refusal_of
+from web.forms import country_names, field_errors, fields_of, form_fields
 from web.live import ChangeFeed
+from web.refusals import Refusal, reason_text, refusal_of
 from web.templating import render
 from web.timeline import event_line, named_in
 from workflows.offers import offered_actions
@@ -94,6 +95,7 @@ def _page_context(
         "actions": actions,
         "action_kinds": {action.kind for action in actions},
         "blockers": launch_blockers(state, now=now) if state.phase is Phase.PLANNING else [],
+        "reason_text": reason_text,
         "events": events,
         "more_before": events[-1].seq if len(events) == PAGE_SIZE and events[-1].seq > 1 else None,
         "now": now,
@@ -222,7 +224,8 @@ async def _action_page(
         else None,
         "participant": state.plan.participant(opened.viewer.principal.agency),
     }
-    view = await naming(read_model, opened.viewer.view, operation_agencies(state))
+    named = operation_agencies(state) | (refusal.agencies if refusal else set())
+    view = await naming(read_model, opened.viewer.view, named)
     return render(request, "action.html", view=view, context=context, status_code=status_code)
 
 
@@ -330,7 +333,11 @@ async def _refused(
 ) -> Response:
     """The page of the form again, the lifecycle's reason beside it, what was typed kept."""
     state = await _state(states, opened.row.id)
-    reason = refused.problem.detail if isinstance(refused, ProblemError) else refused.detail
+    refusal = (
+        refusal_of(refused.problem)
+        if isinstance(refused, ProblemError)
+        else Refusal(reason=str(refused.detail))
+    )
     return await _action_page(
         request,
         opened,
@@ -338,6 +345,6 @@ async def _refused(
         read_model,
         page=ACTION_PAGES.get(kind, "operation"),
         values=typed,
-        refusal=refusal_of(str(reason), view=opened.viewer.view),
+        refusal=refusal,
         status_code=409,
     )

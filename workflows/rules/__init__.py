@@ -3,8 +3,9 @@
 `decide` takes the current state, a command and the time, and either accepts it (a new state and
 the command's timeline event, followed by any event its consequence writes: the interdiction a
 contingency rule orders) or refuses it with a reason a person can act on, leaving the state as it
-was. `pending_deadlines` says which timers the state asks for; when one fires, its command goes
-through `decide` like any other.
+was: an English sentence, kept as a template and its parameters for other languages
+(`workflows/reasons.py`). `pending_deadlines` says which timers the state asks for; when one
+fires, its command goes through `decide` like any other.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from workflows.commands import (
 from workflows.events import EventKind
 from workflows.facts import kept_facts, note_fact
 from workflows.plan import OperationPlan
+from workflows.reasons import Reason, because, english
 from workflows.rules.base import (
     Happened,
     RefusalError,
@@ -187,7 +189,13 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Refused:
+    """The command refused: `reason` in English, as the API answers and the records keep it
+    ("cannot <action>: <why>", or "cannot <action> while the operation is <phase>; ..."); `why`
+    the rules' part of it as a template and parameters, for a reader's language (a page leads in
+    with its own words for "cannot <action>")."""
+
     reason: str
+    why: Reason
 
 
 @dataclass(frozen=True)
@@ -305,18 +313,20 @@ RULES: Final[Mapping[type[Command], Rule[Any]]] = {row.command: row for row in _
 ACTION_NAMES: Final[Mapping[str, str]] = {row.kind: row.kind.replace("_", " ") for row in _TABLE}
 
 
-def _phase_list(phases: frozenset[Phase]) -> str:
-    return " or ".join(sorted(phase.value for phase in phases))
-
-
 def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Decision:
     """Accept the command (new state, its events) or refuse it (state untouched, a reason)."""
     rule = RULES[type(command)]
     action = ACTION_NAMES[command.kind]
     if state.phase not in rule.phases:
+        allowed = tuple(sorted(phase.value for phase in rule.phases))
         return Refused(
             f"cannot {action} while the operation is {state.phase.value}; "
-            f"allowed only while {_phase_list(rule.phases)}"
+            f"allowed only while {english('phases', allowed)}",
+            because(
+                "the operation is %(phase)s; this is allowed only while it is %(phases)s",
+                phase=state.phase.value,
+                phases=allowed,
+            ),
         )
     # The timeline and the request ids only grow: copy the rest deeply, those two by reference.
     after = state.model_copy(update={"timeline": [], "applied": {}}).model_copy(deep=True)
@@ -325,9 +335,9 @@ def decide(state: OperationState, command: AnyCommand, *, now: datetime) -> Deci
         rule.actor(after, command)
         happened = rule.effect(after, command, now)
     except RoleRefusalError as refusal:
-        return RoleRefused(f"cannot {action}: {refusal}", required=refusal.required)
+        return RoleRefused(f"cannot {action}: {refusal}", refusal.why, required=refusal.required)
     except RefusalError as refusal:
-        return Refused(f"cannot {action}: {refusal}")
+        return Refused(f"cannot {action}: {refusal}", refusal.why)
     assert after.phase == state.phase or after.phase in PHASE_MOVES[state.phase], (
         f"{command.kind} moved {state.phase} to {after.phase}, which the table forbids"
     )
@@ -362,7 +372,9 @@ def previous_answer(state: OperationState, command: Command, kind: str) -> Actio
         return None
     if applied.command != kind:
         raise RefusalError(
-            f"request id {command.request_id} was already used for {ACTION_NAMES[applied.command]}"
+            "request id %(request_id)s was already used for %(action)s",
+            request_id=command.request_id,
+            action=ACTION_NAMES[applied.command],
         )
     event = next(e for e in reversed(state.timeline) if e.seq == applied.seq)
     return ActionResult(

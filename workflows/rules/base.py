@@ -9,11 +9,20 @@ from workflows.commands import SYSTEM, Actor, ActorRole, Command
 from workflows.details import Detail
 from workflows.events import EventKind, HandoverOutcome
 from workflows.plan import Leg, OperationPlan
+from workflows.reasons import Parameter, Reason
 from workflows.state import HandoverRecord, OperationOutcome, OperationState, Phase
 
 
 class RefusalError(Exception):
-    """A command that the lifecycle does not allow now; the message says why."""
+    """A command that the lifecycle does not allow now; the message says why, in English.
+
+    Raised with a literal template and its parameters (`workflows/reasons.py`), so that the
+    reason (`why`) can be read in another language too.
+    """
+
+    def __init__(self, template: str, /, **parameters: Parameter) -> None:
+        self.why = Reason(template, parameters)
+        super().__init__(str(self.why))
 
 
 @dataclass(frozen=True)
@@ -35,8 +44,8 @@ class Happened:
 class RoleRefusalError(RefusalError):
     """The command is not the actor's to give: another role (named in `required`) gives it."""
 
-    def __init__(self, reason: str, *, required: str) -> None:
-        super().__init__(reason)
+    def __init__(self, template: str, /, *, required: str, **parameters: Parameter) -> None:
+        super().__init__(template, **parameters)
         self.required = required
 
 
@@ -47,7 +56,8 @@ def by_coordinator(state: OperationState, command: Command) -> None:
     actor = command.actor
     if actor.role is not ActorRole.COORDINATOR or actor.agency != state.plan.coordinator_agency:
         raise RoleRefusalError(
-            f"only the coordinator ({state.plan.coordinator_agency}) may do this",
+            "only the coordinator (%(coordinator)s) may do this",
+            coordinator=state.plan.coordinator_agency,
             required="coordinator",
         )
 
@@ -56,7 +66,8 @@ def by_participant(state: OperationState, command: Command) -> None:
     actor = command.actor
     if actor.role is not ActorRole.OFFICER or state.plan.participant(actor.agency) is None:
         raise RoleRefusalError(
-            f"{actor.agency} is not a participating agency of this operation",
+            "%(agency)s is not a participating agency of this operation",
+            agency=actor.agency,
             required="officer of a participating agency",
         )
 
@@ -66,8 +77,9 @@ def by_custodian(state: OperationState, command: Command) -> None:
     actor = command.actor
     if actor.agency != state.custodian:
         raise RoleRefusalError(
-            f"only the custodian ({state.custodian}) may do this; "
-            f"{actor.agency} does not hold custody",
+            "only the custodian (%(custodian)s) may do this; %(agency)s does not hold custody",
+            custodian=str(state.custodian),
+            agency=actor.agency,
             required="custodian",
         )
 
@@ -86,7 +98,9 @@ def by_system(state: OperationState, command: Command) -> None:
 
 def leg_at(plan: OperationPlan, number: int) -> Leg:
     if not 1 <= number <= len(plan.legs):
-        raise RefusalError(f"the route has {len(plan.legs)} legs; there is no leg {number}")
+        raise RefusalError(
+            "the route has %(legs)s legs; there is no leg %(leg)s", legs=len(plan.legs), leg=number
+        )
     return plan.legs[number - 1]
 
 

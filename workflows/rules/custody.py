@@ -35,7 +35,7 @@ DECIDED_BY: Final = {
 def pending_offer_for(state: OperationState, leg: int) -> HandoverOffer:
     offer = state.handover_offer
     if offer is None or offer.leg != leg:
-        raise RefusalError(f"no handover of leg {leg} has been offered")
+        raise RefusalError("no handover of leg %(leg)s has been offered", leg=leg)
     return offer
 
 
@@ -44,8 +44,10 @@ def offer_handover(state: OperationState, command: OfferHandoverInput, now: date
     if state.handover_offer is not None:
         pending = leg_at(state.plan, state.handover_offer.leg)
         raise RefusalError(
-            f"the handover of leg {state.handover_offer.leg} is already offered and awaits "
-            f"acknowledgement by {pending.receiving_agency}"
+            "the handover of leg %(leg)s is already offered and awaits acknowledgement by "
+            "%(receiving_agency)s",
+            leg=state.handover_offer.leg,
+            receiving_agency=pending.receiving_agency,
         )
     if state.legs_completed >= len(legs):
         raise RefusalError(
@@ -53,7 +55,11 @@ def offer_handover(state: OperationState, command: OfferHandoverInput, now: date
         )
     expected = state.legs_completed + 1
     if command.leg != expected:
-        raise RefusalError(f"the next handover is for leg {expected}, not leg {command.leg}")
+        raise RefusalError(
+            "the next handover is for leg %(expected)s, not leg %(leg)s",
+            expected=expected,
+            leg=command.leg,
+        )
     leg = leg_at(state.plan, command.leg)
     deadline = now + leg.acknowledgement_deadline
     state.handover_offer = HandoverOffer(
@@ -70,14 +76,14 @@ def offer_handover(state: OperationState, command: OfferHandoverInput, now: date
     )
 
 
-def _already_decided(state: OperationState, leg_number: int) -> str | None:
-    """What became of the latest offer of this leg, if it was acknowledged or refused."""
+def _refuse_if_decided(state: OperationState, leg_number: int) -> None:
+    """Refuse when the latest offer of this leg was already acknowledged or refused."""
     offer = state.handover_offer
     if offer is not None and offer.leg == leg_number:
-        return None
+        return
     record = next((r for r in reversed(state.handovers) if r.leg == leg_number), None)
     if record is None or record.outcome is HandoverOutcome.WITHDRAWN:
-        return None
+        return
     event = next(
         (
             e
@@ -89,17 +95,42 @@ def _already_decided(state: OperationState, leg_number: int) -> str | None:
         ),
         None,
     )
+    at = utc_text(record.decided_at)
+    acknowledged = record.outcome is HandoverOutcome.ACKNOWLEDGED
     if event is None:
-        by = leg_at(state.plan, leg_number).receiving_agency
-    else:
-        by = f"{event.actor.agency} ({event.actor.officer})"
-    reason = (
-        f"the handover of leg {leg_number} was already {record.outcome} by {by} "
-        f"at {utc_text(record.decided_at)}"
+        agency = leg_at(state.plan, leg_number).receiving_agency
+        if acknowledged:
+            raise RefusalError(
+                "the handover of leg %(leg)s was already acknowledged by %(agency)s at %(at)s",
+                leg=leg_number,
+                agency=agency,
+                at=at,
+            )
+        raise RefusalError(
+            "the handover of leg %(leg)s was already refused by %(agency)s at %(at)s; "
+            "no new offer has been made since",
+            leg=leg_number,
+            agency=agency,
+            at=at,
+        )
+    agency, officer = event.actor.agency, event.actor.officer
+    if acknowledged:
+        raise RefusalError(
+            "the handover of leg %(leg)s was already acknowledged by %(agency)s (%(officer)s) "
+            "at %(at)s",
+            leg=leg_number,
+            agency=agency,
+            officer=officer,
+            at=at,
+        )
+    raise RefusalError(
+        "the handover of leg %(leg)s was already refused by %(agency)s (%(officer)s) at %(at)s; "
+        "no new offer has been made since",
+        leg=leg_number,
+        agency=agency,
+        officer=officer,
+        at=at,
     )
-    if record.outcome is HandoverOutcome.REFUSED:
-        reason += "; no new offer has been made since"
-    return reason
 
 
 def by_receiving_agency(
@@ -110,17 +141,17 @@ def by_receiving_agency(
     leg = leg_at(state.plan, command.leg)
     if command.actor.agency != leg.receiving_agency:
         raise RoleRefusalError(
-            f"the handover of leg {command.leg} is addressed to {leg.receiving_agency}, "
-            f"not {command.actor.agency}",
+            "the handover of leg %(leg)s is addressed to %(receiving_agency)s, not %(agency)s",
+            leg=command.leg,
+            receiving_agency=leg.receiving_agency,
+            agency=command.actor.agency,
             required=f"receiving agency of leg {command.leg}",
         )
 
 
 def _open_offer_of(state: OperationState, leg_number: int) -> Leg:
     leg = leg_at(state.plan, leg_number)
-    decided = _already_decided(state, leg_number)
-    if decided is not None:
-        raise RefusalError(decided)
+    _refuse_if_decided(state, leg_number)
     pending_offer_for(state, leg_number)
     return leg
 

@@ -96,7 +96,9 @@ def handover_deadline(
     offer = pending_offer_for(state, command.leg)
     if command.step != offer.escalation_step + 1:
         raise RefusalError(
-            f"escalation step {command.step} is not the next one for leg {command.leg}"
+            "escalation step %(step)s is not the next one for leg %(leg)s",
+            step=command.step,
+            leg=command.leg,
         )
     leg = leg_at(state.plan, command.leg)
     offer.escalation_step = command.step
@@ -191,7 +193,7 @@ def debrief_reminder(state: OperationState, command: DebriefReminderDue, now: da
     debrief = state.debrief
     assert debrief is not None
     if command.number != debrief.reminders_sent + 1:
-        raise RefusalError(f"debrief reminder {command.number} is not the next one")
+        raise RefusalError("debrief reminder %(number)s is not the next one", number=command.number)
     debrief.reminders_sent = command.number
     missing = missing_debrief_inputs(state)
     return Happened(

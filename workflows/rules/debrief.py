@@ -101,7 +101,8 @@ def extend_debrief_deadline(
     assert debrief is not None
     if command.deadline <= debrief.deadline:
         raise RefusalError(
-            f"the new deadline must be later than the current one ({utc_text(debrief.deadline)})"
+            "the new deadline must be later than the current one (%(deadline)s)",
+            deadline=utc_text(debrief.deadline),
         )
     if command.deadline <= now:
         raise RefusalError("the new deadline must lie in the future")
@@ -125,8 +126,10 @@ def add_recommendation(
     plan = state.plan
     if command.owner != plan.coordinator_agency and plan.participant(command.owner) is None:
         raise RefusalError(
-            f"the owner must be a participating agency or the coordinator "
-            f"({plan.coordinator_agency}); {command.owner} is neither"
+            "the owner must be a participating agency or the coordinator (%(coordinator)s); "
+            "%(owner)s is neither",
+            coordinator=plan.coordinator_agency,
+            owner=command.owner,
         )
     if command.due <= now:
         raise RefusalError("the due date must lie in the future")
@@ -157,7 +160,7 @@ def record_assessment(
         raise RefusalError("no outcome assessment is due")
     expected = len(debrief.assessments) + 1
     if command.version != expected:
-        raise RefusalError(f"the next outcome assessment is version {expected}")
+        raise RefusalError("the next outcome assessment is version %(version)s", version=expected)
     if not debrief.assessed_revision < command.revision <= debrief.revision:
         raise RefusalError("this outcome assessment does not follow the last one")
     debrief.assessments.append(

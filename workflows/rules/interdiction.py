@@ -147,8 +147,10 @@ def order_interdiction(
     legs = len(state.plan.legs)
     if kind is InterdictionKind.PLANNED and state.legs_completed < legs:
         raise RefusalError(
-            f"a planned interdiction takes place at destination, but the consignment has "
-            f"completed {state.legs_completed} of {legs} legs; order an early interdiction instead"
+            "a planned interdiction takes place at destination, but the consignment has "
+            "completed %(completed)s of %(legs)s legs; order an early interdiction instead",
+            completed=state.legs_completed,
+            legs=legs,
         )
     interdict(
         state,
@@ -176,7 +178,8 @@ def approve_emergency(
         raise RefusalError("only an emergency interdiction needs retroactive approval")
     if interdiction.approved_at is not None:
         raise RefusalError(
-            f"the interdiction was already approved at {utc_text(interdiction.approved_at)}"
+            "the interdiction was already approved at %(at)s",
+            at=utc_text(interdiction.approved_at),
         )
     interdiction.approved_at = now
     debrief_changed(state)

@@ -39,7 +39,10 @@ def report_checkpoint(
     if state.surveillance_lost is not None:
         raise RefusalError("surveillance is reported lost; report it regained before a checkpoint")
     if command.observed_at > now + CLOCK_SKEW:
-        raise RefusalError(f"observed_at {utc_text(command.observed_at)} lies in the future")
+        raise RefusalError(
+            "observed_at %(observed_at)s lies in the future",
+            observed_at=utc_text(command.observed_at),
+        )
     state.checkpoint_count += 1
     state.last_checkpoint = Checkpoint(
         at=command.observed_at, place=command.place, country=command.country, status=command.status
@@ -64,7 +67,8 @@ def report_surveillance_lost(
 ) -> Happened:
     if state.surveillance_lost is not None:
         raise RefusalError(
-            f"surveillance is already lost since {utc_text(state.surveillance_lost.lost_at)}"
+            "surveillance is already lost since %(at)s",
+            at=utc_text(state.surveillance_lost.lost_at),
         )
     state.surveillance_lost = SurveillanceGap(
         lost_at=now, last_known_place=command.last_known_place

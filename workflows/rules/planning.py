@@ -15,34 +15,51 @@ from workflows.commands import (
 )
 from workflows.events import EventKind
 from workflows.plan import AuthorisationGranted, AuthorisationRefused, DeliveryType
+from workflows.reasons import Reason, because
 from workflows.rules.base import Happened, RefusalError, utc_text
 from workflows.state import OperationState, Phase, RuleChange
 
 
-def launch_blockers(state: OperationState, *, now: datetime) -> list[str]:
+def launch_blockers(state: OperationState, *, now: datetime) -> list[Reason]:
     """What still keeps the operation from launching: the legal gate and the confirmations."""
     plan = state.plan
     substituted = plan.consignment.delivery_type is not DeliveryType.INTACT
-    blockers: list[str] = []
+    blockers: list[Reason] = []
     for country in dict.fromkeys(plan.route_countries):
         authorisation = state.authorisations.get(country)
         if authorisation is None:
-            blockers.append(f"no authorisation recorded for {country}")
+            blockers.append(because("no authorisation recorded for %(country)s", country=country))
         elif isinstance(authorisation, AuthorisationRefused):
-            blockers.append(f"{country} refused authorisation: {authorisation.reasons}")
+            blockers.append(
+                because(
+                    "%(country)s refused authorisation: %(reasons)s",
+                    country=country,
+                    reasons=authorisation.reasons,
+                )
+            )
         elif authorisation.granted_at > now:
             blockers.append(
-                f"{country} authorisation takes effect only at "
-                f"{authorisation.granted_at.isoformat()}"
+                because(
+                    "%(country)s authorisation takes effect only at %(at)s",
+                    country=country,
+                    at=authorisation.granted_at.isoformat(),
+                )
             )
         elif authorisation.valid_until <= now:
             blockers.append(
-                f"{country} authorisation expired at {authorisation.valid_until.isoformat()}"
+                because(
+                    "%(country)s authorisation expired at %(at)s",
+                    country=country,
+                    at=authorisation.valid_until.isoformat(),
+                )
             )
         elif substituted and not authorisation.substitution_allowed:
             blockers.append(
-                f"{country} does not allow substitution, but the consignment is "
-                f"{plan.consignment.delivery_type.value.replace('_', ' ')}"
+                because(
+                    "%(country)s does not allow substitution, but the consignment is %(delivery)s",
+                    country=country,
+                    delivery=plan.consignment.delivery_type.value.replace("_", " "),
+                )
             )
     consignment = plan.consignment
     if (
@@ -51,12 +68,19 @@ def launch_blockers(state: OperationState, *, now: datetime) -> list[str]:
         and RuleChange.LEFT_IN_REQUIRED in state.rule_changes
     ):
         blockers.append(
-            "the consignment is partially substituted but the plan does not say what is left "
-            "in (consignment.left_in)"
+            because(
+                "the consignment is partially substituted but the plan does not say what is "
+                "left in (consignment.left_in)"
+            )
         )
     unconfirmed = [p.agency for p in plan.participants if p.agency not in state.confirmations]
     if unconfirmed:
-        blockers.append(f"awaiting confirmation of participation from {', '.join(unconfirmed)}")
+        blockers.append(
+            because(
+                "awaiting confirmation of participation from %(agencies)s",
+                agencies=tuple(unconfirmed),
+            )
+        )
     return blockers
 
 
@@ -65,8 +89,11 @@ def _require_participant_country(state: OperationState, actor: Actor, country: s
     assert participant is not None
     if participant.country != country:
         raise RefusalError(
-            f"{actor.agency} is an agency of {participant.country} and records only "
-            f"{participant.country}'s authorisation, not {country}'s"
+            "%(agency)s is an agency of %(country)s and records only %(country)s's "
+            "authorisation, not %(other_country)s's",
+            agency=actor.agency,
+            country=participant.country,
+            other_country=country,
         )
 
 
@@ -77,7 +104,9 @@ def record_authorisation(
     country = authorisation.country
     if country not in state.plan.route_countries:
         raise RefusalError(
-            f"{country} is not on the route ({' -> '.join(state.plan.route_countries)})"
+            "%(country)s is not on the route (%(route)s)",
+            country=country,
+            route=tuple(state.plan.route_countries),
         )
     _require_participant_country(state, command.actor, country)
     state.authorisations[country] = authorisation
@@ -105,7 +134,9 @@ def confirm_participation(
     agency = command.actor.agency
     if agency in state.confirmations:
         confirmed = utc_text(state.confirmations[agency])
-        raise RefusalError(f"{agency} already confirmed its participation at {confirmed}")
+        raise RefusalError(
+            "%(agency)s already confirmed its participation at %(at)s", agency=agency, at=confirmed
+        )
     state.confirmations[agency] = now
     return Happened(
         EventKind.PARTICIPATION_CONFIRMED, f"{agency} confirmed participation", details.Nothing()
@@ -115,7 +146,9 @@ def confirm_participation(
 def launch(state: OperationState, command: LaunchOperationInput, now: datetime) -> Happened:
     blockers = launch_blockers(state, now=now)
     if blockers:
-        raise RefusalError("the operation cannot be launched: " + "; ".join(blockers))
+        raise RefusalError(
+            "the operation cannot be launched: %(blockers)s", blockers=tuple(blockers)
+        )
     first = state.plan.legs[0]
     state.phase = Phase.EXECUTION
     state.launched_at = now
@@ -135,7 +168,7 @@ def remove_participant(
     plan = state.plan
     agency = command.agency
     if plan.participant(agency) is None:
-        raise RefusalError(f"{agency} is not a participant")
+        raise RefusalError("%(agency)s is not a participant", agency=agency)
     legs = [
         str(number)
         for number, leg in enumerate(plan.legs, start=1)
@@ -143,10 +176,12 @@ def remove_participant(
     ]
     if legs:
         raise RefusalError(
-            f"{agency} sends or receives leg {', '.join(legs)} and stays on the route"
+            "%(agency)s sends or receives leg %(leg)s and stays on the route",
+            agency=agency,
+            leg=tuple(legs),
         )
     if agency == plan.lead_agency:
-        raise RefusalError(f"{agency} is the lead agency")
+        raise RefusalError("%(agency)s is the lead agency", agency=agency)
     remaining = [p for p in plan.participants if p.agency != agency]
     state.plan = plan.model_copy(update={"participants": remaining})
     state.confirmations.pop(agency, None)
