@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint types imports pytest chromium clean record-histories bench screenshots
+.PHONY: install run test lint types imports pytest chromium clean record-histories bench screenshots deadcode
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,10 @@ lint: install
 
 types: install
 	$(BIN)/mypy
+
+# Code nothing seems to call, for a person to judge (a listing, not a check: see [tool.vulture]).
+deadcode: install
+	-$(BIN)/vulture
 
 # The layering contracts in pyproject.toml: no package imports one above it, no cycles inside one.
 imports: install

@@ -10,6 +10,7 @@ before this returns.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -35,16 +36,7 @@ async def require_acting_role(
     """Only officers and coordinators act on operations; anyone else is logged and refused."""
     if principal.role in (Role.OFFICER, Role.COORDINATOR):
         return
-    await record_access(
-        read_model,
-        principal=principal,
-        action=f"operation.action.{kind}",
-        category=AccessCategory.ALTERATION,
-        operation_id=operation_id,
-        outcome="refused",
-        reason_code="role",
-        rule=kind,
-    )
+    await _refused(read_model, principal, kind=kind, operation_id=operation_id, reason_code="role")
     raise HTTPException(status.HTTP_403_FORBIDDEN, "Only officers and coordinators act")
 
 
@@ -79,13 +71,21 @@ async def take_action(
     settings: Settings,
 ) -> ActionResult:
     await workers.require()
+    refused = partial(
+        _refused,
+        read_model,
+        principal,
+        kind=str(getattr(command, "kind", "")),
+        operation_id=operation_id,
+        justification=command.justification,
+    )
     try:
         return await answer_in_time(
             act(client, operation_id=operation_id, command=command),
             seconds=settings.temporal_answer_seconds,
         )
     except RoleRefusedError as refusal:
-        await _refused(read_model, principal, command, operation_id, "role_refused")
+        await refused(reason_code="role_refused")
         raise ProblemError(
             status.HTTP_403_FORBIDDEN,
             "Not your role",
@@ -93,7 +93,7 @@ async def take_action(
             extensions={"required_role": refusal.required, **_reason_of(refusal)},
         ) from None
     except ActionRefusedError as refusal:
-        await _refused(read_model, principal, command, operation_id, "lifecycle_refused")
+        await refused(reason_code="lifecycle_refused")
         raise ProblemError(
             status.HTTP_409_CONFLICT, "Conflict", str(refusal), extensions=_reason_of(refusal)
         ) from None
@@ -112,18 +112,20 @@ def _reason_of(refusal: ActionRefusedError) -> dict[str, Any]:
 async def _refused(
     read_model: ReadModel,
     principal: Principal,
-    command: Command,
+    *,
+    kind: str,
     operation_id: str,
     reason_code: str,
+    justification: str | None = None,
 ) -> None:
-    kind = str(getattr(command, "kind", ""))
+    """The refused attempt at an action, in the access log under the action's name."""
     await record_access(
         read_model,
         principal=principal,
         action=f"operation.action.{kind}",
         category=AccessCategory.ALTERATION,
         operation_id=operation_id,
-        justification=command.justification,
+        justification=justification,
         outcome="refused",
         reason_code=reason_code,
         rule=kind,

@@ -20,10 +20,8 @@ from api.problems import ProblemError
 
 # An idle worker's long poll is renewed about once a minute; a poller unseen for longer is gone.
 POLLER_GONE_AFTER: Final = timedelta(seconds=90)
-# Asked at most this often: a burst of requests costs Temporal one call. An absence is asked
-# about again sooner: a worker that has just started is counted at once.
+# Asked at most this often: a burst of requests costs Temporal one call.
 ANSWER_KEPT_SECONDS: Final = 2.0
-ABSENCE_KEPT_SECONDS: Final = 0.25
 ASK_TIMEOUT_SECONDS: Final = 3.0
 RETRY_AFTER_SECONDS: Final = 5
 

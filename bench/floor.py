@@ -6,13 +6,14 @@ the HTTP lifecycle, so the ratio between the two is what cdtrack adds on top of 
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from temporalio import workflow
 from temporalio.client import Client
+
+from bench.lanes import in_lanes
 
 FLOOR_TASK_QUEUE = "cdtrack-bench-floor"
 
@@ -58,9 +59,6 @@ async def run_floor(
 ) -> FloorRun:
     """Start `workflows` floor workflows, `concurrency` at a time, each sent its Updates in turn."""
     result = FloorRun(workflows, updates_per_workflow, concurrency)
-    pending = asyncio.Queue[int]()
-    for number in range(workflows):
-        pending.put_nowait(number)
     run_id = uuid.uuid4().hex[:8]
 
     async def one_workflow(number: int) -> None:
@@ -73,13 +71,5 @@ async def run_floor(
             result.update_latencies.append(time.perf_counter() - started)
         await handle.result()
 
-    async def lane() -> None:
-        while not pending.empty():
-            await one_workflow(pending.get_nowait())
-
-    started = time.perf_counter()
-    async with asyncio.TaskGroup() as lanes:
-        for _ in range(concurrency):
-            lanes.create_task(lane())
-    result.seconds = time.perf_counter() - started
+    result.seconds = await in_lanes(range(workflows), concurrency=concurrency, each=one_workflow)
     return result

@@ -59,7 +59,7 @@ class TimedWalkthrough(Walkthrough):
 
     def _call(self, token: str, method: str, path: str, body: Any = None) -> Any:
         started = time.perf_counter()
-        answer = super()._call(token, method, path, body)
+        answer = self._untimed_call(token, method, path, body)
         elapsed = time.perf_counter() - started
         if method == "POST" and path == "/operations":
             self._run.record("create", elapsed)
@@ -69,6 +69,10 @@ class TimedWalkthrough(Walkthrough):
         elif path.startswith("/operations/"):
             self._run.record("read", elapsed)
         return answer
+
+    def _untimed_call(self, token: str, method: str, path: str, body: Any) -> Any:
+        """What is timed: the walkthrough's own call, over HTTP."""
+        return super()._call(token, method, path, body)
 
 
 def run_lifecycle(*, base_url: str, cast: Cast, operations: int, concurrency: int) -> LifecycleRun:

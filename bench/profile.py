@@ -12,7 +12,7 @@ import asyncio
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
@@ -61,18 +61,21 @@ async def profiled(pids: dict[str, int], *, out_dir: Path | None) -> AsyncIterat
                 (out_dir / f"{name}.top.txt").write_text(summarise(collapsed))
 
 
+def _stacks(collapsed: Path) -> Iterator[tuple[list[str], int]]:
+    """Each stack of a collapsed profile (its frames, outermost first) and its samples."""
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield stack.split(";"), int(count_text)
+
+
 def summarise(collapsed: Path) -> str:
     """The frames where most samples were seen (inclusive), and where they were spent (self)."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for frames, count in _stacks(collapsed):
         total += count
-        frames = stack.split(";")
         for frame in set(frames):
             inclusive[frame] += count
         own[frames[-1]] += count
@@ -110,13 +113,8 @@ def breakdown(collapsed: Path) -> list[tuple[str, float]]:
     """Each part's share of the samples, largest first; the rest is "other"."""
     counts: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for frames, count in _stacks(collapsed):
         total += count
-        frames = stack.split(";")
         counts[_part_of(frames)] += count
     if total == 0:
         return []

@@ -12,7 +12,6 @@ close the product comes to what its own promises allow.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
 from bench.floor import FloorRun
+from bench.lanes import in_lanes
 
 with workflow.unsafe.imports_passed_through():
     from bench.reference_rows import (
@@ -193,9 +193,6 @@ async def run_reference(
     # Ids of one length, so one set of paddings fits every workflow of the run.
     ids = [f"bench-reference-{run_id}-{number:05d}" for number in range(workflows)]
     start, arguments = await reference_inputs(client.data_converter, sizes, workflow_id=ids[0])
-    pending = asyncio.Queue[str]()
-    for workflow_id in ids:
-        pending.put_nowait(workflow_id)
 
     async def one_workflow(workflow_id: str) -> None:
         handle = await client.start_workflow(
@@ -207,13 +204,5 @@ async def run_reference(
             result.update_latencies.append(time.perf_counter() - started)
         await handle.result()
 
-    async def lane() -> None:
-        while not pending.empty():
-            await one_workflow(pending.get_nowait())
-
-    started = time.perf_counter()
-    async with asyncio.TaskGroup() as lanes:
-        for _ in range(concurrency):
-            lanes.create_task(lane())
-    result.seconds = time.perf_counter() - started
+    result.seconds = await in_lanes(ids, concurrency=concurrency, each=one_workflow)
     return result

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
-from cdtrack.walkthrough import sample_plan
+from cdtrack.walkthrough import sample_authorisation, sample_plan
 from i18n import Language
 from workflows.commands import (
     AcknowledgeHandoverInput,
@@ -101,14 +101,9 @@ def long_operation(
 
     af, tj, kz = (_officer(a) for a in ("af-cnpa", "tj-dca", "kz-police"))
     for country, actor in (("AF", af), ("TJ", tj), ("KZ", kz)):
-        granted = AuthorisationGranted(
-            country=country,
-            authority=f"Prosecutor's office of {country}",
-            reference=f"CD-{country}-1",
-            legal_basis="Criminal procedure code",
-            granted_at=created - timedelta(days=1),
-            valid_until=created + timedelta(days=120),
-            substitution_allowed=True,
+        # Valid for the whole journey: sixty days of checkpoint reports, then the debrief.
+        granted = AuthorisationGranted.model_validate(
+            sample_authorisation(country, now=created, valid_for=timedelta(days=120))
         )
         do(RecordAuthorisationInput(actor=actor, request_id=rid(), authorisation=granted))
     for actor in (af, tj, kz):

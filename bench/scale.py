@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from cdtrack.walkthrough import SAMPLE_AGENCIES, sample_plan
+from bench.lanes import in_lanes
+from cdtrack.walkthrough import SAMPLE_AGENCIES, sample_authorisation, sample_plan
 from store.models import TimelineEventRow
 from workflows.commands import (
     Actor,
@@ -97,14 +98,8 @@ def _launch_commands(suffix: str, now: datetime) -> list[AnyCommand]:
         officer = Actor(
             agency=agency["id"], officer=f"bench-{agency['id']}", role=ActorRole.OFFICER
         )
-        authorisation = AuthorisationGranted(
-            country=agency["country"],
-            authority=f"Prosecutor's office ({agency['country']})",
-            reference=f"CD-{agency['country']}-BENCH",
-            legal_basis="Controlled delivery under national procedure law",
-            granted_at=now - timedelta(hours=1),
-            valid_until=now + timedelta(days=30),
-            substitution_allowed=True,
+        authorisation = AuthorisationGranted.model_validate(
+            sample_authorisation(agency["country"], now=now)
         )
         commands.append(
             RecordAuthorisationInput(
@@ -155,9 +150,6 @@ async def start_live_operations(
     """
     coordinator = Actor(agency=coordinator_agency, officer="bench", role=ActorRole.COORDINATOR)
     prefix = uuid.uuid4().hex[:6].upper()
-    pending = asyncio.Queue[int]()
-    for number in range(operations):
-        pending.put_nowait(number)
     deadlines: dict[str, datetime] = {}
 
     async def one(number: int) -> None:
@@ -184,13 +176,7 @@ async def start_live_operations(
         assert state.checkpoint_clock is not None
         deadlines[operation_id] = state.checkpoint_clock + interval
 
-    async def lane() -> None:
-        while not pending.empty():
-            await one(pending.get_nowait())
-
-    async with asyncio.TaskGroup() as lanes:
-        for _ in range(concurrency):
-            lanes.create_task(lane())
+    await in_lanes(range(operations), concurrency=concurrency, each=one)
     return deadlines
 
 

@@ -2,10 +2,18 @@
 
 The Temporal UI and `temporal` CLI send `{"payloads": [...]}` (payloads in protobuf JSON) with an
 `X-Namespace` header and get the same shape back, encoded or decoded. A decode shows what the
-workflows carry, so only an administrator may ask (an API token or the identity provider's
-bearer token, checked as the HTTP API checks them), only from the configured UI origin when a
-browser asks, and every decode is a consultation in the access log with its justification;
-every refused attempt is logged too, by its reason code.
+workflows carry, so only an administrator may ask, and every decode is a consultation in the
+access log with its justification; every refused attempt is logged too, by its reason code.
+
+`RemoteCodec` is the protocol for a caller already let in: the payloads read and limited,
+decoded or encoded, the decode logged. Two apps serve it, each knowing its administrators in
+its own way and logging each refusal through it:
+
+- the codec server here (`cdtrack codec-server`, for the CLI and production's Temporal UI): an
+  API token or the identity provider's bearer token, checked as the HTTP API checks them, and
+  only from the configured UI origin when a browser asks (CORS);
+- the console, for the embedded stack's UI it serves (web/routes/temporal_codec.py): the
+  administrator's console session, from the console's own pages.
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from google.protobuf import json_format
@@ -44,6 +53,79 @@ ENCODE_ACTION: Final = "encode_payloads"
 # At most this many payloads in one request: a history page's worth, not a bulk export.
 MAX_PAYLOADS: Final = 1000
 CONNECTIONS: Final = 4
+FOREIGN_ORIGIN: Final = "Requests from this origin are not accepted."
+NOT_ADMIN: Final = "Decoding payloads needs the role admin."
+
+
+@dataclass(frozen=True)
+class RemoteCodec:
+    """Decode and encode as the protocol asks, for whoever the serving app has let in."""
+
+    codec: EncryptionCodec
+
+    @classmethod
+    def of(cls, settings: Settings) -> RemoteCodec:
+        active, keys = settings.codec_key_ring()
+        return cls(EncryptionCodec(active_key_id=active, keys=keys))
+
+    async def log_refusal(
+        self,
+        request: Request,
+        *,
+        read_model: ReadModel,
+        principal: Principal | None,
+        reason_code: str,
+    ) -> None:
+        """A refused attempt in the access log, by its reason code; the caller answers it."""
+        await record_access(
+            read_model,
+            principal=principal,
+            # The protocol names the call by its path's last part, wherever it is mounted.
+            action=DECODE_ACTION if request.url.path.endswith("/decode") else ENCODE_ACTION,
+            category=AccessCategory.CONSULTATION,
+            operation_id=None,
+            outcome="refused",
+            reason_code=reason_code,
+            detail={"namespace": _namespace(request)},
+        )
+
+    async def decode(
+        self,
+        request: Request,
+        *,
+        read_model: ReadModel,
+        principal: Principal,
+        fallback_justification: str | None,
+    ) -> JSONResponse:
+        """The request's payloads decoded, a consultation logged with its `X-Justification`, or
+        `fallback_justification` when it sends none; without either, refused (428) and logged."""
+        sent = (request.headers.get("x-justification") or "").strip()
+        justification = sent or fallback_justification
+        if not justification or not 10 <= len(justification) <= 500:
+            await self.log_refusal(
+                request, read_model=read_model, principal=principal, reason_code="no_justification"
+            )
+            raise ProblemError(428, "Precondition Required", MISSING)
+        payloads = await _payloads(request)
+        try:
+            decoded = await self.codec.decode(payloads.payloads)
+        except PayloadDecryptionError as failure:
+            raise ProblemError(422, "Unprocessable Content", str(failure)) from None
+        await record_access(
+            read_model,
+            principal=principal,
+            action=DECODE_ACTION,
+            category=AccessCategory.CONSULTATION,
+            operation_id=None,
+            justification=justification,
+            detail={"namespace": _namespace(request), "payloads": len(decoded)},
+        )
+        return _answer(Payloads(payloads=decoded))
+
+    async def encode(self, request: Request) -> JSONResponse:
+        """The request's payloads encoded (what the UI sends a workflow): nothing is read."""
+        payloads = await _payloads(request)
+        return _answer(Payloads(payloads=await self.codec.encode(payloads.payloads)))
 
 
 async def administrator(
@@ -53,20 +135,12 @@ async def administrator(
     """The calling administrator; anyone else is refused, and the refusal logged."""
     read_model: ReadModel = request.app.state.read_model
     settings: Settings = request.app.state.settings
-    action = DECODE_ACTION if request.url.path.endswith("/decode") else ENCODE_ACTION
+    remote_codec: RemoteCodec = request.app.state.remote_codec
+    refusal = partial(remote_codec.log_refusal, request, read_model=read_model)
     origin = request.headers.get("origin")
-    refusal = partial(
-        record_access,
-        read_model,
-        action=action,
-        category=AccessCategory.CONSULTATION,
-        operation_id=None,
-        outcome="refused",
-        detail={"namespace": request.headers.get("x-namespace", "")},
-    )
     if origin is not None and origin != settings.codec_browser_origin:
         await refusal(principal=None, reason_code="origin_not_allowed")
-        raise ProblemError(403, "Forbidden", "Requests from this origin are not accepted.")
+        raise ProblemError(403, "Forbidden", FOREIGN_ORIGIN)
     try:
         principal = await current_principal(request, read_model, settings, credentials)
     except ProblemError:
@@ -74,7 +148,7 @@ async def administrator(
         raise
     if principal.role is not Role.ADMIN:
         await refusal(principal=principal, reason_code="not_admin")
-        raise ProblemError(403, "Forbidden", "Decoding payloads needs the role admin.")
+        raise ProblemError(403, "Forbidden", NOT_ADMIN)
     return principal
 
 
@@ -82,8 +156,7 @@ Administrator = Annotated[Principal, Depends(administrator)]
 
 
 def create_codec_app(settings: Settings) -> FastAPI:
-    active, keys = settings.codec_key_ring()
-    codec = EncryptionCodec(active_key_id=active, keys=keys)
+    remote_codec = RemoteCodec.of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +166,7 @@ def create_codec_app(settings: Settings) -> FastAPI:
         try:
             app.state.settings = settings
             app.state.read_model = ReadModel(engine, connections=CONNECTIONS)
+            app.state.remote_codec = remote_codec
             app.state.jwks = jwks_client(settings)
             app.state.throttle = Throttle(settings)
             yield
@@ -112,41 +186,13 @@ def create_codec_app(settings: Settings) -> FastAPI:
     )
 
     @app.post("/decode")
-    async def decode(
-        request: Request,
-        principal: Administrator,
-        x_namespace: Annotated[str, Header()] = "",
-        x_justification: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
-        read_model: ReadModel = request.app.state.read_model
-        justification = (x_justification or "").strip() or settings.codec_ui_justification
-        if not justification or not 10 <= len(justification) <= 500:
-            await record_access(
-                read_model,
-                principal=principal,
-                action=DECODE_ACTION,
-                category=AccessCategory.CONSULTATION,
-                operation_id=None,
-                outcome="refused",
-                reason_code="no_justification",
-                detail={"namespace": x_namespace},
-            )
-            raise ProblemError(428, "Precondition Required", MISSING)
-        payloads = await _payloads(request)
-        try:
-            decoded = await codec.decode(payloads.payloads)
-        except PayloadDecryptionError as failure:
-            raise ProblemError(422, "Unprocessable Content", str(failure)) from None
-        await record_access(
-            read_model,
+    async def decode(request: Request, principal: Administrator) -> JSONResponse:
+        return await remote_codec.decode(
+            request,
+            read_model=request.app.state.read_model,
             principal=principal,
-            action=DECODE_ACTION,
-            category=AccessCategory.CONSULTATION,
-            operation_id=None,
-            justification=justification,
-            detail={"namespace": x_namespace, "payloads": len(decoded)},
+            fallback_justification=settings.codec_ui_justification,
         )
-        return _answer(Payloads(payloads=decoded))
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -154,10 +200,13 @@ def create_codec_app(settings: Settings) -> FastAPI:
 
     @app.post("/encode")
     async def encode(request: Request, principal: Administrator) -> JSONResponse:
-        payloads = await _payloads(request)
-        return _answer(Payloads(payloads=await codec.encode(payloads.payloads)))
+        return await remote_codec.encode(request)
 
     return app
+
+
+def _namespace(request: Request) -> str:
+    return request.headers.get("x-namespace", "")
 
 
 async def _payloads(request: Request) -> Payloads:

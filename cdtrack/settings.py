@@ -25,6 +25,9 @@ WorkflowSandbox = Literal["strict", "off"]
 # Where the console serves the embedded stack's Temporal UI, and the public path the UI is
 # started with, so that its pages link to their assets and API through the console.
 TEMPORAL_UI_PATH: Final = "/temporal"
+# Where the console serves Temporal's remote codec protocol to the UI it serves (the UI posts to
+# this path + /decode and /encode), on its own origin, so the administrator's session goes along.
+TEMPORAL_CODEC_PATH: Final = "/temporal-codec"
 
 
 class Settings(BaseSettings):
@@ -323,12 +326,20 @@ class Settings(BaseSettings):
         default=None,
         min_length=10,
         max_length=500,
-        description="Justification logged for decodes whose request carries no X-Justification",
+        description="Justification logged for decodes whose request carries no X-Justification; "
+        "without it the codec server refuses them, and the console's codec for the embedded UI "
+        "logs its own (web/routes/temporal_codec.py)",
     )
 
     @property
     def codec_endpoint(self) -> str:
         return f"http://{self.codec_server_host}:{self.codec_server_port}"
+
+    @property
+    def console_codec_endpoint(self) -> str:
+        """The codec endpoint of the UI the console serves: the console's own route for it, at
+        the root of its origin as the UI's public path is."""
+        return self.console_origin + TEMPORAL_CODEC_PATH
 
     @property
     def console_origin(self) -> str:

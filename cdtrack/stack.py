@@ -96,8 +96,11 @@ def split_address(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def dev_server_command(*, binary: Path, settings: Settings, ui: bool) -> list[str]:
-    """The `temporal server start-dev` invocation for settings (every flag is in its --help)."""
+def dev_server_command(
+    *, binary: Path, settings: Settings, ui: bool, codec_endpoint: str | None = None
+) -> list[str]:
+    """The `temporal server start-dev` invocation for settings (every flag is in its --help);
+    its UI decodes through `codec_endpoint`, the codec server's when none is given."""
     host, port = split_address(settings.temporal_address)
     data_dir = settings.data_dir.resolve()
     command = [
@@ -130,9 +133,9 @@ def dev_server_command(*, binary: Path, settings: Settings, ui: bool) -> list[st
             TEMPORAL_UI_PATH,
             # The news feed comes from temporal.io: nothing to fetch on a closed network.
             "--ui-disable-news-fetch",
-            # The UI decodes payloads through cdtrack's codec server, for administrators only.
+            # The UI decodes payloads through cdtrack's codec, for administrators only.
             "--ui-codec-endpoint",
-            settings.codec_endpoint,
+            codec_endpoint or settings.codec_endpoint,
         ]
     else:
         command += ["--headless"]
@@ -151,9 +154,11 @@ async def dev_server(
     settings: Settings,
     *,
     ui: bool = True,
+    codec_endpoint: str | None = None,
     startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
 ) -> AsyncIterator[DevServer]:
-    """A Temporal dev server on the file database under data_dir, stopped again on exit.
+    """A Temporal dev server on the file database under data_dir, stopped again on exit; its UI
+    decodes through `codec_endpoint` (the codec server's when none is given).
 
     When a Temporal server already answers at the address it is reused and left running.
     """
@@ -180,7 +185,9 @@ async def dev_server(
         yield dataclasses.replace(server, ui_url=None, started_here=False)
         return
 
-    command = dev_server_command(binary=temporal_binary(), settings=settings, ui=ui)
+    command = dev_server_command(
+        binary=temporal_binary(), settings=settings, ui=ui, codec_endpoint=codec_endpoint
+    )
     # Temporal's history holds plaintext metadata and its log names workflows: owner only. The
     # server creates its database itself (it sets one up only when the file is new), so it runs
     # under a umask that leaves the database, its WAL and shared-memory files to the owner.
@@ -257,8 +264,11 @@ async def serve_embedded(
         raise ValueError("with_api needs the API service to run (api=...)")
     from cdtrack.worker import run_worker
 
+    # The console serves the UI, and the codec the UI decodes through, on its own origin: there
+    # the administrator's session goes along. The codec server stays for the CLI.
+    ui_codec_endpoint = settings.console_codec_endpoint if with_api else None
     with _stop_event(stop) as stopping:
-        async with dev_server(settings, ui=ui) as server:
+        async with dev_server(settings, ui=ui, codec_endpoint=ui_codec_endpoint) as server:
             # Alembic's online migrations block; off the loop they cannot stall the server checks.
             await asyncio.to_thread(migrate_read_model, settings)
             if on_ready is not None:

@@ -82,6 +82,22 @@ def sample_plan(*, coordinator_agency: str, now: datetime, code_name: str) -> di
     }
 
 
+def sample_authorisation(
+    country: str, *, now: datetime, valid_for: timedelta = timedelta(days=30)
+) -> dict[str, Any]:
+    """A country's authorisation of the sample operation, granted an hour before `now`."""
+    return {
+        "decision": "granted",
+        "country": country,
+        "authority": f"Prosecutor's office ({country})",
+        "reference": f"CD-{country}-2026-01",
+        "legal_basis": "Controlled delivery under national procedure law",
+        "granted_at": (now - timedelta(hours=1)).isoformat(),
+        "valid_until": (now + valid_for).isoformat(),
+        "substitution_allowed": True,
+    }
+
+
 def enrol_cast(http: httpx.Client, *, admin_token: str, suffix: str) -> Cast:
     """Registers the sample agencies and one person each through the API; returns their tokens."""
     admin = {"Authorization": f"Bearer {admin_token}"}
@@ -188,18 +204,7 @@ class Walkthrough:
                 agency,
                 "record-authorisation",
                 operation_id,
-                {
-                    "authorisation": {
-                        "decision": "granted",
-                        "country": country,
-                        "authority": f"Prosecutor's office ({country})",
-                        "reference": f"CD-{country}-2026-01",
-                        "legal_basis": "Controlled delivery under national procedure law",
-                        "granted_at": (now - timedelta(hours=1)).isoformat(),
-                        "valid_until": (now + timedelta(days=30)).isoformat(),
-                        "substitution_allowed": True,
-                    }
-                },
+                {"authorisation": sample_authorisation(country, now=now)},
             )
             self.step(agency, "confirm-participation", operation_id)
         self.step(None, "launch-operation", operation_id)

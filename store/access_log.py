@@ -364,10 +364,6 @@ def guard_problems(session: Session) -> list[str]:
 # --- the sequencer ------------------------------------------------------------------------
 
 
-def pending_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(QueuedEntry)) or 0
-
-
 def integrate_pending(
     session: Session,
     *,

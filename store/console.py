@@ -20,7 +20,7 @@ from typing import Any, Final
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import BigInteger, ForeignKey, String, delete, select, update
+from sqlalchemy import BigInteger, ForeignKey, String, delete, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.base import Base
@@ -323,8 +323,3 @@ def forget_ended_sessions(session: Session, *, now: datetime | None = None) -> i
         delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at < (now or _now()))
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def sessions_of(session: Session, *, user_id: str) -> list[ConsoleSessionRow]:
-    query = select(ConsoleSessionRow).where(ConsoleSessionRow.user_id == user_id)
-    return list(session.scalars(query.order_by(ConsoleSessionRow.created_at)))

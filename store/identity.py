@@ -147,7 +147,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _flush_new(session: Session, row: Base, *, kind: str, identifier: str) -> None:
+def _insert_new(session: Session, row: Base, *, kind: str, identifier: str) -> None:
+    """Insert a directory entry; `AlreadyExistsError` if its id (`identifier`) is taken."""
+    if session.get(type(row), identifier) is not None:
+        raise AlreadyExistsError(kind, identifier)
     # Only a concurrent insert of the same id gets here past the look-up; the caller's
     # transaction is then spoilt and must be rolled back (pysqlite's savepoints cannot isolate it).
     session.add(row)
@@ -169,8 +172,6 @@ def create_agency(
     national_contact_point: bool = False,
     now: datetime | None = None,
 ) -> AgencyRow:
-    if session.get(AgencyRow, agency_id) is not None:
-        raise AlreadyExistsError("agency", agency_id)
     row = AgencyRow(
         id=agency_id,
         country=country,
@@ -181,7 +182,7 @@ def create_agency(
         national_contact_point=national_contact_point,
         created_at=now or _now(),
     )
-    _flush_new(session, row, kind="agency", identifier=agency_id)
+    _insert_new(session, row, kind="agency", identifier=agency_id)
     return row
 
 
@@ -233,8 +234,6 @@ def create_user(
     if session.get(AgencyRow, agency_id) is None:
         raise UnknownAgencyError(agency_id)
     user_id = user_id or f"u-{uuid.uuid4().hex[:16]}"
-    if session.get(UserRow, user_id) is not None:
-        raise AlreadyExistsError("user", user_id)
     row = UserRow(
         id=user_id,
         name=name,
@@ -243,7 +242,7 @@ def create_user(
         active=True,
         created_at=now or _now(),
     )
-    _flush_new(session, row, kind="user", identifier=user_id)
+    _insert_new(session, row, kind="user", identifier=user_id)
     return row
 
 
@@ -362,18 +361,6 @@ def record_token_use(session: Session, *, token_id: str, at: datetime | None = N
     session.execute(
         update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(last_used_at=at or _now())
     )
-
-
-def authenticate_token(
-    session: Session, *, token: str, now: datetime | None = None
-) -> UserRow | None:
-    """The active user a valid, unrevoked token belongs to, its use recorded; None otherwise."""
-    verified = verify_token(session, token=token, now=now)
-    if verified is None:
-        return None
-    if verified.use_due:
-        record_token_use(session, token_id=verified.token_id, at=now)
-    return verified.user
 
 
 def token_prefix(credential: str) -> str | None:

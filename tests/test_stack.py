@@ -91,6 +91,17 @@ def test_the_ui_listens_on_loopback_whatever_grpc_binds(
     assert flags["--ui-ip"] == "127.0.0.1"
     # Its pages and API under the path the console serves it at.
     assert flags["--ui-public-path"] == "/temporal"
+    # Without the console, the UI decodes through the codec server; with it, through the console.
+    assert flags["--ui-codec-endpoint"] == "http://127.0.0.1:8088"
+    through_console = stack.dev_server_command(
+        binary=temporal_cli,
+        settings=everywhere,
+        ui=True,
+        codec_endpoint=everywhere.console_codec_endpoint,
+    )
+    assert dict(itertools.pairwise(through_console))["--ui-codec-endpoint"] == (
+        "http://127.0.0.1:8000/temporal-codec"
+    )
 
 
 async def test_the_dev_server_keeps_its_workflows_across_a_restart(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from cdtrack.settings import TEMPORAL_UI_PATH, Settings
 from web import docs
 from web.deps import anonymous_view
 from web.errors import ConsoleError, JustificationRequired, SignInRequired
-from web.routes import ROUTERS, temporal_ui
+from web.routes import ROUTERS, temporal_codec, temporal_ui
 from web.security import SecurityHeaders
 from web.templating import render
 
@@ -52,7 +52,7 @@ def install_console(
     temporal_ui_transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """Mount the console's pages, assets and headers on an app built by `api.app.create_app`,
-    and the embedded stack's Temporal UI when the settings name one."""
+    and the embedded stack's Temporal UI and its codec when the settings name one."""
     app.add_middleware(SecurityHeaders)
     app.mount("/static/docs/bundles", StaticFiles(directory=docs.BUNDLES), name="docs-bundles")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -63,6 +63,8 @@ def install_console(
     app.state.temporal_ui_path = None
     if settings.temporal_ui_url is not None:
         temporal_ui.install(app, ui_url=settings.temporal_ui_url, transport=temporal_ui_transport)
+        # The UI decodes through the console, with the administrator's session.
+        temporal_codec.install(app, settings)
         app.state.temporal_ui_path = TEMPORAL_UI_PATH + "/"
 
     @app.exception_handler(SignInRequired)

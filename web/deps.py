@@ -224,7 +224,8 @@ def console_role(*roles: Role) -> Callable[[SignedIn], Awaitable[SignedIn]]:
     return check
 
 
-AdminSignedIn = Annotated[SignedIn, Depends(console_role(Role.ADMIN))]
+admin_only = console_role(Role.ADMIN)
+AdminSignedIn = Annotated[SignedIn, Depends(admin_only)]
 
 
 async def _sent_csrf_token(request: Request) -> str:

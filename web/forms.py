@@ -32,13 +32,6 @@ def utc_of(local: str, *, zone: tzinfo) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def local_of(moment: datetime | None, *, zone: tzinfo) -> str:
-    """A moment as a `datetime-local` value in the viewer's zone."""
-    if moment is None:
-        return ""
-    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-
-
 def _value(raw: str, *, zone: tzinfo) -> Any:
     if LOCAL_MOMENT.match(raw):
         return utc_of(raw, zone=zone)

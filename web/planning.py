@@ -30,10 +30,6 @@ SUBSTANCES: Final = "consignment.substances"
 LEGS: Final = "legs"
 PARTICIPANTS: Final = "participants"
 ROWS: Final = (SUBSTANCES, LEGS, PARTICIPANTS)
-# Fields typed in minutes; the plan holds durations (seconds in its JSON).
-MINUTES: Final = frozenset(
-    {"checkpoint_interval", "contingency.surveillance_regain_window", "acknowledgement_deadline"}
-)
 CHANGE: Final = re.compile(r"^(add|remove):([a-z_.]+)(?::(\d+))?$")
 POSITION: Final = re.compile(r"\[(\d+)\]")
 

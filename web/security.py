@@ -1,4 +1,5 @@
-"""Security headers on every response, and the one check of where a sign-in may send a browser.
+"""Security headers on every response, the one check of where a sign-in may send a browser, and
+the one check that a script's request comes from the console's own pages.
 
 The console's pages send a strict Content-Security-Policy: scripts and styles only from
 cdtrack itself, none inline, no framing (images may be data: addresses: the charts). The API
@@ -16,9 +17,10 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cdtrack.settings import TEMPORAL_UI_PATH
+from cdtrack.settings import TEMPORAL_UI_PATH, Settings
 
 CONSOLE_POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -92,3 +94,10 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return target
+
+
+def from_console_pages(request: Request, settings: Settings) -> bool:
+    """Whether a request a page's script sent without the console's CSRF token (the embedded
+    Temporal UI's calls) comes from the console's own origin: browsers send `Origin` with every
+    such request, and another site cannot set it."""
+    return request.headers.get("origin") == settings.console_origin

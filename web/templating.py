@@ -43,7 +43,6 @@ class View:
     clock: Clock
     csrf_token: str | None = None
     principal: Principal | None = None
-    navigation: tuple[tuple[str, str], ...] = field(default=())
     # The directory entries of the agencies this page names (the viewer's own among them).
     agencies: Mapping[str, AgencyName] = field(default_factory=dict)
 

@@ -5,16 +5,18 @@ Agencies are not secret; which of them take part in an operation is, and is not 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import AdminPrincipal, CurrentPrincipal, ReadModelDep, SettingsDep
+from api.directory import log_administration, register_entry, taken
 from api.principal import Principal, Role
 from api.problems import ProblemError, problem_responses
 from api.schemas.agencies import AgencyCreate, AgencyRead, TargetCreate, TargetRead, masked_url
-from store.access_log import AccessCategory, append_access
+from store.access_log import AccessCategory
 from store.identity import (
     AgencyKind,
     AgencyRow,
@@ -42,12 +44,13 @@ async def register_agency(
     request: Request,
     response: Response,
 ) -> AgencyRead:
-    def work(session: Session) -> AgencyRead:
-        row = register(session, body)
-        response.headers["Location"] = str(request.url_for("agency", agency_id=row.id))
-        return AgencyRead.model_validate(row)
-
-    return await read_model.write(work)
+    return await register_entry(
+        read_model,
+        partial(register, body=body),
+        read_as=AgencyRead.model_validate,
+        response=response,
+        location=lambda agency_id: request.url_for("agency", agency_id=agency_id),
+    )
 
 
 def register(session: Session, body: AgencyCreate) -> AgencyRow:
@@ -64,7 +67,7 @@ def register(session: Session, body: AgencyCreate) -> AgencyRow:
             national_contact_point=body.national_contact_point,
         )
     except AlreadyExistsError as duplicate:
-        raise ProblemError(409, "Agency already registered", str(duplicate)) from None
+        raise taken(duplicate) from None
 
 
 @router.get("", summary="The agency directory")
@@ -84,10 +87,7 @@ async def directory(
 @router.get("/{agency_id}", summary="One agency", responses=problem_responses(404))
 async def agency(agency_id: str, _caller: CurrentPrincipal, read_model: ReadModelDep) -> AgencyRead:
     def work(session: Session) -> AgencyRead:
-        row = get_agency(session, agency_id=agency_id)
-        if row is None:
-            raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
-        return AgencyRead.model_validate(row)
+        return AgencyRead.model_validate(registered(session, agency_id))
 
     return await read_model.read(work)
 
@@ -99,9 +99,12 @@ def own_agency_or_admin(principal: Principal, agency_id: str) -> None:
         )
 
 
-def registered(session: Session, agency_id: str) -> None:
-    if get_agency(session, agency_id=agency_id) is None:
+def registered(session: Session, agency_id: str) -> AgencyRow:
+    """The agency's directory entry; 404 if it is not registered."""
+    row = get_agency(session, agency_id=agency_id)
+    if row is None:
         raise ProblemError(404, "Not Found", f"No agency {agency_id!r} is registered.")
+    return row
 
 
 @router.post(
@@ -129,13 +132,11 @@ async def add_notification_target(
             language=body.language,
             label=body.label,
         )
-        append_access(
+        log_administration(
             session,
-            accessor=admin.accessor(),
+            admin=admin,
             action="notification_target.add",
             category=AccessCategory.COLLECTION,
-            operation_id=None,
-            justification=None,
             detail={"agency": agency_id, "target": row.id, "purpose": row.purpose},
         )
         return TargetRead.model_validate(row)
@@ -174,13 +175,11 @@ async def retire_notification_target(
             row = retire_target(session, agency_id=agency_id, target_id=target_id)
         except UnknownTargetError as unknown:
             raise ProblemError(404, "Not Found", f"{unknown}.") from None
-        append_access(
+        log_administration(
             session,
-            accessor=admin.accessor(),
+            admin=admin,
             action="notification_target.retire",
             category=AccessCategory.ALTERATION,
-            operation_id=None,
-            justification=None,
             detail={"agency": agency_id, "target": target_id},
         )
         return TargetRead.model_validate(row)

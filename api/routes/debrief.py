@@ -17,17 +17,16 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from activities.report.render import named_agencies, render_report_html, render_report_pdf
-from api.access import NOT_FOUND, record_access, visible_for
+from api.access import NOT_FOUND, Consulted, consulted, record_access
 from api.database import ReadModel
-from api.deps import CurrentPrincipal, DocumentsDep, ReadModelDep
+from api.deps import DocumentsDep
 from api.documents import RenderedDocuments
-from api.justification import Justification
+from api.principal import Principal
 from api.schemas.debrief import AssessmentRead, AssessmentVersionRead
 from i18n import Language
 from store.access_log import AccessCategory
 from store.assessments import AssessmentRow, assessment, assessment_versions
 from store.identity import AgencyName, agency_names
-from store.models import OperationRow
 from workflows.assessment import OutcomeAssessment
 
 router = APIRouter(prefix="/operations", tags=["debrief"])
@@ -81,22 +80,11 @@ async def assessment_read(
     responses=READ_RESPONSES,
 )
 async def get_assessment(
-    operation: Annotated[OperationRow, Depends(visible_for("assessment.read"))],
-    principal: CurrentPrincipal,
-    read_model: ReadModelDep,
-    justification: Justification,
+    seen: Annotated[Consulted, Depends(consulted("assessment.read"))],
     version: Version = None,
 ) -> AssessmentRead:
-    found = await assessment_read(read_model, operation_id=operation.id, version=version)
-    await record_access(
-        read_model,
-        principal=principal,
-        action="assessment.read",
-        category=AccessCategory.CONSULTATION,
-        operation_id=operation.id,
-        justification=justification,
-        detail={"version": found.version},
-    )
+    found = await assessment_read(seen.read_model, operation_id=seen.row.id, version=version)
+    await seen.record(detail={"version": found.version})
     return found
 
 
@@ -128,7 +116,7 @@ class ReportDocument:
     filename: str
 
 
-async def report_document(
+async def _report_document(
     read_model: ReadModel,
     documents: RenderedDocuments,
     *,
@@ -138,8 +126,7 @@ async def report_document(
     format: Literal["pdf", "html"],
 ) -> ReportDocument:
     """The debrief report of a version of the assessment (rendered once per version, language,
-    format and agency names); 404 if there is none. Need-to-know and the access log are the
-    caller's."""
+    format and agency names); 404 if there is none."""
     computed, agencies = await read_model.read(
         partial(_report_source, operation_id=operation_id, version=version)
     )
@@ -157,6 +144,36 @@ async def report_document(
     )
 
 
+async def disclosed_report(
+    read_model: ReadModel,
+    documents: RenderedDocuments,
+    *,
+    principal: Principal,
+    operation_id: str,
+    justification: str,
+    action: str,
+    version: int | None,
+    lang: Language,
+    format: Literal["pdf", "html"],
+) -> ReportDocument:
+    """The debrief report, logged as disclosed to the principal's agency: the document leaves
+    the system. 404 if there is none (nothing logged); need-to-know is the caller's."""
+    document = await _report_document(
+        read_model, documents, operation_id=operation_id, version=version, lang=lang, format=format
+    )
+    await record_access(
+        read_model,
+        principal=principal,
+        action=action,
+        category=AccessCategory.DISCLOSURE,
+        operation_id=operation_id,
+        justification=justification,
+        recipients=[principal.agency],
+        detail={"version": document.version, "lang": lang.value, "format": format},
+    )
+    return document
+
+
 @router.get(
     "/{operation_id}/report",
     summary="The debrief report, in English or Russian, as PDF or HTML",
@@ -170,32 +187,22 @@ async def report_document(
     },
 )
 async def get_report(
-    operation: Annotated[OperationRow, Depends(visible_for("report.disclose"))],
-    principal: CurrentPrincipal,
-    read_model: ReadModelDep,
+    seen: Annotated[Consulted, Depends(consulted("report.disclose"))],
     documents: DocumentsDep,
-    justification: Justification,
     lang: Language = Language.ENGLISH,
     format: Literal["pdf", "html"] = "pdf",
     version: Version = None,
 ) -> Response:
-    document = await report_document(
-        read_model,
+    document = await disclosed_report(
+        seen.read_model,
         documents,
-        operation_id=operation.id,
+        principal=seen.principal,
+        operation_id=seen.row.id,
+        justification=seen.justification,
+        action=seen.action,
         version=version,
         lang=lang,
         format=format,
-    )
-    await record_access(
-        read_model,
-        principal=principal,
-        action="report.disclose",
-        category=AccessCategory.DISCLOSURE,
-        operation_id=operation.id,
-        justification=justification,
-        recipients=[principal.agency],
-        detail={"version": document.version, "lang": lang.value, "format": format},
     )
     return Response(
         content=document.body,

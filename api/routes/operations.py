@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.access import NOT_FOUND, record_access, visible_for
+from api.access import NOT_FOUND, Consulted, consulted, record_access, visible_for
 from api.actions import command_of, require_acting_role, take_action
 from api.deps import (
     CurrentPrincipal,
@@ -193,21 +193,11 @@ async def _arrival() -> float:
 async def get_operation(
     # First, so it is taken before the caller is authenticated: when the request arrived.
     arrived_at: Annotated[float, Depends(_arrival)],
-    row: Annotated[OperationRow, Depends(visible_for("operation.read"))],
-    principal: CurrentPrincipal,
-    read_model: ReadModelDep,
+    seen: Annotated[Consulted, Depends(consulted("operation.read"))],
     states: LiveStatesDep,
-    justification: Justification,
 ) -> OperationRead:
-    state = await states.read(row.id, arrived_at=arrived_at)
-    await record_access(
-        read_model,
-        principal=principal,
-        action="operation.read",
-        category=AccessCategory.CONSULTATION,
-        operation_id=row.id,
-        justification=justification,
-    )
+    state = await states.read(seen.row.id, arrived_at=arrived_at)
+    await seen.record()
     blockers = (
         [str(blocker) for blocker in launch_blockers(state, now=datetime.now(UTC))]
         if state.phase is Phase.PLANNING
@@ -220,29 +210,18 @@ async def get_operation(
 
 @router.get("/{operation_id}/timeline", response_model=TimelinePage, summary="The timeline")
 async def get_timeline(
-    row: Annotated[OperationRow, Depends(visible_for("timeline.read"))],
-    principal: CurrentPrincipal,
-    read_model: ReadModelDep,
-    justification: Justification,
+    seen: Annotated[Consulted, Depends(consulted("timeline.read"))],
     after_seq: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> TimelinePage:
-    events = await read_model.read(
-        partial(timeline, operation_id=row.id, after_seq=after_seq, limit=limit + 1)
+    events = await seen.read_model.read(
+        partial(timeline, operation_id=seen.row.id, after_seq=after_seq, limit=limit + 1)
     )
     more = len(events) > limit
     events = events[:limit]
-    await record_access(
-        read_model,
-        principal=principal,
-        action="timeline.read",
-        category=AccessCategory.CONSULTATION,
-        operation_id=row.id,
-        justification=justification,
-        detail={"after_seq": after_seq, "returned": len(events)},
-    )
+    await seen.record(detail={"after_seq": after_seq, "returned": len(events)})
     return TimelinePage(
-        operation_id=row.id,
+        operation_id=seen.row.id,
         events=events,
         next_after_seq=events[-1].seq if more and events else None,
     )
@@ -254,25 +233,14 @@ async def get_timeline(
     summary="Every notice delivery attempt for the operation, and its outcome",
 )
 async def get_deliveries(
-    row: Annotated[OperationRow, Depends(visible_for("deliveries.read"))],
-    principal: CurrentPrincipal,
-    read_model: ReadModelDep,
-    justification: Justification,
+    seen: Annotated[Consulted, Depends(consulted("deliveries.read"))],
 ) -> list[DeliveryRead]:
     def deliveries(session: Session) -> list[DeliveryRead]:
-        found = list_deliveries(session, operation_id=row.id)
+        found = list_deliveries(session, operation_id=seen.row.id)
         return [DeliveryRead.model_validate(delivery) for delivery in found]
 
-    found = await read_model.read(deliveries)
-    await record_access(
-        read_model,
-        principal=principal,
-        action="deliveries.read",
-        category=AccessCategory.CONSULTATION,
-        operation_id=row.id,
-        justification=justification,
-        detail={"returned": len(found)},
-    )
+    found = await seen.read_model.read(deliveries)
+    await seen.record(detail={"returned": len(found)})
     return found
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
 from api.deps import AdminPrincipal, CurrentPrincipal, ReadModelDep
+from api.directory import register_entry, taken
 from api.principal import Principal
 from api.problems import FieldError, ProblemError, problem_responses
 from api.schemas.agencies import (
@@ -60,12 +62,13 @@ async def register_user(
     request: Request,
     response: Response,
 ) -> UserRead:
-    def work(session: Session) -> UserRead:
-        row = register(session, body)
-        response.headers["Location"] = str(request.url_for("user", user_id=row.id))
-        return UserRead.model_validate(row)
-
-    return await read_model.write(work)
+    return await register_entry(
+        read_model,
+        partial(register, body=body),
+        read_as=UserRead.model_validate,
+        response=response,
+        location=lambda user_id: request.url_for("user", user_id=user_id),
+    )
 
 
 def register(session: Session, body: UserCreate) -> UserRow:
@@ -86,7 +89,7 @@ def register(session: Session, body: UserCreate) -> UserRow:
             errors=[FieldError(field="body.agency_id", message=f"{unknown}; register it first")],
         ) from None
     except AlreadyExistsError as duplicate:
-        raise ProblemError(409, "User already registered", str(duplicate)) from None
+        raise taken(duplicate) from None
 
 
 @router.get("/users", summary="Registered users, of one agency or all", responses=ADMIN_ONLY)

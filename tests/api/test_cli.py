@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from cdtrack.cli import app as cli
-from store.identity import authenticate_token, get_agency
+from store.identity import get_agency, verify_token
 from store.session import create_engine_for, session_factory
 from tests.api.conftest import NO_TEMPORAL, bearer
 from tests.temporal_env import settings_for_tests
@@ -40,8 +40,9 @@ def test_first_administrator_on_a_fresh_data_dir(data_dir: Path) -> None:
     settings = settings_for_tests(data_dir=data_dir)
     engine = create_engine_for(settings.read_model_url)
     with session_factory(engine)() as session:
-        user = authenticate_token(session, token=token)
-        assert user is not None
+        verified = verify_token(session, token=token)
+        assert verified is not None
+        user = verified.user
         assert (user.id, user.role, user.agency_id) == (
             "ops-admin",
             "admin",

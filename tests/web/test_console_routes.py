@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.principal import Role
 from tests.web.people import People, csrf_of, sign_in
 from web import docs
-from web.routes import ROUTERS, temporal_ui
+from web.routes import ROUTERS, temporal_codec, temporal_ui
 from web.routes.temporal_ui import FORWARDED_METHODS
 
 
@@ -27,6 +27,10 @@ class Rule(Enum):
     ANALYSIS = "analysts and coordinators (a 403 page for the other roles)"
     ADMIN = "administrators only (a 403 page for every other role)"
     COORDINATOR = "coordinators only (else 403)"
+    UI_CODEC = (
+        "administrators only, from the console's own origin, answered as the codec protocol "
+        "answers: a JSON problem (401 without a session, 403 for every other role)"
+    )
 
 
 CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
@@ -78,16 +82,19 @@ CONSOLE_ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/access-log/verify"): Rule.ADMIN,
     # Only where the embedded stack serves its Temporal UI (the console fixture has one).
     **{(method, "/temporal/{path:path}"): Rule.ADMIN for method in FORWARDED_METHODS},
+    ("POST", "/temporal-codec/decode"): Rule.UI_CODEC,
+    ("POST", "/temporal-codec/encode"): Rule.UI_CODEC,
     ("GET", "/plan"): Rule.COORDINATOR,
     ("POST", "/plan"): Rule.COORDINATOR,
 }
 
 
 def _console_routes() -> set[tuple[str, str]]:
-    # What web/app.py includes: the docs pages, every router of web/routes and the Temporal UI.
+    # What web/app.py includes: the docs pages, every router of web/routes, the Temporal UI and
+    # its codec.
     return {
         (method, route.path)
-        for router in (docs.router, *ROUTERS, temporal_ui.router)
+        for router in (docs.router, *ROUTERS, temporal_ui.router, temporal_codec.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods or ()
@@ -123,7 +130,7 @@ def test_no_console_page_is_reached_without_signing_in(console: TestClient) -> N
         if rule is Rule.ANYONE:
             continue
         answer = console.request(method, _path(template))
-        if rule is Rule.SIGNING_IN:
+        if rule in {Rule.SIGNING_IN, Rule.UI_CODEC}:
             assert answer.status_code == 401, (method, template)
         elif method == "GET":
             assert answer.status_code == 303, (method, template)
@@ -195,6 +202,23 @@ def test_administration_refuses_every_other_role(console: TestClient, people: Pe
     for (method, template), rule in CONSOLE_ROUTES.items():
         if rule is Rule.ADMIN and method == "GET":
             assert console.get(_path(template)).status_code == 200, template
+
+
+def test_the_uis_codec_answers_administrators_only(console: TestClient, people: People) -> None:
+    routes = [path for (_, path), rule in CONSOLE_ROUTES.items() if rule is Rule.UI_CODEC]
+    from_the_ui = {"Origin": "http://127.0.0.1:8000"}
+    for role in (Role.OFFICER, Role.COORDINATOR, Role.ANALYST):
+        sign_in(console, people.add(f"{role.value}-codec-matrix", role=role))
+        for path in routes:
+            answer = console.post(path, json={"payloads": []}, headers=from_the_ui)
+            assert answer.status_code == 403, (role, path)
+            assert answer.json()["detail"] == "Decoding payloads needs the role admin."
+        console.cookies.clear()
+    sign_in(console, people.add("admin-codec-matrix", role=Role.ADMIN, agency="caricc"))
+    for path in routes:
+        answer = console.post(path, json={"payloads": []}, headers=from_the_ui)
+        assert answer.status_code == 200, path
+        assert answer.json() == {"payloads": []}
 
 
 def test_coordinators_pages_refuse_the_other_roles(console: TestClient, people: People) -> None:

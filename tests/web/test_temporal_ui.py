@@ -82,6 +82,8 @@ def test_an_administrator_gets_the_uis_answers_with_its_page_policy(
     policy = page.headers["content-security-policy"]
     assert f"script-src 'self' 'sha256-{digest}';" in policy
     assert "frame-ancestors 'none'" in policy
+    # Its API and its codec are the console's own routes: nothing else is reached.
+    assert "connect-src 'self';" in policy
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     # The UI's own CSRF cookie reaches the browser; the console's session never reaches the UI.
@@ -198,7 +200,10 @@ async def test_the_real_ui_is_served_through_the_console_and_only_on_loopback(
     ui_stack_settings: Settings, people: People
 ) -> None:
     admin = people.add("admin-real-ui", role=Role.ADMIN, agency="caricc")
-    async with stack.dev_server(ui_stack_settings, ui=True) as server:
+    codec_endpoint = ui_stack_settings.console_codec_endpoint
+    async with stack.dev_server(
+        ui_stack_settings, ui=True, codec_endpoint=codec_endpoint
+    ) as server:
         assert server.ui_url is not None
         settings = ui_stack_settings.model_copy(update={"temporal_ui_url": server.ui_url})
         app = create_app(settings, temporal_client=NO_TEMPORAL)
@@ -212,6 +217,7 @@ async def test_the_real_ui_is_served_through_the_console_and_only_on_loopback(
             assert "/temporal/_app/immutable/entry/start." in page.text
             ui_settings = client.get("/temporal/api/v1/settings")
             assert ui_settings.status_code == 200
-            assert ui_settings.json()["Codec"]["Endpoint"] == settings.codec_endpoint
+            # The UI decodes through the console, with the administrator's session.
+            assert ui_settings.json()["Codec"]["Endpoint"] == "http://127.0.0.1:8000/temporal-codec"
         listening = listening_addresses(settings.temporal_ui_port)
         assert listening == {"127.0.0.1"}

@@ -9,18 +9,21 @@ API's own request models, and each message is shown beside its field.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import partial
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.database import ReadModel
 from api.deps import ReadModelDep, SettingsDep
+from api.directory import log_administration
 from api.principal import Principal, Role
 from api.problems import ProblemError
 from api.routes import agencies as agency_routes
@@ -36,12 +39,11 @@ from api.schemas.agencies import (
     UserRead,
     UserUpdate,
 )
-from store.access_log import AccessCategory, append_access, list_access
+from store.access_log import AccessCategory, list_access
 from store.console import WeakPasswordError, enrolled, reset_second_factor, set_password
 from store.identity import (
     AgencyKind,
     AgencyName,
-    get_agency,
     list_agencies,
     list_tokens,
     list_users,
@@ -56,6 +58,7 @@ from web.language import N_
 from web.templating import View, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+M = TypeVar("M", bound=BaseModel)
 
 IdPath = Annotated[str, PathParam(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@:-]+$")]
 LOG_PAGE: Final = 50
@@ -74,6 +77,29 @@ def _form_dict(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str
     return {name: str(form.get(name, "")).strip() for name in names}
 
 
+@dataclass(frozen=True)
+class Entered:
+    """A registration form as the page shows it again: what was typed, each field's message, and
+    the status to answer with (a page shown afresh has none of them)."""
+
+    typed: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    status_code: int = 200
+
+    def refused(self, errors: dict[str, str], status_code: int) -> Entered:
+        return Entered(self.typed, errors, status_code)
+
+
+def _validated(
+    model: type[M], values: Mapping[str, Any], entered: Entered, view: View
+) -> M | Entered:
+    """The form's values as the API's request model, or the form again with each field's message."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as invalid:
+        return entered.refused(_field_errors(invalid, view), 422)
+
+
 def _field_errors(error: ValidationError, view: View) -> dict[str, str]:
     """Each invalid field's message (the request model's, in the viewer's language), by name."""
     found: dict[str, str] = {}
@@ -81,20 +107,6 @@ def _field_errors(error: ValidationError, view: View) -> dict[str, str]:
         name = str(detail["loc"][0]) if detail["loc"] else "form"
         found.setdefault(name, validation_message(detail, view=view))
     return found
-
-
-def _accessor_entry(
-    session: Session, *, admin: Principal, action: str, detail: dict[str, Any]
-) -> None:
-    append_access(
-        session,
-        accessor=admin.accessor(),
-        action=action,
-        category=AccessCategory.ALTERATION,
-        operation_id=None,
-        justification=None,
-        detail=detail,
-    )
 
 
 @router.get("")
@@ -111,24 +123,20 @@ def _agencies(session: Session) -> list[AgencyRead]:
     return [AgencyRead.model_validate(row) for row in list_agencies(session)]
 
 
-async def _agencies_page(
-    request: Request,
-    viewer: SignedIn,
-    read_model: Any,
-    *,
-    typed: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
+def _form_page(
+    request: Request, template: str, *, view: View, entered: Entered, context: dict[str, Any]
 ) -> Response:
-    agencies = await read_model.read(_agencies)
-    context = {
-        "agencies": agencies,
-        "kinds": list(AgencyKind),
-        "typed": typed or {},
-        "errors": errors or {},
-    }
-    return render(
-        request, "admin/agencies.html", view=viewer.view, status_code=status_code, context=context
+    """A list page with its registration form, shown afresh or again as it was entered."""
+    context.update(typed=entered.typed, errors=entered.errors)
+    return render(request, template, view=view, status_code=entered.status_code, context=context)
+
+
+async def _agencies_page(
+    request: Request, viewer: SignedIn, read_model: ReadModel, entered: Entered = Entered()
+) -> Response:
+    context = {"agencies": await read_model.read(_agencies), "kinds": list(AgencyKind)}
+    return _form_page(
+        request, "admin/agencies.html", view=viewer.view, entered=entered, context=context
     )
 
 
@@ -143,27 +151,17 @@ async def create_agency(
 ) -> Response:
     _admin_only(viewer)
     form = await request.form()
-    typed = _form_dict(form, AGENCY_FIELDS)
-    values: dict[str, Any] = {key: value for key, value in typed.items() if value}
+    entered = Entered(_form_dict(form, AGENCY_FIELDS))
+    values: dict[str, Any] = {key: value for key, value in entered.typed.items() if value}
     values["national_contact_point"] = form.get("national_contact_point") == "yes"
-    try:
-        body = AgencyCreate.model_validate(values)
-    except ValidationError as invalid:
-        return await _agencies_page(
-            request,
-            viewer,
-            read_model,
-            typed=typed,
-            errors=_field_errors(invalid, viewer.view),
-            status_code=422,
-        )
+    body = _validated(AgencyCreate, values, entered, viewer.view)
+    if isinstance(body, Entered):
+        return await _agencies_page(request, viewer, read_model, body)
     try:
         await read_model.write(partial(agency_routes.register, body=body))
     except ProblemError:
-        errors = {"id": viewer.view.gettext(AGENCY_TAKEN)}
-        return await _agencies_page(
-            request, viewer, read_model, typed=typed, errors=errors, status_code=409
-        )
+        taken = entered.refused({"id": viewer.view.gettext(AGENCY_TAKEN)}, 409)
+        return await _agencies_page(request, viewer, read_model, taken)
     return RedirectResponse(f"/admin/agencies/{body.id}", status_code=303)
 
 
@@ -171,10 +169,9 @@ def _agency_with_targets(
     session: Session, *, agency_id: str
 ) -> tuple[AgencyRead, list[TargetRead]]:
     try:
-        agency_routes.registered(session, agency_id)
+        row = agency_routes.registered(session, agency_id)
     except ProblemError:
         raise ConsoleError(404, NO_AGENCY) from None
-    row = get_agency(session, agency_id=agency_id)
     targets = [TargetRead.model_validate(t) for t in list_targets(session, agency_id=agency_id)]
     return AgencyRead.model_validate(row), targets
 
@@ -199,25 +196,13 @@ def _users_and_agencies(session: Session) -> tuple[list[UserRead], list[AgencyRe
 
 
 async def _users_page(
-    request: Request,
-    viewer: SignedIn,
-    read_model: Any,
-    *,
-    typed: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
+    request: Request, viewer: SignedIn, read_model: ReadModel, entered: Entered = Entered()
 ) -> Response:
     users, agencies = await read_model.read(_users_and_agencies)
     directory = {a.id: AgencyName(id=a.id, name=a.name, country=a.country) for a in agencies}
-    context = {
-        "users": users,
-        "agencies": agencies,
-        "roles": list(Role),
-        "typed": typed or {},
-        "errors": errors or {},
-    }
+    context = {"users": users, "agencies": agencies, "roles": list(Role)}
     view = viewer.view.naming(directory)
-    return render(request, "admin/users.html", view=view, status_code=status_code, context=context)
+    return _form_page(request, "admin/users.html", view=view, entered=entered, context=context)
 
 
 @router.get("/users")
@@ -236,37 +221,25 @@ def _register_user(session: Session, *, body: UserCreate, password: str) -> str:
 async def create_user(request: Request, viewer: CsrfSignedIn, read_model: ReadModelDep) -> Response:
     _admin_only(viewer)
     form = await request.form()
-    typed = _form_dict(form, USER_FIELDS)
+    entered = Entered(_form_dict(form, USER_FIELDS))
     password = str(form.get("password", ""))
-    typed["password"] = ""  # never sent back
-    values = {key: value for key, value in typed.items() if value and key != "password"}
+    entered.typed["password"] = ""  # never sent back
+    values = {key: value for key, value in entered.typed.items() if value and key != "password"}
     words = viewer.view
-    try:
-        body = UserCreate.model_validate(values)
-    except ValidationError as invalid:
-        return await _users_page(
-            request,
-            viewer,
-            read_model,
-            typed=typed,
-            errors=_field_errors(invalid, viewer.view),
-            status_code=422,
-        )
+    body = _validated(UserCreate, values, entered, words)
+    if isinstance(body, Entered):
+        return await _users_page(request, viewer, read_model, body)
     try:
         user_id = await read_model.write(partial(_register_user, body=body, password=password))
     except WeakPasswordError:
-        errors = {"password": words.gettext(SHORT_PASSWORD)}
-        return await _users_page(
-            request, viewer, read_model, typed=typed, errors=errors, status_code=422
-        )
+        weak = entered.refused({"password": words.gettext(SHORT_PASSWORD)}, 422)
+        return await _users_page(request, viewer, read_model, weak)
     except ProblemError as refused:
         status = refused.problem.status
         message = UNKNOWN_AGENCY if status == 422 else USER_TAKEN
-        field = "agency_id" if status == 422 else "id"
-        errors = {field: words.gettext(message)}
-        return await _users_page(
-            request, viewer, read_model, typed=typed, errors=errors, status_code=status
-        )
+        named = "agency_id" if status == 422 else "id"
+        entered = entered.refused({named: words.gettext(message)}, status)
+        return await _users_page(request, viewer, read_model, entered)
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
 
@@ -342,8 +315,12 @@ def _reset_factor(session: Session, *, admin: Principal, user_id: str) -> None:
     except ProblemError:
         raise ConsoleError(404, NO_USER) from None
     reset_second_factor(session, user_id=user_id)
-    _accessor_entry(
-        session, admin=admin, action="user.second_factor_reset", detail={"user": user_id}
+    log_administration(
+        session,
+        admin=admin,
+        action="user.second_factor_reset",
+        category=AccessCategory.ALTERATION,
+        detail={"user": user_id},
     )
 
 

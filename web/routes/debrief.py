@@ -21,7 +21,6 @@ from temporalio.client import Client
 
 from activities.report import labels
 from activities.report.render import Formats, named_agencies
-from api.access import record_access
 from api.actions import command_of, require_acting_role, take_action
 from api.database import ReadModel
 from api.deps import (
@@ -34,12 +33,11 @@ from api.deps import (
 )
 from api.live_state import LiveStates
 from api.problems import ProblemError
-from api.routes.debrief import assessment_read, report_document
+from api.routes.debrief import assessment_read, disclosed_report
 from api.schemas.debrief import AssessmentRead
 from api.workers import WorkerPresence
 from cdtrack.settings import Settings
 from i18n import Language
-from store.access_log import AccessCategory
 from store.models import OperationRow
 from web.agencies import naming, operation_agencies
 from web.deps import (
@@ -191,21 +189,19 @@ async def report_download(
             row.id, next_path=f"/o/{row.id}/report", reason=request.query_params.get("reason")
         )
     try:
-        document = await report_document(
-            read_model, documents, operation_id=row.id, version=version, lang=lang, format=format
+        document = await disclosed_report(
+            read_model,
+            documents,
+            principal=viewer.principal,
+            operation_id=row.id,
+            justification=justification,
+            action="console_report",
+            version=version,
+            lang=lang,
+            format=format,
         )
     except HTTPException as missing:
         raise ConsoleError(404, N_("No outcome assessment of this operation yet.")) from missing
-    await record_access(
-        read_model,
-        principal=viewer.principal,
-        action="console_report",
-        category=AccessCategory.DISCLOSURE,
-        operation_id=row.id,
-        justification=justification,
-        recipients=[viewer.principal.agency],
-        detail={"version": document.version, "lang": lang.value, "format": format},
-    )
     # A PDF downloads; the HTML opens in the browser (its own policy: see web/security.py).
     disposition = "attachment" if format == "pdf" else "inline"
     return Response(
@@ -303,6 +299,13 @@ async def _posted(
 
 
 PostedDep = Annotated[DebriefForm, Depends(_posted)]
+
+
+def _moment_field(posted: DebriefForm, name: str) -> tuple[datetime | None, dict[str, str]]:
+    """A date-and-time field of the form, read in the viewer's zone; its message if it has none."""
+    view = posted.viewer.view
+    moment = _local_moment(posted.typed.get(name, ""), view.clock.zone)
+    return moment, {} if moment else {name: view.gettext(FIELD_MESSAGES[name])}
 
 
 @dataclass(frozen=True)
@@ -418,9 +421,7 @@ async def submit_input(posted: PostedDep, acting: ActingDep) -> Response:
 
 @router.post("/o/{operation_id}/debrief/deadline")
 async def extend_deadline(posted: PostedDep, acting: ActingDep) -> Response:
-    view = posted.viewer.view
-    deadline = _local_moment(posted.typed.get("deadline", ""), view.clock.zone)
-    errors = {} if deadline else {"deadline": view.gettext(FIELD_MESSAGES["deadline"])}
+    deadline, errors = _moment_field(posted, "deadline")
     return await _act(
         posted,
         "extend_debrief_deadline",
@@ -433,9 +434,7 @@ async def extend_deadline(posted: PostedDep, acting: ActingDep) -> Response:
 
 @router.post("/o/{operation_id}/debrief/recommendations")
 async def add_recommendation(posted: PostedDep, acting: ActingDep) -> Response:
-    view = posted.viewer.view
-    due = _local_moment(posted.typed.get("due", ""), view.clock.zone)
-    errors = {} if due else {"due": view.gettext(FIELD_MESSAGES["due"])}
+    due, errors = _moment_field(posted, "due")
     fields = {
         "text": posted.typed.get("text", ""),
         "owner": posted.typed.get("owner", ""),

@@ -120,12 +120,9 @@ async def operation(
     states: LiveStatesDep,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    state = await _state(states, opened.row.id)
-    events = await _events(read_model, opened.row.id, before)
-    context = _page_context(opened, state, before=before, events=events)
-    named = operation_agencies(state, events) | named_in(events)
-    view = await naming(read_model, opened.viewer.view, named)
-    return render(request, "operation.html", view=view, context=context)
+    return await _rendered(
+        request, "operation.html", opened, read_model=read_model, states=states, before=before
+    )
 
 
 @router.get("/o/{operation_id}/live")
@@ -136,12 +133,28 @@ async def live_fragment(
     states: LiveStatesDep,
 ) -> Response:
     """What the page shows of the operation's present, for htmx to swap in on a change."""
+    return await _rendered(
+        request, "operation_live.html", opened, read_model=read_model, states=states, before=None
+    )
+
+
+async def _rendered(
+    request: Request,
+    template: str,
+    opened: OpenedOperation,
+    *,
+    read_model: ReadModelDep,
+    states: LiveStatesDep,
+    before: int | None,
+) -> Response:
+    """The operation's page (or its live part): its state, a page of its timeline from `before`
+    (the newest if None), and the agencies both name."""
     state = await _state(states, opened.row.id)
-    events = await _events(read_model, opened.row.id, None)
-    context = _page_context(opened, state, before=None, events=events)
+    events = await _events(read_model, opened.row.id, before)
+    context = _page_context(opened, state, before=before, events=events)
     named = operation_agencies(state, events) | named_in(events)
     view = await naming(read_model, opened.viewer.view, named)
-    return render(request, "operation_live.html", view=view, context=context)
+    return render(request, template, view=view, context=context)
 
 
 async def _change_feed(request: Request, settings: SettingsDep) -> ChangeFeed:

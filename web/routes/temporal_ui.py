@@ -22,11 +22,11 @@ no such route: the operator runs the official UI behind the organisation's sign-
 - **Access log.** One consultation per page the browser loads (`temporal_ui.view`), not one per
   asset or API call a page makes: the UI is an application that loads once and then calls its
   API for every list and history it shows, so an entry per call would bury the log without
-  saying more about who looked. What a page shows of the workflows is encrypted; decoding a
-  payload goes through the codec server, which logs each decode with its justification. Every
-  request that may change something (Terminate, Reset, Signal: any method but GET) is an
-  alteration of its own (`temporal_ui.change`, with its method, path and the UI's status), and
-  a refused one is logged by its reason.
+  saying more about who looked. What a page shows of the workflows is encrypted; the UI decodes
+  a payload through the console's codec route (web/routes/temporal_codec.py), which logs each
+  decode with its justification. Every request that may change something (Terminate, Reset,
+  Signal: any method but GET) is an alteration of its own (`temporal_ui.change`, with its
+  method, path and the UI's status), and a refused one is logged by its reason.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from store.access_log import AccessCategory
 from web.deps import COOKIE, AdminSignedIn, SignedIn
 from web.errors import ConsoleError
 from web.language import N_
+from web.security import from_console_pages
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,16 +87,17 @@ FOREIGN_ORIGIN: Final = N_(
 )
 
 
-def ui_policy(*, inline_scripts: Iterable[bytes], codec_endpoint: str) -> str:
+def ui_policy(*, inline_scripts: Iterable[bytes]) -> str:
     """The UI's Content-Security-Policy: its own scripts and those inline scripts (by hash),
-    inline styles (its components set them), its API and the codec server, no framing."""
+    inline styles (its components set them), its API and its codec (both on the console's own
+    origin: web/routes/temporal_codec.py), no framing."""
     hashes = "".join(
         f" 'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
         for script in inline_scripts
     )
     return (
         f"default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data:; font-src 'self' data:; connect-src 'self' {codec_endpoint}; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
     )
 
@@ -130,7 +132,7 @@ async def temporal_ui(
     settings: SettingsDep,
 ) -> Response:
     changes = request.method != "GET"
-    if changes and request.headers.get("origin") != settings.console_origin:
+    if changes and not from_console_pages(request, settings):
         await _record(
             read_model, viewer, request, outcome="refused", reason_code="origin_not_allowed"
         )
@@ -149,7 +151,7 @@ async def temporal_ui(
     if changes or _is_page(path):
         await _record(read_model, viewer, request, status=answer.status_code)
     if answer.headers.get("content-type", "").startswith("text/html"):
-        return await _page(answer, codec_endpoint=settings.codec_endpoint)
+        return await _page(answer)
     return _streamed(answer)
 
 
@@ -190,7 +192,7 @@ def _relayed_headers(
     ]
 
 
-async def _page(answer: httpx.Response, *, codec_endpoint: str) -> Response:
+async def _page(answer: httpx.Response) -> Response:
     """A page of the UI, read whole: the policy it is served with names its inline scripts."""
     try:
         body = await answer.aread()
@@ -199,9 +201,7 @@ async def _page(answer: httpx.Response, *, codec_endpoint: str) -> Response:
     headers = _relayed_headers(answer, left_out=NOT_RELAYED_WITH_PAGE)
     headers.append((b"content-length", str(len(body)).encode()))
     if b"content-security-policy" not in {name for name, _ in headers}:
-        policy = ui_policy(
-            inline_scripts=INLINE_SCRIPT.findall(body), codec_endpoint=codec_endpoint
-        )
+        policy = ui_policy(inline_scripts=INLINE_SCRIPT.findall(body))
         headers.append((b"content-security-policy", policy.encode()))
     page = Response(body, status_code=answer.status_code)
     page.raw_headers = headers
