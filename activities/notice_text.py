@@ -67,6 +67,13 @@ WORDING: Final[dict[NoticeAction, tuple[str, str]]] = {
         ALERT,
         N_("the outcome assessment could not be written; it is tried again on the next change"),
     ),
+    NoticeAction.CLOSING_ASSESSMENT_FAILED: (
+        ALERT,
+        N_(
+            "the closing outcome assessment could not be written; it is tried again until it "
+            "is written"
+        ),
+    ),
     NoticeAction.DELIVERY_FAILED: (
         DELIVERY,
         N_(

@@ -52,6 +52,7 @@ _URGENT = {
     NoticeAction.COMPROMISE,
     NoticeAction.DELIVERY_FAILED,
     NoticeAction.ASSESSMENT_FAILED,
+    NoticeAction.CLOSING_ASSESSMENT_FAILED,
 }
 
 
@@ -92,6 +93,7 @@ CONSOLE_PAGES: Final[dict[NoticeAction, tuple[str, str]]] = {
     NoticeAction.DEBRIEF_REPORT_READY: ("report", "debrief_analysis"),
     NoticeAction.DEBRIEF_REPORT_FINAL: ("report", "debrief_analysis"),
     NoticeAction.ASSESSMENT_FAILED: ("", "monitoring"),
+    NoticeAction.CLOSING_ASSESSMENT_FAILED: ("", "monitoring"),
     NoticeAction.DELIVERY_FAILED: ("", "monitoring"),
 }
 

@@ -445,6 +445,25 @@ def _assessment(message: str) -> Writer:
     return write
 
 
+def _assessment_failed(line: Line, event: Event) -> str:
+    detail = detail_of(event, d.AssessmentFailure)
+    if detail.after_close:
+        message = N_(
+            "Outcome assessment version %(version)s could not be written; it is tried again "
+            "until it is written"
+        )
+    else:
+        message = N_(
+            "Outcome assessment version %(version)s could not be written; the next change "
+            "tries again"
+        )
+    return line.say(message, version=detail.version)
+
+
+def _assessment_retried(line: Line, event: Event) -> str:
+    return line.say(N_("The outcome assessment is tried again at once, as asked"))
+
+
 def _failed(line: Line, event: Event) -> str:
     return line.say(
         N_("Consignment declared lost: %(circumstances)s"),
@@ -489,12 +508,8 @@ WRITERS: Final[dict[EventKind, Writer]] = {
     EventKind.DEBRIEF_ASSESSED: _assessment(
         N_("Outcome assessment version %(version)s written; the debrief report is ready")
     ),
-    EventKind.DEBRIEF_ASSESSMENT_FAILED: _assessment(
-        N_(
-            "Outcome assessment version %(version)s could not be written; the next change "
-            "tries again"
-        )
-    ),
+    EventKind.DEBRIEF_ASSESSMENT_FAILED: _assessment_failed,
+    EventKind.DEBRIEF_ASSESSMENT_RETRIED: _assessment_retried,
     EventKind.DEBRIEF_CLOSED: _missing(
         N_("Debrief closed"), N_("Debrief closed; no input from %(agencies)s")
     ),

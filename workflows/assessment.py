@@ -743,7 +743,11 @@ def _findings(
 
 
 # Events that note an assessment itself: never the change a new version is computed after.
-ASSESSMENT_EVENTS: Final = (EventKind.DEBRIEF_ASSESSED, EventKind.DEBRIEF_ASSESSMENT_FAILED)
+ASSESSMENT_EVENTS: Final = (
+    EventKind.DEBRIEF_ASSESSED,
+    EventKind.DEBRIEF_ASSESSMENT_FAILED,
+    EventKind.DEBRIEF_ASSESSMENT_RETRIED,
+)
 
 
 def assessment_reason(state: OperationState) -> str:

@@ -308,6 +308,12 @@ class CloseDebriefInput(Command):
     kind: Literal["close_debrief"] = "close_debrief"
 
 
+class RetryAssessmentInput(Command):
+    """Try the closing outcome assessment that failed for good again now, not on its timer."""
+
+    kind: Literal["retry_assessment"] = "retry_assessment"
+
+
 class RemoveParticipantInput(Command):
     kind: Literal["remove_participant"] = "remove_participant"
     agency: AgencyId
@@ -395,6 +401,7 @@ AnyCommand = Annotated[
     | ExtendDebriefDeadlineInput
     | AddRecommendationInput
     | CloseDebriefInput
+    | RetryAssessmentInput
     | RemoveParticipantInput
     | AbortOperationInput
     | DeclareConsignmentLostInput

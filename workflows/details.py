@@ -218,6 +218,13 @@ class AssessmentVersion(Detail):
     at_seq: int
 
 
+class AssessmentFailure(AssessmentVersion):
+    """A version that failed for good; after the close it is tried again on a timer, not on the
+    next change (none comes)."""
+
+    after_close: bool = False
+
+
 class ConsignmentLost(Detail):
     circumstances: str
 

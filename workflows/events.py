@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     DEBRIEF_RECOMMENDATION_ADDED = "debrief.recommendation_added"
     DEBRIEF_ASSESSED = "debrief.assessed"
     DEBRIEF_ASSESSMENT_FAILED = "debrief.assessment_failed"
+    DEBRIEF_ASSESSMENT_RETRIED = "debrief.assessment_retried"
     DEBRIEF_CLOSED = "debrief.closed"
     OPERATION_ABORTED = "operation.aborted"
     OPERATION_FAILED = "operation.failed"

@@ -36,6 +36,21 @@ class ProjectionRetryPolicy(Message):
     maximum_retry_seconds: float = Field(default=300.0, gt=0, le=3600)
 
 
+class AssessmentRetryPolicy(Message):
+    """How a closing outcome assessment that failed for good is tried again: until it is written.
+
+    Before the close the next change tries again; after it none comes, so the run waits and
+    tries, the wait as long as the assessment has been failing (so it doubles) within these
+    bounds. A version fails for good only after its activity was retried for half an hour, so
+    the fault is no blip: five minutes first catches one just mended, and the ceiling of six
+    hours finds a fault mended overnight by the next morning's shift while a week's outage
+    costs a few dozen attempts, not thousands of history events.
+    """
+
+    first_retry_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    maximum_retry_seconds: float = Field(default=21_600.0, gt=0, le=86_400)
+
+
 class RunOperationInput(Message):
     """Start of a new operation, or the state carried over by continue-as-new."""
 
@@ -55,6 +70,7 @@ class RunOperationInput(Message):
     )
     delivery: DeliveryPolicy = DeliveryPolicy()
     projection_retry: ProjectionRetryPolicy = ProjectionRetryPolicy()
+    assessment_retry: AssessmentRetryPolicy = AssessmentRetryPolicy()
 
 
 class RunOperationResult(Message):

@@ -36,6 +36,7 @@ class NoticeAction(StrEnum):
     DEBRIEF_REPORT_READY = "debrief_report_ready"
     DEBRIEF_REPORT_FINAL = "debrief_report_final"
     ASSESSMENT_FAILED = "assessment_failed"
+    CLOSING_ASSESSMENT_FAILED = "closing_assessment_failed"
     DELIVERY_FAILED = "delivery_failed"
 
 
@@ -254,9 +255,9 @@ def _report_ready(notices: _Notices) -> None:
 
 
 def _assessment_failed(notices: _Notices) -> None:
-    notices.add(
-        NoticeAction.ASSESSMENT_FAILED, (notices.coordinator,), fallback=None, void_after=()
-    )
+    closing = detail_of(notices.event, details.AssessmentFailure).after_close
+    action = NoticeAction.CLOSING_ASSESSMENT_FAILED if closing else NoticeAction.ASSESSMENT_FAILED
+    notices.add(action, (notices.coordinator,), fallback=None, void_after=())
 
 
 def _interdiction_ordered(notices: _Notices) -> None:

@@ -36,6 +36,7 @@ _TRIED: Final = frozenset(
         "resume_operation",
         "conclude_interdiction",
         "close_debrief",
+        "retry_assessment",
     }
 )
 

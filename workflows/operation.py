@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ReportSurveillanceLostInput,
         ReportSurveillanceRegainedInput,
         ResumeOperationInput,
+        RetryAssessmentInput,
         SubmitDebriefInput,
         SuspendOperationInput,
     )
@@ -73,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.rules import previous_answer as answer_already_given
     from workflows.side_effects import AgencyNotification, OutcomeAssessment, ReadModelProjection
-    from workflows.state import ActionResult, OperationState, RuleChange
+    from workflows.state import ActionResult, Debrief, OperationState, RuleChange
 
 # Search attributes are stored unencrypted and are visible to anyone who can list workflows,
 # so only non-sensitive values belong here: never names, routes, seizures or informants.
@@ -97,6 +98,8 @@ SYSTEM_REFUSAL_PATCH = "refused-system-command-fails-the-task"
 NOTIFICATIONS_PATCH = "notify-agencies"
 # Runs whose assessment failed for good without a timeline event replay as they ran.
 ASSESSMENT_FAILURE_PATCH = "assessment-failure-on-the-timeline"
+# Runs that ended with their closing assessment failed for good replay as they ran.
+CLOSING_ASSESSMENT_RETRY_PATCH = "closing-assessment-retried-until-written"
 # Runs that told everyone "report ready" for every version replay as they ran.
 REPORT_READY_PATCH = "report-ready-after-a-quiet-period"
 # "Report ready" waits this long after the latest version, so a burst of versions (every input
@@ -144,6 +147,7 @@ class ControlledDeliveryWorkflow:
         self._checkpoints_carried = start.checkpoints_carried
         self._delivery = start.delivery
         self._projection_retry = start.projection_retry
+        self._assessment_retry = start.assessment_retry
         self._changes = 0
         self._projection = asyncio.Lock()
         self._deliveries: dict[str, tuple[Notice, asyncio.Task[None]]] = {}
@@ -161,21 +165,7 @@ class ControlledDeliveryWorkflow:
         await self._project()
         while not self._state.phase.is_final:
             if self._continue_as_new_due():
-                self._tell_report_ready()
-                await self._settle()
-                await self._project()
-                workflow.continue_as_new(
-                    RunOperationInput(
-                        operation_id=self._state.operation_id,
-                        carried_state=compact_checkpoints(
-                            self._state, keep=self._checkpoints_carried
-                        ),
-                        history_event_limit=self._history_event_limit,
-                        checkpoints_carried=self._checkpoints_carried,
-                        delivery=self._delivery,
-                        projection_retry=self._projection_retry,
-                    )
-                )
+                await self._continue_as_new()
             await self._assess_if_due()
             if self._state.phase.is_final:
                 break
@@ -183,6 +173,7 @@ class ControlledDeliveryWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         # The close asks for the closing assessment: written before the operation ends.
         await self._assess_if_due()
+        await self._retry_closing_assessment()
         # The final version needs no quiet period: nothing can follow it.
         self._tell_report_ready()
         await self._settle()
@@ -375,6 +366,14 @@ class ControlledDeliveryWorkflow:
         self._check(command)
 
     @workflow.update
+    async def retry_assessment(self, command: RetryAssessmentInput) -> ActionResult:
+        return await self._act(command)
+
+    @retry_assessment.validator
+    def _check_retry_assessment(self, command: RetryAssessmentInput) -> None:
+        self._check(command)
+
+    @workflow.update
     async def remove_participant(self, command: RemoveParticipantInput) -> ActionResult:
         return await self._act(command)
 
@@ -523,29 +522,29 @@ class ControlledDeliveryWorkflow:
         seen = self._changes
         quiet_until = self._report_ready_due
         if quiet_until is not None and (not deadlines or quiet_until <= deadlines[0][0]):
-            wait = quiet_until - workflow.now()
-            if wait > timedelta(0):
-                try:
-                    await workflow.wait_condition(lambda: self._changes != seen, timeout=wait)
-                    return
-                except TimeoutError:
-                    pass
+            if await self._changed_within(quiet_until - workflow.now(), since=seen):
+                return
             self._tell_report_ready()
             return
         if deadlines:
             due, _ = deadlines[0]
-            wait = due - workflow.now()
-            if wait > timedelta(0):
-                try:
-                    await workflow.wait_condition(lambda: self._changes != seen, timeout=wait)
-                    return
-                except TimeoutError:
-                    pass
+            if await self._changed_within(due - workflow.now(), since=seen):
+                return
             await self._fire_earliest_deadline()
         else:
             await workflow.wait_condition(
                 lambda: self._changes != seen or self._continue_as_new_due()
             )
+
+    async def _changed_within(self, wait: timedelta, *, since: int) -> bool:
+        """Whether an accepted change came within `wait` (none waited for once it is past)."""
+        if wait <= timedelta(0):
+            return False
+        try:
+            await workflow.wait_condition(lambda: self._changes != since, timeout=wait)
+        except TimeoutError:
+            return False
+        return True
 
     async def _fire_earliest_deadline(self) -> None:
         # Recomputed: an action may have answered the deadline while the timer was firing.
@@ -561,7 +560,8 @@ class ControlledDeliveryWorkflow:
         """Have the outcome assessment written as its next version, then note it on the timeline.
 
         Asked when the debrief deadline passes, when the debrief is closed, and after every
-        change the assessment depends on once one exists (late input, a recommendation).
+        change the assessment depends on once one exists (late input, a recommendation); after
+        the close, again on a timer while the closing one fails (`_retry_closing_assessment`).
         """
         # Runs started before outcome assessments existed replay as they ran: without them.
         if not workflow.patched(ASSESSMENT_PATCH):
@@ -590,12 +590,12 @@ class ControlledDeliveryWorkflow:
                 retry_policy=ASSESSMENT_RETRY,
             )
         except ActivityError:
-            workflow.logger.exception("outcome assessment failed; next change tries again")
+            workflow.logger.exception("outcome assessment version %d failed", version)
             if not workflow.patched(ASSESSMENT_FAILURE_PATCH):
                 self._assessment_failed_revision = revision
-            elif self._state.debrief is not None and self._state.debrief.revision == revision:
-                # On the timeline and told to the coordinator; the rules wait for a change (one
-                # that came while the activity failed asks for a new version at once).
+            elif _first_failure(self._state.debrief, revision):
+                # On the timeline and told to the coordinator, once; before the close the rules
+                # then wait for a change, after it the run tries again on a timer.
                 await self._decide_own(
                     RecordAssessmentFailureInput(
                         actor=SYSTEM,
@@ -613,6 +613,62 @@ class ControlledDeliveryWorkflow:
                 version=result.version,
                 at_seq=at_seq,
                 revision=revision,
+            )
+        )
+
+    async def _retry_closing_assessment(self) -> None:
+        """Try a failed closing assessment again on a timer until it is written.
+
+        Before the close the next change tries again; after it none comes, and a run that ended
+        here would leave the operation closed with no outcome assessment. The failure was told
+        once; the attempts that follow fail without a word. A long outage continues as new, the
+        state (its failure on the timeline) carried, so the history stays bounded.
+        """
+        # Once final, only a closed operation can still owe an assessment: the closing one.
+        while assessment_due(self._state):
+            # Runs that ended with their closing assessment failed replay as they ran.
+            if not workflow.patched(CLOSING_ASSESSMENT_RETRY_PATCH):
+                return
+            if self._continue_as_new_due():
+                await self._continue_as_new()
+            # The coordinator may ask for the next attempt at once (retry_assessment).
+            await self._changed_within(self._wait_before_next_assessment(), since=self._changes)
+            await self._assess_if_due()
+
+    def _wait_before_next_assessment(self) -> timedelta:
+        """As long as the closing assessment has been failing, within the policy's bounds.
+
+        So each wait doubles the one before, and a run continued as new goes on where the last
+        left off with nothing carried but the timeline.
+        """
+        now = workflow.now()
+        failed_at = next(
+            (
+                event.at
+                for event in reversed(self._state.timeline)
+                if event.kind == EventKind.DEBRIEF_ASSESSMENT_FAILED
+            ),
+            now,
+        )
+        policy = self._assessment_retry
+        first = timedelta(seconds=policy.first_retry_seconds)
+        ceiling = timedelta(seconds=policy.maximum_retry_seconds)
+        return min(max(now - failed_at, first), ceiling)
+
+    async def _continue_as_new(self) -> NoReturn:
+        """Carry the state into a new run, once everything of this one is told and written."""
+        self._tell_report_ready()
+        await self._settle()
+        await self._project()
+        workflow.continue_as_new(
+            RunOperationInput(
+                operation_id=self._state.operation_id,
+                carried_state=compact_checkpoints(self._state, keep=self._checkpoints_carried),
+                history_event_limit=self._history_event_limit,
+                checkpoints_carried=self._checkpoints_carried,
+                delivery=self._delivery,
+                projection_retry=self._projection_retry,
+                assessment_retry=self._assessment_retry,
             )
         )
 
@@ -699,6 +755,17 @@ class ControlledDeliveryWorkflow:
                 for action in actions:
                     self._accepted.pop(action.seq, None)
                 return
+
+
+def _first_failure(debrief: Debrief | None, revision: int) -> bool:
+    """Whether a failure of this revision's assessment is still to be recorded and told.
+
+    Not when a change came meanwhile (it asks for a new version at once), nor when it is
+    already on the timeline (the closing assessment, tried again on a timer).
+    """
+    return (
+        debrief is not None and debrief.revision == revision and debrief.failed_revision != revision
+    )
 
 
 class SystemCommandRefusedError(RuntimeError):

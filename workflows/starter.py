@@ -41,11 +41,13 @@ from workflows.commands import (
     ReportSurveillanceLostInput,
     ReportSurveillanceRegainedInput,
     ResumeOperationInput,
+    RetryAssessmentInput,
     SubmitDebriefInput,
     SuspendOperationInput,
     kind_of,
 )
 from workflows.messages import (
+    AssessmentRetryPolicy,
     DeliveryPolicy,
     ProjectionRetryPolicy,
     RunOperationInput,
@@ -131,6 +133,7 @@ _STEERING = (
     steering(ExtendDebriefDeadlineInput, Workflow.extend_debrief_deadline),
     steering(AddRecommendationInput, Workflow.add_recommendation),
     steering(CloseDebriefInput, Workflow.close_debrief),
+    steering(RetryAssessmentInput, Workflow.retry_assessment),
     steering(RemoveParticipantInput, Workflow.remove_participant),
     steering(AbortOperationInput, Workflow.abort_operation),
     steering(DeclareConsignmentLostInput, Workflow.declare_consignment_lost),
@@ -165,6 +168,7 @@ async def start_operation(
     checkpoints_carried: int | None = None,
     delivery: DeliveryPolicy | None = None,
     projection_retry: ProjectionRetryPolicy | None = None,
+    assessment_retry: AssessmentRetryPolicy | None = None,
 ) -> str:
     """Start the workflow of a new operation and return its id."""
     size_problem = plan_size_problem(plan)
@@ -178,6 +182,7 @@ async def start_operation(
         "checkpoints_carried": checkpoints_carried,
         "delivery": delivery,
         "projection_retry": projection_retry,
+        "assessment_retry": assessment_retry,
     }
     start = start.model_copy(update={k: v for k, v in limits.items() if v is not None})
     await client.start_workflow(

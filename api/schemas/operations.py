@@ -149,6 +149,7 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
         "due": "2027-03-01T00:00:00Z",
     },
     "close_debrief": {},
+    "retry_assessment": {},
     "remove_participant": {"agency": "nl-police", "reason": "Observer no longer needed"},
     "abort_operation": {"reason": "Courier arrested on an unrelated charge"},
     "declare_consignment_lost": {"circumstances": "Vehicle not found after the window expired"},

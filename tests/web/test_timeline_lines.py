@@ -18,7 +18,7 @@ from web.timeline import WRITERS, event_line
 from workflows import details
 from workflows.commands import SYSTEM
 from workflows.events import EscalationStep, EventKind
-from workflows.timeline import timeline_event
+from workflows.timeline import Event, timeline_event
 
 DIRECTORY: Final = {
     agency["id"]: AgencyName(id=agency["id"], name=agency["name"], country=agency["country"])
@@ -94,22 +94,25 @@ def test_english_lines_read_as_the_rules_write_them_with_names_and_the_viewers_z
     assert line.endswith("08:10 UTC, 3 Mar 2026 (13:10 Asia/Almaty)")
 
 
+def system_event(kind: EventKind, detail: details.Detail, *, seq: int, summary: str) -> Event:
+    """An event the operation's own timers wrote, at 09:00 UTC on 3 March 2026."""
+    at = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    return timeline_event(seq=seq, at=at, kind=kind, actor=SYSTEM, summary=summary, detail=detail)
+
+
 def test_an_overdue_acknowledgement_names_its_deadline_and_agency() -> None:
     state = long_operation(events=40)
-    at = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
-    overdue = timeline_event(
-        seq=99,
-        at=at,
-        kind=EventKind.HANDOVER_ACKNOWLEDGEMENT_OVERDUE,
-        actor=SYSTEM,
-        summary="Acknowledgement of leg 1 by tj-dca is overdue",
-        detail=details.Escalation(
+    overdue = system_event(
+        EventKind.HANDOVER_ACKNOWLEDGEMENT_OVERDUE,
+        details.Escalation(
             leg=1,
             step=1,
             escalation=EscalationStep.REMINDER,
             receiving_agency="tj-dca",
             overdue_seconds=timedelta(minutes=30).total_seconds(),
         ),
+        seq=99,
+        summary="Acknowledgement of leg 1 by tj-dca is overdue",
     )
     assert event_line(overdue, view=view(Language.RUSSIAN), plan=state.plan) == (
         "Подтверждение этапа 1 ведомством Drug Control Agency (Таджикистан) просрочено "
@@ -118,17 +121,35 @@ def test_an_overdue_acknowledgement_names_its_deadline_and_agency() -> None:
 
 
 def test_a_line_that_needs_the_plan_is_the_stored_summary_without_it() -> None:
-    silent = timeline_event(
+    silent = system_event(
+        EventKind.CHECKPOINT_OVERDUE,
+        details.CheckpointOverdue(custodian="tj-dca", silent_seconds=4500.0),
         seq=7,
-        at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
-        kind=EventKind.CHECKPOINT_OVERDUE,
-        actor=SYSTEM,
         summary="No checkpoint from tj-dca for 75 min (agreed interval 60 min)",
-        detail=details.CheckpointOverdue(custodian="tj-dca", silent_seconds=4500.0),
     )
     assert event_line(silent, view=view(Language.RUSSIAN), plan=None) == silent.summary
     state = long_operation(events=40)
     assert event_line(silent, view=view(Language.RUSSIAN), plan=state.plan) == (
         "Нет сообщений о контрольной точке от ведомства Drug Control Agency (Таджикистан) уже "  # noqa: RUF001
         "75 мин (согласованный интервал 60 мин)"
+    )
+
+
+def test_a_failed_assessment_says_how_it_is_tried_again_before_and_after_the_close() -> None:
+    def failed(*, after_close: bool) -> str:
+        event = system_event(
+            EventKind.DEBRIEF_ASSESSMENT_FAILED,
+            details.AssessmentFailure(version=2, at_seq=39, after_close=after_close),
+            seq=40,
+            summary="Outcome assessment version 2 could not be written",
+        )
+        return event_line(event, view=view(Language.RUSSIAN), plan=None)
+
+    assert failed(after_close=False) == (
+        "Версию 2 оценки результатов составить не удалось; попытка повторится при следующем "
+        "изменении"
+    )
+    assert failed(after_close=True) == (
+        "Версию 2 оценки результатов составить не удалось; попытки будут повторяться, пока она "
+        "не будет составлена"
     )

@@ -14,13 +14,14 @@ from typing import Final
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker import Replayer, Worker, WorkflowRunner
 
 from activities.audit import AuditActivities
 from activities.debrief import DebriefActivities
 from activities.projection import ReadModelActivities
 from cdtrack.worker import build_worker, notification_activities, workflow_runner
-from tests.temporal_env import settings_for_tests
+from tests.temporal_env import converter_for_tests, settings_for_tests
+from workflows.operation import ControlledDeliveryWorkflow
 from workflows.starter import operation_handle
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -34,6 +35,19 @@ async def record_history(client: Client, operation_id: str, name: str) -> None:
     history = await operation_handle(client, operation_id).fetch_history()
     HISTORIES.mkdir(exist_ok=True)
     (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+def replayer() -> Replayer:
+    """A replayer of the operation workflow in the strict sandbox, as in the workflow tests.
+
+    The rules module is passed through the sandbox, so a workflow replayed in it sees a rule a
+    test changed.
+    """
+    return Replayer(
+        workflows=[ControlledDeliveryWorkflow],
+        data_converter=converter_for_tests(),
+        workflow_runner=STRICT_SANDBOX,
+    )
 
 
 def make_worker(

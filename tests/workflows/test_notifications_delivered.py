@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -59,13 +59,20 @@ class Stage:
         self.receiver = receiver
         self.task_queue = f"operations-{uuid.uuid4().hex}"
 
-    async def start(self, **plan_changes: object) -> OperationDriver:
+    async def start(
+        self, *, options: Mapping[str, object] | None = None, **plan_changes: object
+    ) -> OperationDriver:
+        """An operation of the sample plan so changed; `options` go to `start_operation`."""
         now = await self.env.get_current_time()
         plan = sample_plan(now=now).model_copy(
             update={"checkpoint_interval": timedelta(hours=12), **plan_changes}
         )
         return await OperationDriver.start(
-            self.env.client, plan=plan, task_queue=self.task_queue, now=now, delivery=QUICK_RETRIES
+            self.env.client,
+            plan=plan,
+            task_queue=self.task_queue,
+            now=now,
+            **{"delivery": QUICK_RETRIES, **(options or {})},
         )
 
     async def launched(self, operation: OperationDriver) -> OperationDriver:

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 import workflows.rules
-from tests.temporal_env import converter_for_tests
-from tests.workflows.conftest import HISTORIES, STRICT_SANDBOX
-from workflows.operation import ControlledDeliveryWorkflow
+from tests.workflows.conftest import HISTORIES, replayer
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -27,7 +24,7 @@ def test_histories_are_recorded() -> None:
 @pytest.mark.parametrize("path", RECORDED, ids=[path.stem for path in RECORDED])
 async def test_recorded_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
-    result = await _replayer().replay_workflow(history)
+    result = await replayer().replay_workflow(history)
     assert result.replay_failure is None
 
 
@@ -40,17 +37,7 @@ async def test_a_rule_changed_without_a_patch_fails_the_replay(
     path = HISTORIES / "surveillance_window_expired_aborted.json"
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
 
-    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
 
     assert isinstance(result.replay_failure, NondeterminismError)
     assert "TimerStarted" in str(result.replay_failure)
-
-
-def _replayer() -> Replayer:
-    # The strict sandbox, as in the workflow tests; the rules module is passed through it, so
-    # a workflow replayed in it sees a rule a test changed.
-    return Replayer(
-        workflows=[ControlledDeliveryWorkflow],
-        data_converter=converter_for_tests(),
-        workflow_runner=STRICT_SANDBOX,
-    )

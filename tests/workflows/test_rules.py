@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from tests.factories import sample_plan
 from workflows import details
+from workflows.assessment import assessment_reason
 from workflows.commands import (
     SYSTEM,
     AbortOperationInput,
@@ -33,6 +34,7 @@ from workflows.commands import (
     LaunchOperationInput,
     OfferHandoverInput,
     OrderInterdictionInput,
+    RecordAssessmentFailureInput,
     RecordAssessmentInput,
     RecordAuthorisationInput,
     RecordSeizureInput,
@@ -42,6 +44,7 @@ from workflows.commands import (
     ReportSurveillanceLostInput,
     ReportSurveillanceRegainedInput,
     ResumeOperationInput,
+    RetryAssessmentInput,
     SubmitDebriefInput,
     SurveillanceWindowExpired,
     SuspendOperationInput,
@@ -1007,6 +1010,64 @@ def test_an_assessment_is_due_at_the_deadline_and_again_after_late_input() -> No
     assert "only the operation's own timers" in refusal(
         state, record_assessment(state).model_copy(update={"actor": COORDINATOR}), deadline
     )
+
+
+def record_failure(state: OperationState) -> RecordAssessmentFailureInput:
+    written = record_assessment(state)
+    return RecordAssessmentFailureInput(**written.model_dump(exclude={"kind"}))
+
+
+def test_a_failed_assessment_waits_for_a_change_until_the_close_then_stays_due() -> None:
+    state, concluded_at = in_debrief()
+    deadline = concluded_at + timedelta(days=14)
+    for _ in range(2):
+        due, timer = timer_of(state, DebriefReminderDue)
+        state = accept(state, timer, due)
+    state = accept(state, timer_of(state, DebriefDeadlineReached)[1], deadline)
+    state = accept(state, record_failure(state), deadline)
+    assert state.timeline[-1].summary.endswith("; the next change tries again")
+    assert not detail_of(state.timeline[-1], details.AssessmentFailure).after_close
+    assert not assessment_due(state), "before the close a failure waits for the next change"
+
+    closed_at = deadline + timedelta(hours=1)
+    state = accept(state, CloseDebriefInput(actor=COORDINATOR, request_id=rid()), closed_at)
+    state = accept(state, record_failure(state), closed_at)
+    assert state.timeline[-1].summary == (
+        "Outcome assessment version 1 could not be written; it is tried again until it is written"
+    )
+    assert detail_of(state.timeline[-1], details.AssessmentFailure).after_close
+    assert assessment_due(state), "after the close no change comes: it stays due until written"
+    assert "already recorded as failed" in refusal(state, record_failure(state), closed_at)
+    state = accept(state, record_assessment(state), closed_at + timedelta(hours=6))
+    assert state.debrief is not None
+    assert [a.version for a in state.debrief.assessments] == [1]
+    assert not assessment_due(state)
+
+
+def test_the_coordinator_may_ask_for_a_failed_closing_assessment_at_once() -> None:
+    state, concluded_at = in_debrief()
+    retry = RetryAssessmentInput(actor=COORDINATOR, request_id=rid())
+    assert "while the operation is debrief" in refusal(state, retry, concluded_at)
+    state = accept(state, CloseDebriefInput(actor=COORDINATOR, request_id=rid()), concluded_at)
+    waiting = "no failed outcome assessment is waiting to be written"
+    assert waiting in refusal(state, retry, concluded_at), "nothing has failed yet"
+    state = accept(state, record_failure(state), concluded_at)
+
+    asked_at = concluded_at + timedelta(hours=1)
+    assert role_refusal(state, retry.model_copy(update={"actor": AF}), asked_at).required == (
+        "coordinator"
+    )
+    state = accept(state, retry, asked_at)
+    assert state.timeline[-1].kind == "debrief.assessment_retried"
+    assert state.timeline[-1].actor == COORDINATOR
+    twice = RetryAssessmentInput(actor=COORDINATOR, request_id=rid())
+    assert waiting in refusal(state, twice, asked_at), "its attempt is already asked for"
+    # The attempt asked for fails too: told again, as the coordinator waits for it.
+    state = accept(state, record_failure(state), asked_at)
+    assert assessment_reason(state) == "after debrief.closed"
+    state = accept(state, record_assessment(state), asked_at + timedelta(hours=2))
+    again = RetryAssessmentInput(actor=COORDINATOR, request_id=rid())
+    assert waiting in refusal(state, again, asked_at + timedelta(hours=2)), "already written"
 
 
 # --- final phases and retried requests ---------------------------------------------------------

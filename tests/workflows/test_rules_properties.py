@@ -227,8 +227,9 @@ def _fields(draft: Draft, now: datetime) -> dict[str, Any]:
     return by_kind.get(draft.kind, {})
 
 
-# What the operation notes of its outcome assessment: allowed after the close too.
-ASSESSMENT_NOTES = ("record_assessment", "record_assessment_failure")
+# What the operation notes of its outcome assessment, and the coordinator's call to try a failed
+# one again: allowed after the close too.
+ASSESSMENT_NOTES = ("record_assessment", "record_assessment_failure", "retry_assessment")
 
 
 def expected_custodian(state: OperationState) -> str:

@@ -50,6 +50,7 @@ from workflows.commands import (
     ReportSurveillanceLostInput,
     ReportSurveillanceRegainedInput,
     ResumeOperationInput,
+    RetryAssessmentInput,
     SubmitDebriefInput,
     SurveillanceWindowExpired,
     SuspendOperationInput,
@@ -93,6 +94,7 @@ from workflows.rules.debrief import (
     missing_debrief_inputs,
     record_assessment,
     record_assessment_failure,
+    retry_assessment,
     submit_debrief,
 )
 from workflows.rules.interdiction import (
@@ -302,6 +304,8 @@ _TABLE: Final[tuple[Rule[Any], ...]] = (
     # The one thing written after the close: the closing outcome assessment (or its failure).
     rule(RecordAssessmentInput, _phases(_D, _C), by_system, record_assessment),
     rule(RecordAssessmentFailureInput, _phases(_D, _C), by_system, record_assessment_failure),
+    # ... and the coordinator asking for a failed closing assessment at once, not on its timer.
+    rule(RetryAssessmentInput, _phases(_C), by_coordinator, retry_assessment),
 )
 
 RULES: Final[Mapping[type[Command], Rule[Any]]] = {row.command: row for row in _TABLE}

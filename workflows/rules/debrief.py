@@ -11,6 +11,7 @@ from workflows.commands import (
     ExtendDebriefDeadlineInput,
     RecordAssessmentFailureInput,
     RecordAssessmentInput,
+    RetryAssessmentInput,
     SubmitDebriefInput,
 )
 from workflows.events import EventKind
@@ -37,13 +38,29 @@ def assessment_due(state: OperationState) -> bool:
 
     The first waits for the debrief deadline or the close; after that, every change the
     assessment depends on (late input, a recommendation, a confirmed seizure) asks for a new one.
+    One that failed for good waits for the next change; after the close none comes, so the
+    closing assessment stays due until it is written (the workflow tries it again on a timer).
     """
     debrief = state.debrief
     if debrief is None or state.phase not in (Phase.DEBRIEF, Phase.CLOSED):
         return False
-    ready = debrief.deadline_passed or state.phase is Phase.CLOSED
-    failed = debrief.revision == debrief.failed_revision
-    return ready and not failed and debrief.revision > debrief.assessed_revision
+    closed = state.phase is Phase.CLOSED
+    ready = debrief.deadline_passed or closed
+    waits_for_a_change = debrief.revision == debrief.failed_revision and not closed
+    return ready and not waits_for_a_change and debrief.revision > debrief.assessed_revision
+
+
+def _owing_an_assessment(state: OperationState) -> Debrief | None:
+    """The debrief, if an outcome assessment of it is due now."""
+    return state.debrief if assessment_due(state) else None
+
+
+def _failed_yet_owed(state: OperationState) -> Debrief:
+    """The debrief whose outcome assessment failed for good and is still to be written."""
+    debrief = _owing_an_assessment(state)
+    if debrief is None or debrief.failed_revision != debrief.revision:
+        raise RefusalError("no failed outcome assessment is waiting to be written")
+    return debrief
 
 
 def debrief_reminder_times(state: OperationState, debrief: Debrief) -> list[datetime]:
@@ -164,15 +181,33 @@ def record_assessment(
 def record_assessment_failure(
     state: OperationState, command: RecordAssessmentFailureInput, now: datetime
 ) -> Happened:
-    debrief = state.debrief
-    if debrief is None or not assessment_due(state) or command.revision != debrief.revision:
+    debrief = _owing_an_assessment(state)
+    if debrief is None or command.revision != debrief.revision:
         raise RefusalError("no outcome assessment of this revision is due")
+    # Told once: the closing assessment's later attempts fail without a word.
+    if debrief.failed_revision == command.revision:
+        raise RefusalError("this revision's outcome assessment is already recorded as failed")
     debrief.failed_revision = command.revision
+    closed = state.phase is Phase.CLOSED
+    then = "it is tried again until it is written" if closed else "the next change tries again"
     return Happened(
         EventKind.DEBRIEF_ASSESSMENT_FAILED,
-        f"Outcome assessment version {command.version} could not be written; the next change "
-        "tries again",
-        details.AssessmentVersion(version=command.version, at_seq=command.at_seq),
+        f"Outcome assessment version {command.version} could not be written; {then}",
+        details.AssessmentFailure(
+            version=command.version, at_seq=command.at_seq, after_close=closed
+        ),
+    )
+
+
+def retry_assessment(
+    state: OperationState, command: RetryAssessmentInput, now: datetime
+) -> Happened:
+    # Its attempt's failure is told again: the coordinator asked, and waits for the answer.
+    _failed_yet_owed(state).failed_revision = None
+    return Happened(
+        EventKind.DEBRIEF_ASSESSMENT_RETRIED,
+        "The outcome assessment is tried again at once, as asked",
+        details.Nothing(),
     )
 
 
