@@ -8,8 +8,23 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.inbox import Task, inbox
 from store.timeline import project_operation
-from tests.workflows.test_rules import AF, KZ, LAUNCH, NOW, TJ, accept, confirm, launched, offer
+from tests.workflows.test_rules import (
+    AF,
+    KZ,
+    LAUNCH,
+    NOW,
+    TJ,
+    accept,
+    confirm,
+    granted,
+    in_debrief,
+    launched,
+    offer,
+    record,
+    rid,
+)
 from tests.workflows.test_rules import planned as planned_state
+from workflows.commands import SubmitDebriefInput
 from workflows.state import OperationState
 
 
@@ -55,3 +70,29 @@ def test_an_offer_is_in_the_receiving_agencys_inbox_with_its_deadline_after_soon
     # The sender, now custodian, has its next checkpoint due; the destination nothing on it.
     assert ("op-offered", Task.CHECKPOINT) in tasks(session_maker, "af-cnpa")
     assert not [t for t in tasks(session_maker, KZ.agency) if t[0] == "op-offered"]
+
+
+def test_a_recorded_authorisation_leaves_only_the_other_countries_asked_for_theirs(
+    session_maker: sessionmaker[Session],
+) -> None:
+    state = accept(planned_state(), record(granted("TJ")), NOW)
+    project(session_maker, state, "op-plan")
+    assert tasks(session_maker, "tj-dca") == [("op-plan", Task.PARTICIPATION)]
+    assert tasks(session_maker, "kz-police") == [
+        ("op-plan", Task.AUTHORISATION),
+        ("op-plan", Task.PARTICIPATION),
+    ]
+
+
+def test_a_submitted_debrief_input_leaves_only_the_other_agencies_asked_for_theirs(
+    session_maker: sessionmaker[Session],
+) -> None:
+    state, concluded_at = in_debrief()
+    state = accept(state, SubmitDebriefInput(actor=TJ, request_id=rid()), concluded_at)
+    project(session_maker, state, "op-debrief")
+    assert tasks(session_maker, "tj-dca") == []
+    with session_maker() as session:
+        [entry] = inbox(session, agency=AF.agency)
+    assert (entry.operation_id, entry.task) == ("op-debrief", Task.DEBRIEF)
+    assert entry.due_at is not None
+    assert entry.due_at > concluded_at
