@@ -25,7 +25,7 @@ from web.agencies import naming
 from web.deps import CsrfSignedIn, SignedInDep
 from web.errors import ConsoleError
 from web.language import N_, zone_names
-from web.templating import render
+from web.templating import View, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,6 +42,11 @@ TASK_PAGES: Final[dict[Task, str]] = {
     Task.DEBRIEF: "debrief",
 }
 COORDINATED_SHOWN: Final = 200
+
+
+def _task_labels(view: View) -> dict[Task, str]:
+    """Each task's label in the viewer's language, translated once for the whole inbox."""
+    return {task: view.gettext(labels.TASK_LABELS[task.value]) for task in Task}
 
 
 def _coordinated(session: Session, *, principal: Principal) -> list[OperationRow]:
@@ -65,6 +70,7 @@ async def home(
         "idle_minutes": idle_minutes,
         "labels": labels,
         "task_pages": TASK_PAGES,
+        "task_labels": _task_labels(viewer.view),
         "entries": [],
         "coordinated": [],
     }
