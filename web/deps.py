@@ -65,6 +65,8 @@ class Visit:
     clock: Clock
     # The signed-in user's own agency, as every page names it.
     agencies: dict[str, AgencyName] = field(default_factory=dict)
+    # Whether the session's last use was written long enough ago to be written again.
+    touch_due: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ def _visit_of(
         language=language,
         clock=Clock(console_texts(language), viewer_zone(preference_zone)),
         agencies=agencies,
+        touch_due=touch_due(row),
     )
     return visit, principal
 
@@ -177,13 +180,15 @@ async def current_visit(
     if found is None:
         return None
     visit, _principal = found
-    if visit.stage is Stage.SIGNED_IN:
-        # Idle time counts from the last request; written at most every few seconds.
+    if visit.stage is Stage.SIGNED_IN and visit.touch_due:
+        # Idle time counts from the last request; written at most every few seconds, so most
+        # requests need no write at all (on SQLite, no wait for its one writer).
         await read_model.write(partial(_touch_if_due, row_id=visit.row_id))
     return found
 
 
 def _touch_if_due(session: Session, *, row_id: str) -> None:
+    # Asked again in the writing transaction: another request may have written it meanwhile.
     row = session.get(ConsoleSessionRow, row_id)
     if row is not None and touch_due(row):
         touch_session(session, row_id=row_id)

@@ -4,12 +4,16 @@ PostgreSQL."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.principal import Role
 from cdtrack.settings import Settings
+from store.console import ConsoleSessionRow
 from tests.api.conftest import NO_TEMPORAL
 from tests.web.people import People, csrf_of, sign_in
 from web.app import create_app
@@ -80,6 +84,36 @@ def test_a_session_is_refused_after_its_idle_timeout(
         refused = client.get("/")
         assert refused.status_code == 303
         assert refused.headers["location"].startswith("/sign-in")
+
+
+def _last_seen(
+    sessions: sessionmaker[Session], user_id: str, *, set_to: datetime | None = None
+) -> datetime:
+    with sessions.begin() as session:
+        row = session.scalars(
+            select(ConsoleSessionRow).where(ConsoleSessionRow.user_id == user_id)
+        ).one()
+        if set_to is not None:
+            row.last_seen_at = set_to
+        return row.last_seen_at
+
+
+def test_a_session_in_use_has_its_last_use_written_at_most_every_thirty_seconds(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    officer = people.add("officer-busy")
+    sign_in(console, officer)
+    # Written 10 s ago: a request now leaves it (no write on every request of a busy page).
+    recent = _last_seen(
+        console_sessions, officer.user_id, set_to=datetime.now(UTC) - timedelta(seconds=10)
+    )
+    assert console.get("/").status_code == 200
+    assert _last_seen(console_sessions, officer.user_id) == recent
+    # Written 40 s ago: a request now writes it, so the idle timeout counts from this request.
+    before = datetime.now(UTC)
+    _last_seen(console_sessions, officer.user_id, set_to=before - timedelta(seconds=40))
+    assert console.get("/").status_code == 200
+    assert _last_seen(console_sessions, officer.user_id) >= before
 
 
 def _try_password(client: TestClient, user_id: str, password: str) -> Any:
