@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api.principal import Role
+from bench.cpu import cpu_split
 from bench.report import long_operation
 from bench.scale import launched_state
 from cdtrack.settings import Settings
@@ -73,6 +74,9 @@ class ConsoleRun:
     inbox_operations: int = 0
     inbox_entries: int = 0
     inbox_latencies: list[float] = field(default_factory=list)
+    # CPU seconds the API process spent per inbox request (the unmeasured first one included):
+    # what the page costs whatever else the box runs.
+    inbox_api_cpu: float = 0.0
     # Seconds from sending the acknowledgement to the API to its `changed` event on the stream
     # (it is accepted somewhere in between), and from the API's answer (negative when the event
     # came first: the projection's NOTIFY is sent before the Update answers).
@@ -425,7 +429,9 @@ async def run_console(
         )
         with sessions() as session:
             run.inbox_entries = len(inbox(session, agency=inbox_agency))
-        run.inbox_latencies = await _timed_gets(officering, "/", repeats=repeats)
+        with cpu_split() as split:
+            run.inbox_latencies = await _timed_gets(officering, "/", repeats=repeats)
+        run.inbox_api_cpu = split.seconds.get("API", 0.0) / (repeats + 1)
         await measure_live_delay(
             coordinating,
             api,

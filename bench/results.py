@@ -494,7 +494,8 @@ def console_rows(run: ConsoleRun) -> list[Row]:
             "   Console: officer's inbox",
             f"p50 {ms(percentile(inbox, 0.5))}, p95 {ms(inbox_p95)}",
             f"GET / of an agency in {run.inbox_operations} live operations "
-            f"({run.inbox_entries} entries), {len(inbox)} requests",
+            f"({run.inbox_entries} entries), {len(inbox)} requests; the API's CPU "
+            f"{ms(run.inbox_api_cpu)} per request",
             "",
             "p95 < 50 ms",
             _verdict(inbox_p95 < 0.050),

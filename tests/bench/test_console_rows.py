@@ -17,6 +17,7 @@ def _run(*, page: float, inbox: float, live: float) -> ConsoleRun:
         inbox_operations=200,
         inbox_entries=400,
         inbox_latencies=[0.005] + [inbox] * 19,
+        inbox_api_cpu=0.0123,
         live_after_answer=[0.1] + [live - 0.1] * 19,
         live_after_send=[0.2] + [live] * 19,
         live_operations=10,
@@ -36,6 +37,7 @@ def test_each_console_figure_is_met_under_its_target() -> None:
     assert rows[0].figure == "p50 90.0 ms, p95 90.0 ms"
     assert "5000 timeline events" in rows[0].reference
     assert "200 live operations (400 entries)" in rows[2].reference
+    assert "the API's CPU 12.3 ms per request" in rows[2].reference
     assert "20 acknowledgements over 10 operations" in rows[3].reference
     assert rows[3].figure == "p50 800.0 ms, p95 800.0 ms"  # from sending the acknowledgement
 
