@@ -115,3 +115,25 @@ def test_an_agency_outside_every_operation_has_nothing_in_its_inbox(
     assert "Nothing is due from your agency now." in page.text
     assert "op-planned" not in page.text
     assert "NIGHTJAR" not in page.text
+
+
+def test_an_entry_opens_its_page_with_the_same_deadline_counting_down(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    _projected(console_sessions, "op-offered", accept(launched(), offer(AF), LAUNCH))
+    sign_in(console, people.add("tj-duty", role=Role.OFFICER, agency="tj-dca", country="TJ"))
+    [(link, _, listed)] = _inbox(console.get("/").text)
+
+    asked = console.get(link)
+    assert asked.status_code == 303
+    form = console.get(asked.headers["location"])
+    justified = console.post(
+        "/o/op-offered/justify",
+        data={"reason": "handover_due", "next": link, "csrf_token": csrf_of(form.text)},
+    )
+    assert justified.status_code == 303
+    page = console.get(link)
+    assert page.status_code == 200, page.text
+    shown = COUNTDOWN.search(page.text)
+    assert shown
+    assert tuple(html.unescape(part) for part in shown.groups()) == listed
