@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from i18n import Language, Texts, texts
@@ -66,21 +65,14 @@ class Clock:
         """E.g. "14:30 UTC, 1 Dec 2026 (19:30 Asia/Almaty)"."""
         if moment is None:
             return ""
-        return _deadline(self._words, self.zone, moment)
+        legal = self._words.moment(moment, "HH:mm 'UTC', d MMM y", zone=UTC)
+        if self.zone is UTC:
+            return legal
+        local = self._words.moment(moment, "HH:mm", zone=self.zone)
+        return f"{legal} ({local} {self.zone})"
 
     def iso(self, moment: datetime) -> str:
         return moment.astimezone(UTC).isoformat()
-
-
-# Kept once written: an agency's inbox shows the same deadlines on every view, to each of its
-# officers, and Babel's formatting was the largest part of what an inbox entry cost to write.
-@lru_cache(maxsize=4096)
-def _deadline(words: Texts, zone: tzinfo, moment: datetime) -> str:
-    legal = words.moment(moment, "HH:mm 'UTC', d MMM y", zone=UTC)
-    if zone is UTC:
-        return legal
-    local = words.moment(moment, "HH:mm", zone=zone)
-    return f"{legal} ({local} {zone})"
 
 
 def console_texts(language: Language) -> Texts:
