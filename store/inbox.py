@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from store.models import LegRow, OperationRow, ParticipantRow, TimelineEventRow
@@ -55,6 +55,24 @@ def _of_leg(column: Any, position: Any) -> Any:
         .where(LegRow.operation_id == OperationRow.id, LegRow.position == position)
         .scalar_subquery()
     )
+
+
+class _Participation(NamedTuple):
+    """One row of `_PARTICIPATIONS`, its columns in the same order: read as a tuple, since a
+    SQLAlchemy row's attributes cost more to read than everything else the inbox does per row."""
+
+    id: str
+    code_name: str
+    phase: str
+    custodian: str | None
+    offered_leg: int | None
+    handover_due_at: datetime | None
+    checkpoint_due_at: datetime | None
+    debrief_due_at: datetime | None
+    country: str
+    confirmed_at: datetime | None
+    departure: datetime | None
+    offered_to: str | None
 
 
 # One row per operation the agency takes part in, with what the inbox needs of it.
@@ -108,7 +126,8 @@ def _operations_with(session: Session, query: Select[str], *, agency: str) -> se
 
 def inbox(session: Session, *, agency: str) -> list[InboxEntry]:
     """What `agency` must do now, soonest deadline first."""
-    rows = session.execute(_PARTICIPATIONS.where(ParticipantRow.agency == agency)).all()
+    found = session.execute(_PARTICIPATIONS.where(ParticipantRow.agency == agency))
+    rows = [_Participation._make(row) for row in found]
     phases = {row.phase for row in rows}
     authorised = (
         _operations_with(session, _AUTHORISED, agency=agency) if Phase.PLANNING in phases else set()
@@ -123,7 +142,7 @@ def inbox(session: Session, *, agency: str) -> list[InboxEntry]:
 
 
 def _due(
-    row: Row[*tuple[Any, ...]], *, agency: str, authorised: set[str], debriefed: set[str]
+    row: _Participation, *, agency: str, authorised: set[str], debriefed: set[str]
 ) -> list[InboxEntry]:
     """The entries of one operation the agency takes part in."""
     entries: list[InboxEntry] = []
