@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from multiprocessing import get_context
@@ -15,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 
+from activities.report.render import warm_up
 from api.auth import jwks_client
 from api.database import ReadModel
 from api.documents import RenderedDocuments
@@ -37,6 +39,8 @@ from cdtrack.temporal import connect
 from store.session import create_engine_for, read_only, session_factory
 from workflows.starter import read_state
 
+logger = logging.getLogger(__name__)
+
 API_PREFIX: Final = "/api/v1"
 TITLE: Final = "cdtrack"
 DESCRIPTION: Final = """\
@@ -48,6 +52,14 @@ Authenticate with `Authorization: Bearer <token>`: an API token issued by an adm
 Operations are need-to-know: one the caller may not see is answered with 404, never 403.
 Every error is an RFC 9457 problem (`application/problem+json`).
 """
+
+
+def _warmed(warming: Future[None]) -> None:
+    failure = None if warming.cancelled() else warming.exception()
+    if failure is not None:
+        logger.warning(
+            "renderer warm-up failed; the first document will load what it needs", exc_info=failure
+        )
 
 
 def create_app(
@@ -69,7 +81,8 @@ def create_app(
         engine = create_engine_for(
             settings.read_model_url, pool_size=connections, max_overflow=0, pool_timeout=30
         )
-        # Started on the first rendering; spawned, not forked, from a process that runs threads.
+        # Spawned, not forked, from a process that runs threads; started on the first rendering,
+        # or warmed at once (`api_warm_renderer`) in the background, the API answering meanwhile.
         renderer = ProcessPoolExecutor(
             max_workers=settings.api_render_processes,
             mp_context=get_context("spawn"),
@@ -77,6 +90,9 @@ def create_app(
             initializer=configure_child_logging,
             initargs=(settings.log_format, settings.log_level),
         )
+        if settings.api_warm_renderer:
+            for _ in range(settings.api_render_processes):
+                renderer.submit(warm_up).add_done_callback(_warmed)
         try:
             app.state.settings = settings
             app.state.read_model = ReadModel(engine, connections=connections)

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
         le=32,
         description="Processes of one API process that render reports and summaries (PDF).",
     )
+    api_warm_renderer: bool = Field(
+        default=True,
+        description=(
+            "Start the renderer processes with the API and have each load WeasyPrint, the fonts "
+            "and the templates at once, so the first report after a start is not the slowest."
+        ),
+    )
     auth_failure_limit: str = Field(
         default="10/minute",
         description="Failed authentications allowed per address and per token (limits syntax).",

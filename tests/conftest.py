@@ -25,6 +25,11 @@ from store.session import create_engine_for, session_factory
 from tests.temporal_env import binary, converter_for_tests, start_dev_server
 from workflows.operation import PHASE_ATTRIBUTE
 
+# Tests start hundreds of APIs, in process and as subprocesses that inherit this: each would
+# spend seconds of CPU warming a renderer that most of them never use. The warm-up has its own
+# test (tests/api/test_documents.py).
+os.environ.setdefault("CDTRACK_API_WARM_RENDERER", "false")
+
 POSTGRES_URL = os.environ.get(
     "CDTRACK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
