@@ -104,7 +104,8 @@ class Formats:
         if days or hours:
             parts.append(self.gettext("%(n)s h") % {"n": self.num(hours)})
         parts.append(self.gettext("%(n)s min") % {"n": self.num(minutes)})
-        return " ".join(parts)
+        # A narrow column may break a duration between its parts, never inside one.
+        return " ".join(part.replace(" ", "\u00a0") for part in parts)
 
     def money(self, value: float, currency: str) -> str:
         return self.texts.money(value, currency)

@@ -14,6 +14,7 @@ from activities.report.render import LANGUAGES, render_report_html, render_repor
 from i18n import Language, Message, extract, untranslated
 from store.identity import AgencyName
 from tests.activities.known_operation import RECOMMENDED, known_operation
+from tests.activities.pdf_layout import text_beyond_margins
 from workflows.assessment import TEXTS, OutcomeAssessment, assess
 from workflows.plan import HANDLING_LABELS
 
@@ -36,10 +37,16 @@ def assessment() -> OutcomeAssessment:
 
 
 @pytest.fixture(scope="module")
-def pages(assessment: OutcomeAssessment) -> dict[Language, list[str]]:
+def pdfs(assessment: OutcomeAssessment) -> dict[Language, bytes]:
+    return {
+        lang: render_report_pdf(assessment, lang=lang, agencies=DIRECTORY) for lang in LANGUAGES
+    }
+
+
+@pytest.fixture(scope="module")
+def pages(pdfs: dict[Language, bytes]) -> dict[Language, list[str]]:
     texts: dict[Language, list[str]] = {}
-    for lang in LANGUAGES:
-        pdf = render_report_pdf(assessment, lang=lang, agencies=DIRECTORY)
+    for lang, pdf in pdfs.items():
         assert pdf.startswith(b"%PDF-")
         reader = PdfReader(io.BytesIO(pdf))
         texts[lang] = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
@@ -105,6 +112,12 @@ def test_the_handling_code_is_on_every_page(
     assert len(pages[lang]) > 1
     for number, text in enumerate(pages[lang], start=1):
         assert "H0 — " in text, f"page {number} lacks the handling banner"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_table_fits_the_page(lang: Language, pdfs: dict[Language, bytes]) -> None:
+    # The page's side margins are 15 mm; nothing printed may come nearer the edge.
+    assert text_beyond_margins(pdfs[lang], margin_mm=14.5) == []
 
 
 def report_messages() -> list[Message]:

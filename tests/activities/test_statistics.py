@@ -11,6 +11,7 @@ from activities.report.render import render_statistics_pdf
 from activities.statistics import OperationFacts, compile_statistics, percentile
 from i18n import Language
 from tests.activities.known_operation import DEADLINE, known_operation
+from tests.activities.pdf_layout import text_beyond_margins
 from workflows.assessment import assess
 from workflows.state import OperationOutcome, OutcomeKind
 
@@ -72,6 +73,7 @@ def test_statistics_over_an_assessed_and_an_open_operation() -> None:
     assert "Контролируемые поставки: статистика" in text
     assert "12,6 кг" in text
     assert "77 мин" in text
+    assert text_beyond_margins(pdf, margin_mm=13.5) == [], "the page's margins are 14 mm"
 
 
 def test_an_outcome_reads_from_the_text_stored_before_it_was_typed() -> None:
