@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 INK = "#1f2a37"
 MUTED = "#8a94a3"
@@ -55,7 +56,8 @@ def _one_at_a_time(draw: Callable[_P, _R]) -> Callable[_P, _R]:
 
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.08)
+    # The PDF sets the labels a little wider than matplotlib measures them: room for that.
+    figure.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.14)
     svg = buffer.getvalue()
     # Drop the XML prolog and doctype: the SVG is inlined into HTML.
     return svg[svg.index("<svg") :]
@@ -179,6 +181,9 @@ def horizontal_totals(labels: Sequence[str], values: Sequence[float], *, axis_la
         axes = figure.add_subplot()
         axes.barh(list(range(len(labels))), list(values), color=CUSTODY, height=0.55)
         axes.set_yticks(list(range(len(labels))), list(labels))
+        if all(float(value).is_integer() for value in values):
+            # Counts: 1 and 2 operations, never 0.25 of one.
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.invert_yaxis()
         axes.set_xlabel(axis_label)
         figure.tight_layout()

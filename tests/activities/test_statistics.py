@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 from pypdf import PdfReader
 
+from activities.report.charts import horizontal_totals
 from activities.report.render import render_statistics_pdf
 from activities.statistics import OperationFacts, compile_statistics, percentile
 from i18n import Language
@@ -109,3 +111,12 @@ def test_an_outcome_reads_from_the_text_stored_before_it_was_typed() -> None:
         "aborted by contingency rule": 1,
         "consignment lost": 1,
     }
+
+
+def test_a_chart_of_counts_marks_whole_numbers_only() -> None:
+    svg = horizontal_totals(["Debrief", "Aborted"], [1, 2], axis_label="operations")
+    ticks = re.findall(r"text-anchor: middle[^>]*>([^<]+)</text>", svg)
+    assert ticks, "the axis has tick labels"
+    assert all(tick.isdigit() for tick in ticks if tick != "operations"), ticks
+    quantities = horizontal_totals(["heroin (kg)"], [12.6], axis_label="quantity seized")
+    assert "2.5" in quantities, "quantities keep their fractions"
