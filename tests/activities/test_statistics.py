@@ -118,5 +118,5 @@ def test_a_chart_of_counts_marks_whole_numbers_only() -> None:
     ticks = re.findall(r"text-anchor: middle[^>]*>([^<]+)</text>", svg)
     assert ticks, "the axis has tick labels"
     assert all(tick.isdigit() for tick in ticks if tick != "operations"), ticks
-    quantities = horizontal_totals(["heroin (kg)"], [12.6], axis_label="quantity seized")
-    assert "2.5" in quantities, "quantities keep their fractions"
+    grams = horizontal_totals(["heroin (kg)", "mephedrone (kg)"], [0.4, 0.2], axis_label="kg")
+    assert "0.1" in re.findall(r"text-anchor: middle[^>]*>([^<]+)</text>", grams), "fractions"
