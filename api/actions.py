@@ -22,11 +22,11 @@ from api.database import ReadModel
 from api.principal import Principal, Role
 from api.problems import ProblemError
 from api.schemas.operations import ACTIONS
-from api.workers import WorkerPresence, answer_in_time
+from api.workers import NOT_YET_KNOWN, WorkerPresence, answer_in_time, unavailable
 from cdtrack.settings import Settings
 from store.access_log import AccessCategory
 from workflows.commands import Command
-from workflows.starter import ActionRefusedError, RoleRefusedError, act
+from workflows.starter import ActionNotYetKnownError, ActionRefusedError, RoleRefusedError, act
 from workflows.state import ActionResult
 
 
@@ -97,6 +97,9 @@ async def take_action(
         raise ProblemError(
             status.HTTP_409_CONFLICT, "Conflict", str(refusal), extensions=_reason_of(refusal)
         ) from None
+    except ActionNotYetKnownError:
+        await refused(reason_code="not_yet_known")
+        raise unavailable(NOT_YET_KNOWN) from None
     except (RPCError, WorkflowFailureError) as failure:
         if isinstance(failure, RPCError) and failure.status == RPCStatusCode.NOT_FOUND:
             raise HTTPException(status.HTTP_409_CONFLICT, "the operation has ended") from None

@@ -78,7 +78,15 @@ class WorkerPresence:
     async def require(self) -> None:
         """503 at once when no worker polls: the request would wait for nobody."""
         if not await self.polling():
-            raise unavailable("No worker is running operations now; nothing was changed.")
+            raise unavailable(NO_WORKER)
+
+
+NO_WORKER: Final = "No worker is running operations now; nothing was changed."
+# A worker of the release before took the action, which it has no handler for.
+NOT_YET_KNOWN: Final = (
+    "The workers do not take this action yet (a new release is being rolled out); "
+    "nothing was changed."
+)
 
 
 def unavailable(detail: str) -> ProblemError:

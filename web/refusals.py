@@ -25,6 +25,18 @@ from workflows.reasons import PARAMETERS, Parameter, Reason, reason_from_details
 # The API's answer to an action whose operation's workflow is gone (`api.actions.take_action`):
 # not the rules' words, so translated as a whole.
 OPERATION_ENDED: Final = N_("the operation has ended")
+# Its answers when no worker can take the action now (`api.workers.unavailable`): the same
+# words, checked by tests/web/test_refusals.py.
+UNAVAILABLE: Final = (
+    N_("No worker is running operations now; nothing was changed. Try again in a few seconds."),
+    N_(
+        "The workers do not take this action yet (a new release is being rolled out); "
+        "nothing was changed. Try again in a few seconds."
+    ),
+)
+
+
+NOT_OF_THE_RULES: Final = frozenset({OPERATION_ENDED, *UNAVAILABLE})
 
 
 @dataclass(frozen=True)
@@ -36,10 +48,9 @@ class Refusal:
     why: Reason | None = None
 
     def translated(self, view: View) -> str | None:
-        """The whole refusal in the viewer's language, where the catalogue knows it as a whole
-        (an answer not of the rules: "the operation has ended")."""
-        translated = view.gettext(self.reason)
-        return translated if translated != self.reason else None
+        """The whole answer in the viewer's language where it is not the rules' (the operation
+        has ended, no worker can take the action now); None for the rules' reasons."""
+        return view.gettext(self.reason) if self.reason in NOT_OF_THE_RULES else None
 
     def grounds(self, view: View) -> str | None:
         """The rules' reason in the viewer's language, to follow the page's lead-in; None in

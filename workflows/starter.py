@@ -92,6 +92,15 @@ class RoleRefusedError(ActionRefusedError):
         self.required = required
 
 
+class ActionNotYetKnownError(Exception):
+    """The worker that took the action has no handler for it: a worker of an older release,
+    while a new one is being rolled out. Nothing was applied; the action may be sent again."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"the workers do not take {kind} yet")
+        self.kind = kind
+
+
 C = TypeVar("C", bound=Command)
 Workflow = ControlledDeliveryWorkflow
 
@@ -242,7 +251,19 @@ async def act(client: Client, *, operation_id: str, command: Command) -> ActionR
             ) from None
         if isinstance(cause, ApplicationError) and cause.type == REFUSED:
             raise ActionRefusedError(cause.message, why=_reason_of(cause)) from None
+        if isinstance(cause, ApplicationError) and _unknown_to_the_worker(cause):
+            raise ActionNotYetKnownError(kind_of(command)) from None
         raise
+
+
+def _unknown_to_the_worker(rejection: ApplicationError) -> bool:
+    """The SDK's rejection of an Update its workflow class has no handler for (the SDK gives no
+    type of its own: its RuntimeError, named by its message)."""
+    return (
+        rejection.type == "RuntimeError"
+        and rejection.message.startswith("Update handler for '")
+        and "' expected but not found" in rejection.message
+    )
 
 
 def _reason_of(refusal: ApplicationError) -> Reason | None:

@@ -13,6 +13,7 @@ from typing import Final
 import pytest
 
 from api.problems import Problem
+from api.workers import NO_WORKER, NOT_YET_KNOWN, unavailable
 from i18n import Language, extract
 from store.identity import AgencyName
 from tests.workflows.test_rules import (
@@ -27,7 +28,7 @@ from tests.workflows.test_rules import (
     planned,
 )
 from web.language import Clock, console_texts
-from web.refusals import OPERATION_ENDED, Refusal, reason_text, refusal_of
+from web.refusals import OPERATION_ENDED, UNAVAILABLE, Refusal, reason_text, refusal_of
 from web.templating import View, environment
 from workflows.commands import AnyCommand
 from workflows.reasons import EXTRACTION_KEYWORDS, PARAMETERS, Parameter, Reason, because
@@ -121,6 +122,16 @@ def test_a_refusal_without_its_template_keeps_the_english_after_the_lead_in() ->
 def test_an_answer_not_of_the_rules_is_translated_as_a_whole() -> None:
     ended = Refusal(reason=OPERATION_ENDED)
     assert shown(ended, Language.RUSSIAN) == "операция уже завершена"
+
+
+def test_the_answers_when_no_worker_can_act_are_translated_as_a_whole() -> None:
+    details = [unavailable(detail).problem.detail for detail in (NO_WORKER, NOT_YET_KNOWN)]
+    assert details == list(UNAVAILABLE), "the console's catalogue has the API's very words"
+    for detail in details:
+        problem = Problem(title="Service Unavailable", status=503, detail=detail)
+        russian = shown(refusal_of(problem), Language.RUSSIAN)
+        assert "ничего не изменено" in russian
+        assert "nothing" not in russian
 
 
 # A value of each kind of parameter, as the rules would give it.

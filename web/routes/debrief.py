@@ -347,6 +347,7 @@ async def _act(
     principal = posted.viewer.principal
     view = posted.viewer.view
     refusal: Refusal | None = None
+    refused_status = 409
     if not errors:
         await require_acting_role(
             read_model, principal=principal, kind=kind, operation_id=posted.row.id
@@ -372,10 +373,12 @@ async def _act(
                     workers=workers,
                     settings=settings,
                 )
-            except ProblemError as refused:  # another role's action, or the lifecycle's
-                if refused.problem.status not in (403, 409):
+            except ProblemError as refused:  # another role's, the lifecycle's, no worker now
+                if refused.problem.status not in (403, 409, 503):
                     raise
                 refusal = refusal_of(refused.problem)
+                if refused.problem.status == 503:
+                    refused_status = 503
             except HTTPException as refused:  # the operation has ended
                 if refused.status_code != 409:
                     raise
@@ -394,7 +397,7 @@ async def _act(
         posted.request,
         "debrief.html",
         view=view,
-        status_code=409 if refusal else 422,
+        status_code=refused_status if refusal else 422,
         context=context,
     )
 
