@@ -130,3 +130,11 @@ def _refused_in_both_languages(live_stack: LiveStack, people: People) -> None:
             "handover while the operation is planning; allowed only while execution or "
             "suspended</span>"
         )
+
+    coordinator = people.add("caricc-duty", role=Role.COORDINATOR, agency="caricc", country="KZ")
+    with httpx.Client(base_url=base, timeout=60, headers=ru) as client:
+        csrf = opened(client, coordinator, operation_id)
+        # An action of the operation's own page, not of a notice's: refused beside its form.
+        resumed = refusal_shown(client, operation_id, "resume_operation", {}, csrf)
+        assert resumed.startswith("Правила операции не допускают это действие: "), resumed
+        assert not english_words(resumed), resumed

@@ -359,6 +359,7 @@ async def _refused(
         page=ACTION_PAGES.get(kind, "operation"),
         values=typed,
         refusal=refusal,
+        posted=kind,
         # No worker to take it now: 503 (the API's Retry-After with it), else the rules' 409.
         status_code=503
         if isinstance(refused, ProblemError) and refused.problem.status == 503
