@@ -226,7 +226,12 @@ def _on_problem(_request: Request, error: Exception) -> JSONResponse:
 
 
 def _on_anything_else(request: Request, error: Exception) -> JSONResponse:
-    # The caller gets an occurrence id to quote; the trace stays in the log, never in the answer.
+    return problem_response(internal_error(request, error))
+
+
+def internal_error(request: Request, error: Exception) -> Problem:
+    """The failure logged, and the problem to answer: an occurrence id for the caller to quote;
+    the trace stays in the log, never in the answer."""
     occurrence = f"urn:uuid:{uuid.uuid4()}"
     logger.error(
         "unhandled error on %s %s (%s)",
@@ -235,14 +240,13 @@ def _on_anything_else(request: Request, error: Exception) -> JSONResponse:
         occurrence,
         exc_info=error,
     )
-    problem = Problem(
+    return Problem(
         type=INTERNAL_ERROR,
         title="Internal Server Error",
         status=HTTPStatus.INTERNAL_SERVER_ERROR,
         detail="The server failed to complete the request; the failure has been logged.",
         instance=occurrence,
     )
-    return problem_response(problem)
 
 
 def _phrase(status: int) -> str:

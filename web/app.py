@@ -13,12 +13,14 @@ from starlette.responses import RedirectResponse, Response
 from temporalio.client import Client
 
 from api import app as api_app
+from api.problems import internal_error, problem_response
 from cdtrack.settings import TEMPORAL_UI_PATH, Settings
 from web import docs
 from web.deps import anonymous_view
 from web.errors import ConsoleError, JustificationRequired, SignInRequired
+from web.language import N_
 from web.routes import ROUTERS, temporal_codec, temporal_ui
-from web.security import SecurityHeaders
+from web.security import CONSOLE_POLICY, SecurityHeaders
 from web.templating import render
 
 STATIC: Final = Path(__file__).parent / "static"
@@ -36,6 +38,27 @@ def create_app(
     app = api_app.create_app(settings, temporal_client=temporal_client, tracing=tracing)
     install_console(app, settings, temporal_ui_transport=temporal_ui_transport)
     return app
+
+
+# A console page that failed on our side: said in the reader's language, with the occurrence
+# to quote (the log has the trace under it).
+FAILED: Final = N_(
+    "Something went wrong on our side and the page cannot be shown; the failure has been logged."
+)
+FAILURE_PAGE_HEADERS: Final = {
+    "Content-Security-Policy": CONSOLE_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def _asked_by_a_browser(request: Request) -> bool:
+    """A person's page or form (a console path, HTML accepted or htmx asking), not an API call."""
+    if request.url.path.startswith(api_app.API_PREFIX):
+        return False
+    return "text/html" in request.headers.get("accept", "") or "HX-Request" in request.headers
 
 
 def _redirect(request: Request, location: str) -> Response:
@@ -74,6 +97,22 @@ def install_console(
     @app.exception_handler(JustificationRequired)
     async def justify_first(request: Request, exc: JustificationRequired) -> Response:
         return _redirect(request, exc.location)
+
+    @app.exception_handler(Exception)
+    async def failure(request: Request, exc: Exception) -> Response:
+        # Starlette answers this outside the middleware: the page brings the console's headers.
+        problem = internal_error(request, exc)
+        if not _asked_by_a_browser(request):
+            return problem_response(problem)
+        view = getattr(request.state, "view", None) or anonymous_view(request)
+        return render(
+            request,
+            "error.html",
+            view=view,
+            status_code=problem.status,
+            context={"message": FAILED, "status": problem.status, "occurrence": problem.instance},
+            headers=FAILURE_PAGE_HEADERS,
+        )
 
     @app.exception_handler(ConsoleError)
     async def error_page(request: Request, exc: ConsoleError) -> Response:
