@@ -1,8 +1,9 @@
 """Which actions a person may take on an operation now, asked of the rule table itself.
 
 An action is offered when its rule accepts the operation's phase and its actor check accepts the
-person. Actions that need nothing but a leg (or nothing at all) are also tried through `decide`,
-so a handover already acknowledged or a participation already confirmed is not offered again.
+person. Actions that need nothing but a leg (or nothing at all, or values the rules do not weigh)
+are also tried through `decide`, so a handover already acknowledged, a participation already
+confirmed or an interdiction that needs no approval is not offered.
 Nothing here re-states a rule: the answer is the table's.
 """
 
@@ -16,6 +17,7 @@ from workflows.commands import (
     SYSTEM_KINDS,
     AcknowledgeHandoverInput,
     Actor,
+    ApproveEmergencyInterdictionInput,
     Command,
     InterdictionKind,
     OfferHandoverInput,
@@ -37,8 +39,14 @@ _TRIED: Final = frozenset(
         "conclude_interdiction",
         "close_debrief",
         "retry_assessment",
+        "approve_emergency_interdiction",
     }
 )
+# What a probe of a tried action gives where a form would: the rules refuse or accept it on the
+# operation's state alone (an approval needs an emergency interdiction not yet approved).
+_PLACEHOLDERS: Final[dict[type[Command], dict[str, str]]] = {
+    ApproveEmergencyInterdictionInput: {"authority": PROBE, "reference": PROBE},
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ def _probe(rule: Rule[Any], actor: Actor, leg: int | None) -> Command:
     fields: dict[str, Any] = {"actor": actor, "request_id": PROBE, "justification": None}
     if leg is not None:
         fields["leg"] = leg
+    fields |= _PLACEHOLDERS.get(rule.command, {})
     if rule.command is OrderInterdictionInput:
         # The custodian's own interdiction is an emergency one; the coordinator's, any kind.
         fields["interdiction"] = InterdictionKind.EMERGENCY

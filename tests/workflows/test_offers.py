@@ -15,11 +15,16 @@ from tests.workflows.test_rules import (
     accept,
     confirm,
     handed_to_tajikistan,
+    in_interdiction,
     launched,
     offer,
     planned,
 )
-from workflows.commands import AbortOperationInput
+from workflows.commands import (
+    AbortOperationInput,
+    ApproveEmergencyInterdictionInput,
+    InterdictionKind,
+)
 from workflows.offers import offered_actions
 from workflows.rules import Accepted, decide
 
@@ -71,3 +76,18 @@ def test_an_ended_operation_offers_nothing_to_anyone() -> None:
     assert isinstance(aborted, Accepted)
     for actor in (COORDINATOR, AF, TJ, KZ):
         assert kinds(aborted.state, actor) == set()
+
+
+def test_only_an_emergency_interdiction_not_yet_approved_is_offered_for_approval() -> None:
+    at = LAUNCH + timedelta(hours=2)
+    planned_one = in_interdiction(InterdictionKind.EARLY)
+    assert "approve_emergency_interdiction" not in kinds(planned_one, COORDINATOR, at)
+    emergency = in_interdiction(InterdictionKind.EMERGENCY)
+    assert "approve_emergency_interdiction" in kinds(emergency, COORDINATOR, at)
+    assert "approve_emergency_interdiction" not in kinds(emergency, AF, at)
+    approve = ApproveEmergencyInterdictionInput(
+        actor=COORDINATOR, request_id="approve-1", authority="Prosecutor", reference="AF-88"
+    )
+    decision = decide(emergency, approve, now=at)
+    assert isinstance(decision, Accepted)
+    assert "approve_emergency_interdiction" not in kinds(decision.state, COORDINATOR, at)
