@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from api.principal import Role
 from web.language import N_
@@ -43,6 +44,40 @@ REASONS: Final[dict[Role, tuple[Reason, ...]]] = {
     ),
     Role.ADMIN: (),
 }
+
+
+# The reason the page a person is headed to suggests, by role (`/o/<id>/<page>`): a link of a
+# notice names its own (`?reason=`). The operation's own page suggests none: the person says.
+PAGE_REASONS: Final[dict[Role, dict[str, str]]] = {
+    Role.OFFICER: {
+        "handover": "handover_due",
+        "authorisation": "action_due",
+        "participation": "action_due",
+        "checkpoint": "custody",
+        "debrief": "debrief_input",
+    },
+    Role.COORDINATOR: {
+        "launch": "planning",
+        "authorisation": "planning",
+        "participation": "planning",
+        "debrief": "debrief_review",
+        "assessment": "debrief_review",
+        "report": "debrief_review",
+    },
+    Role.ANALYST: {
+        "debrief": "debrief_analysis",
+        "assessment": "debrief_analysis",
+        "report": "debrief_analysis",
+    },
+}
+
+
+def suggested(role: Role, next_path: str) -> str | None:
+    """The reason `next_path`'s page suggests to this role, or None: nothing is chosen for the
+    person, who would otherwise log a reason they never gave."""
+    parts = urlsplit(next_path).path.strip("/").split("/")
+    page = parts[2] if len(parts) > 2 and parts[0] == "o" else ""
+    return PAGE_REASONS.get(role, {}).get(page)
 
 
 def reasons_for(role: Role) -> tuple[Reason, ...]:

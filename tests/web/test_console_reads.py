@@ -95,3 +95,29 @@ def test_a_page_of_a_row_without_the_state_needs_the_workflow(
     page = console.get("/o/op-old")
     assert page.status_code == 503, page.text
     assert "No worker is running operations now" in page.text
+
+
+def _checked(form: str) -> list[str]:
+    return re.findall(r'name="reason" value="([^"]+)" checked', form)
+
+
+def test_the_justification_form_chooses_only_what_the_page_or_the_link_says(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    _projected(console_sessions, long_operation(events=5, operation_id="op-justified", live=True))
+    sign_in(console, people.add("caricc-justify", role=Role.COORDINATOR, agency="caricc"))
+    path = "/o/op-justified"
+    assert _checked(console.get(f"{path}/justify", params={"next": f"{path}/launch"}).text) == [
+        "planning"
+    ]
+    linked = console.get(f"{path}/justify", params={"next": path, "reason": "debrief_review"})
+    assert _checked(linked.text) == ["debrief_review"]
+    # The operation's own page suggests nothing: the person says why, or is asked again.
+    form = console.get(f"{path}/justify", params={"next": path})
+    assert _checked(form.text) == []
+    unchosen = console.post(
+        f"{path}/justify", data={"next": path, "csrf_token": csrf_of(form.text)}
+    )
+    assert unchosen.status_code == 422
+    assert "Choose a reason" in unchosen.text
+    assert _checked(unchosen.text) == []

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from api.deps import ReadModelDep
 from store.console import remember_justification
 from web.deps import CsrfSignedIn, OperationIdPath, SignedInDep, visible_operation_for
-from web.justification import MAX_LENGTH, MIN_LENGTH, OWN_WORDS, chosen, reasons_for
+from web.justification import MAX_LENGTH, MIN_LENGTH, OWN_WORDS, chosen, reasons_for, suggested
 from web.language import N_
 from web.security import safe_next
 from web.templating import render
@@ -23,12 +23,13 @@ router = APIRouter(include_in_schema=False)
 def _context(
     viewer: SignedInDep, *, code: str | None, next_path: str, own_words: str, error: str | None
 ) -> dict[str, object]:
-    reasons = reasons_for(viewer.principal.role)
+    role = viewer.principal.role
+    reasons = reasons_for(role)
     known = {reason.code for reason in reasons} | {OWN_WORDS}
     return {
         "reasons": reasons,
         "own_words_code": OWN_WORDS,
-        "selected": code if code in known else (reasons[0].code if reasons else OWN_WORDS),
+        "selected": code if code in known else suggested(role, next_path),
         "own_words": own_words,
         "next": next_path,
         "error": error,
