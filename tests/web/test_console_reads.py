@@ -19,6 +19,7 @@ from bench.report import long_operation
 from store.models import OperationRow
 from store.timeline import project_operation
 from tests.web.people import People, csrf_of, sign_in
+from tests.workflows.test_rules import planned
 from workflows.state import OperationState
 
 
@@ -121,3 +122,30 @@ def test_the_justification_form_chooses_only_what_the_page_or_the_link_says(
     assert unchosen.status_code == 422
     assert "Choose a reason" in unchosen.text
     assert _checked(unchosen.text) == []
+
+
+def test_the_authorisation_form_says_which_fields_each_decision_requires(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    _projected(console_sessions, planned())
+    sign_in(console, people.add("tj-authorises", role=Role.OFFICER, agency="tj-dca", country="TJ"))
+    path = "/o/op-1/authorisation"
+    form = console.get("/o/op-1/justify", params={"next": path})
+    opened = console.post(
+        "/o/op-1/justify",
+        data={"reason": "action_due", "next": path, "csrf_token": csrf_of(form.text)},
+    )
+    assert opened.status_code == 303, opened.text
+    page = console.get(path)
+    assert page.status_code == 200, page.text
+    labels = {
+        name: " ".join(re.sub(r"<[^>]+>", "", label).split())
+        for name, label in re.findall(
+            r'<label for="(authorisation\.[a-z_]+)">(.*?)</label>', page.text, re.S
+        )
+    }
+    assert labels["authorisation.authority"] == "Authority"
+    for granted_only in ("reference", "legal_basis", "granted_at", "valid_until"):
+        assert labels[f"authorisation.{granted_only}"].endswith("(required for a grant)"), labels
+    assert labels["authorisation.reasons"].endswith("(required for a refusal)"), labels
+    assert labels["authorisation.conditions"].endswith("(optional)"), labels

@@ -58,17 +58,19 @@ ACTION_PAGES: Final[dict[str, str]] = {
     "launch_operation": "launch",
 }
 
-# The authorisation form: the two decisions' fields (name, input, required either way).
+# The authorisation form: the two decisions' fields (name, input, and when it is required:
+# "always", for a "granted" or a "refused" decision only, or "never"), as workflows.plan's
+# AuthorisationGranted and AuthorisationRefused require them.
 AUTHORISATION_FIELDS: Final = (
-    ("authorisation.decision", "select", True),
-    ("authorisation.authority", "text", True),
-    ("authorisation.reference", "text", False),
-    ("authorisation.legal_basis", "text", False),
-    ("authorisation.granted_at", "datetime-local", False),
-    ("authorisation.valid_until", "datetime-local", False),
-    ("authorisation.conditions", "textarea", False),
-    ("authorisation.substitution_allowed", "checkbox", False),
-    ("authorisation.reasons", "textarea", False),
+    ("authorisation.decision", "select", "always"),
+    ("authorisation.authority", "text", "always"),
+    ("authorisation.reference", "text", "granted"),
+    ("authorisation.legal_basis", "text", "granted"),
+    ("authorisation.granted_at", "datetime-local", "granted"),
+    ("authorisation.valid_until", "datetime-local", "granted"),
+    ("authorisation.conditions", "textarea", "never"),
+    ("authorisation.substitution_allowed", "checkbox", "never"),
+    ("authorisation.reasons", "textarea", "refused"),
 )
 
 
