@@ -202,6 +202,8 @@ def at_field(errors: dict[str, str]) -> dict[str, str]:
             name = name.rsplit(".", 1)[0] + ".agency"
         elif name == "consignment":  # what a partial substitution leaves in
             name = "consignment.left_in.quantity"
+        elif name == "consignment.substances":  # none at all: the consignment's fieldset
+            name = "consignment"
         elif name == "coordinator_agency":
             name = "form"
         placed.setdefault(name, message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
@@ -104,5 +106,29 @@ def render(
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     page = environment(view.language).get_template(template)
-    body = page.render(request=request, view=view, **(context or {}))
+    values = {"request": request, "view": view, "field_labels": {}, **(context or {})}
+    if values.get("errors"):
+        # The error summary names each field by its label, which only the form's own markup
+        # gives: a first rendering finds the labels, the second puts them in the summary.
+        values["field_labels"] = field_labels(page.render(**values))
+    body = page.render(**values)
     return HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))
+
+
+_LABEL: Final = re.compile(
+    r'<label for="([^"]+)">(.*?)</label>'
+    r'|<fieldset[^>]* id="([^"]+)"[^>]*>\s*<legend>(.*?)</legend>',
+    re.DOTALL,
+)
+_MARKED_OPTIONAL: Final = re.compile(r'<span class="optional">.*?</span>', re.DOTALL)
+_TAG: Final = re.compile(r"<[^>]+>")
+
+
+def field_labels(page: str) -> dict[str, str]:
+    """Each field's label (a group's legend) on a rendered page, as plain text without its
+    "(optional)"."""
+    labels: dict[str, str] = {}
+    for name, label, group, legend in _LABEL.findall(page):
+        text = html.unescape(_TAG.sub("", _MARKED_OPTIONAL.sub("", label or legend)))
+        labels.setdefault(name or group, " ".join(text.split()))
+    return labels

@@ -131,6 +131,28 @@ def test_a_departure_in_the_past_is_refused_at_its_field_as_the_api_refuses_it(
     refused = console.post("/plan", data=_typed(page.text, **plan))
     assert refused.status_code == 422
     assert 'id="legs.0.planned_departure-error"' in refused.text
-    assert "is in the past" in refused.text
+    assert "This departure (1 Jan 2020, 10:00) is already in the past." in refused.text
     assert _field(refused.text, "legs.0.planned_departure") == "2020-01-01T10:00"
     assert _field(refused.text, "participants.1.agency") == "tj-dca"
+    # The summary names the field it links to.
+    assert (
+        '<a href="#legs.0.planned_departure">Planned departure: This departure (1 Jan 2020, '
+        "10:00) is already in the past.</a>"
+    ) in refused.text
+    russian = console.post(
+        "/plan", data=_typed(page.text, **plan), headers={"Accept-Language": "ru"}
+    )
+    assert "Это время отправления (1 янв. 2020, 10:00) уже прошло." in russian.text
+    assert "is in the past" not in russian.text
+
+
+def test_the_error_summary_names_each_field(console: TestClient, people: People) -> None:
+    sign_in(console, people.add("planner", role=Role.COORDINATOR, agency="caricc"))
+    page = console.get("/plan")
+    empty = console.post("/plan", data={"csrf_token": csrf_of(page.text)})
+    assert empty.status_code == 422
+    summary = re.search(r'<div class="error-summary".*?</div>', empty.text, re.S)
+    assert summary, "no error summary"
+    links = re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary.group(0))
+    assert ("code_name", "Code name: Fill in this field.") in links, links
+    assert len({text for _, text in links}) == len(links), "each entry names its field"

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -21,7 +22,8 @@ from api.problems import ProblemError
 from api.schemas.operations import OperationCreate
 from store.identity import list_agencies
 from web.deps import CsrfSignedIn, SignedIn, console_role
-from web.forms import country_names, field_errors
+from web.forms import country_names, error_field, field_errors
+from web.language import N_
 from web.planning import (
     HANDLING_LABELS,
     LEGS,
@@ -41,9 +43,11 @@ from workflows.plan import (
     ContingencyAction,
     DeliveryType,
     HandlingCode,
+    OperationPlan,
     ParticipantRole,
     QuantityUnit,
     TransportMode,
+    schedule_faults,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -151,9 +155,23 @@ async def plan_operation(
     except ProblemError as refused:
         if refused.problem.status != 422:
             raise
-        errors = problem_fields(refused.problem.errors or [])
+        errors = problem_fields(refused.problem.errors or []) | _past_departures(plan, viewer)
         if not errors and refused.problem.detail:
             errors = {"form": refused.problem.detail}
         return _page(request, viewer, form, directory, errors=errors, status_code=422)
     launch = f"/o/{created.operation_id}/launch?reason=planning"
     return RedirectResponse(launch, status_code=303)
+
+
+def _past_departures(plan: OperationPlan, viewer: SignedIn) -> dict[str, str]:
+    """The API's refusal of departures already past (`workflows.plan.schedule_faults`), each at
+    its field in the viewer's words and zone."""
+    view = viewer.view
+    return {
+        error_field(fault.location): view.gettext(PAST_DEPARTURE)
+        % {"moment": view.clock.when(plan.legs[int(fault.location[1])].planned_departure)}
+        for fault in schedule_faults(plan, now=datetime.now(UTC))
+    }
+
+
+PAST_DEPARTURE: Final = N_("This departure (%(moment)s) is already in the past.")
