@@ -8,6 +8,8 @@ Use it from a test module with `from tests.web.browser import *` names listed in
 - `chromium` is one browser for the test session; `browser_context(viewport=PHONE)` opens a
   fresh context (its own cookies) per person;
 - `sign_in_page(page, base_url, person, next_path)` signs in through the forms, as a person does;
+- `assert_fits(page)` fails when the page is wider than its viewport (it scrolls sideways on a
+  phone), naming the elements that stick out;
 - `screenshots` is where a test puts the README's screenshots (`take_screenshot`): the test's own
   directory, or docs/screenshots when CDTRACK_WRITE_SCREENSHOTS=1 (`make screenshots`), so an
   ordinary run takes and checks them and leaves the git tree as it was.
@@ -32,6 +34,7 @@ from tests.web.people import People, Person
 __all__ = [
     "DUTY_ROOM",
     "PHONE",
+    "assert_fits",
     "browser_context",
     "chromium",
     "console_people",
@@ -110,6 +113,28 @@ async def sign_in_page(page: Page, base_url: str, person: Person, *, next_path: 
     await page.get_by_label("Code").fill(person.fresh_code())
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(base_url + next_path)
+
+
+# The innermost elements whose right edge is past the viewport's.
+STICKING_OUT: Final = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = (e) => e.getBoundingClientRect().right > width + 0.5;
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => out(e) && ![...e.children].some(out))
+    .slice(0, 10)
+    .map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}: ` +
+      `${Math.round(e.getBoundingClientRect().right)} px, ` +
+      `"${e.textContent.trim().replace(/\\s+/g, " ").slice(0, 60)}"`);
+}"""
+
+
+async def assert_fits(page: Page) -> None:
+    """The page is no wider than its viewport: nothing to scroll to sideways."""
+    width = await page.evaluate("window.innerWidth")
+    scrolled = await page.evaluate("document.documentElement.scrollWidth")
+    if scrolled > width:
+        sticking_out = "\n".join(await page.evaluate(STICKING_OUT))
+        raise AssertionError(f"{page.url} is {scrolled} px wide on {width} px:\n{sticking_out}")
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 An agency's officer submits its debrief input, the coordinator adds a recommendation and closes
 the debrief, the outcome assessment appears with its versions and its report downloads in both
 languages, and an analyst reads the statistics. Every page is checked for English left in the
-Russian console and by axe-core against WCAG 2.1 AA; the English pages give the README its
-screenshots, one per kind of user.
+Russian console and by axe-core against WCAG 2.1 AA, and the officer's pages for fitting the
+phone's width; the English pages give the README its screenshots, one per kind of user.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cdtrack.walkthrough import Walkthrough
 from tests.api.live import LiveStack
 from tests.web.browser import (
     PHONE,
+    assert_fits,
     browser_context,
     chromium,
     console_people,
@@ -152,18 +153,23 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     await phone.get_by_role("heading", name="Разбор операции KESTREL").wait_for()
     await assert_no_english(phone, data=data)
     await assert_accessible(phone)
+    # The long Russian terms of the summary wrap: the deadline and the count stay on screen.
+    await assert_fits(phone)
     await phone.get_by_label("Извлечённые уроки").fill("Сообщать время прибытия курьера заранее")
     await phone.get_by_role("button", name="Представить материалы разбора").click()
     await phone.get_by_text("Материалы разбора вашего ведомства приняты.").wait_for()
     await assert_no_english(phone, data=data)
+    await assert_fits(phone)
     # The officer's inbox, in Russian too; the operation page passes axe-core.
     await phone.goto(base + "/")
     await phone.locator("h1").wait_for()
     await assert_no_english(phone, data=data)
     await assert_accessible(phone)
+    await assert_fits(phone)
     await phone.goto(base + f"/o/{operation_id}")
     await phone.locator("h1").wait_for()
     await assert_accessible(phone)
+    await assert_fits(phone)
     # Each timeline line is written in Russian from its event, not the rules' English summary.
     await phone.locator(".timeline li").first.wait_for()
     await assert_no_english(phone, data=data | WALKTHROUGH_DATA, within=".timeline")

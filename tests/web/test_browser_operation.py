@@ -1,7 +1,8 @@
 """In Chromium, on the real stack: an officer acknowledges a handover on a phone from the link a
-notice carries, the coordinator's page shows the new custodian at once without a reload, a
-refused action shows the lifecycle's reason, an invalid field its message, and an officer of an
-agency outside the operation finds nothing of it in the page, the stream or the inbox."""
+notice carries (and, in Russian, no page of theirs is wider than the phone), the coordinator's
+page shows the new custodian at once without a reload, a refused action shows the lifecycle's
+reason, an invalid field its message, and an officer of an agency outside the operation finds
+nothing of it in the page, the stream or the inbox."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from cdtrack.walkthrough import Walkthrough, sample_plan
 from tests.api.live import LiveStack
 from tests.web.browser import (
     PHONE,
+    assert_fits,
     browser_context,
     chromium,
     console_people,
@@ -84,6 +86,16 @@ async def _sign_in(page: Page, base_url: str, person: Person, path: str) -> None
     await page.wait_for_load_state()
 
 
+async def _sign_in_russian(page: Page, base_url: str, person: Person, path: str) -> None:
+    await page.goto(base_url + path)
+    await page.get_by_label("Идентификатор пользователя").fill(person.user_id)
+    await page.get_by_label("Пароль").fill(person.password)
+    await page.get_by_role("button", name="Продолжить").click()
+    await page.get_by_label("Код").fill(person.fresh_code())
+    await page.get_by_role("button", name="Вход").click()
+    await page.wait_for_url(base_url + path)
+
+
 async def _justify(page: Page, reason: str | None = None) -> None:
     await page.wait_for_url("**/justify**")
     if reason is not None:
@@ -99,6 +111,7 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     base = live_stack.base_url
     coordinator = console_people.add("caricc-watch", role=Role.COORDINATOR, agency="caricc")
     officer = console_people.add("tj-duty", role=Role.OFFICER, agency="tj-dca", country="TJ")
+    colleague = console_people.add("tj-night", agency="tj-dca", country="TJ", name="Шарипов Рустам")
     outsider = console_people.add("nl-duty", role=Role.OFFICER, agency="nl-police", country="NL")
 
     # The coordinator watches the operation page.
@@ -123,6 +136,26 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     assert "UTC" in await offer.inner_text()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     await take_screenshot(page, screenshots / "officer-phone-handover.png", full_page=True)
+
+    # A colleague in Dushanbe, in Russian: every page an officer opens fits the phone's width
+    # (longer words, and deadlines with the local time beside UTC).
+    russian = await (await browser_context(viewport=PHONE, locale="ru-RU")).new_page()
+    await _sign_in_russian(russian, base, colleague, "/preferences")
+    await russian.locator("#time_zone").select_option("Asia/Dushanbe")
+    await russian.locator("main button[type=submit]").click()
+    await russian.get_by_role("status").wait_for()
+    for part in ("", "/checkpoint", "/authorisation", "/participation", "/handover"):
+        await russian.goto(base + f"/o/{operation_id}{part}")
+        if "/justify" in russian.url:
+            await russian.locator("input[name=reason]").first.check()
+            await russian.locator("form.narrow button[type=submit]").click()
+            await russian.wait_for_url(base + f"/o/{operation_id}{part}")
+        await russian.locator("h1").wait_for()
+        await assert_fits(russian)
+    assert "Asia/Dushanbe" in await russian.locator("dl.offer").inner_text()
+    await russian.goto(base + "/")
+    await russian.locator(".inbox").wait_for()
+    await assert_fits(russian)
     stale = await phone.new_page()
     await stale.goto(base + link)
     await stale.get_by_role("button", name="Acknowledge the handover").wait_for()
