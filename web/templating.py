@@ -17,10 +17,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from activities.names import agency_label
+from activities.report.labels import substance_name
 from api.principal import Principal, Role
 from i18n import Language, translations
 from store.identity import AgencyName
 from web.language import DOMAIN, N_, Clock, console_texts
+from workflows.commands import Actor, ActorRole
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 
@@ -64,6 +66,19 @@ class View:
 
     def gettext(self, message: str) -> str:
         return console_texts(self.language).gettext(message)
+
+    def number(self, value: float) -> str:
+        return console_texts(self.language).number(value)
+
+    def substance(self, name: str) -> str:
+        """A substance in the viewer's words where the catalogue knows it; else as typed."""
+        return substance_name(name, self.language)
+
+    def actor(self, actor: Actor) -> str:
+        """Who did it: an agency with the officer's id; a deadline or timer of the operation."""
+        if actor.role is ActorRole.SYSTEM:
+            return self.gettext(N_("Automatic (a deadline fell due)"))
+        return f"{self.agency(actor.agency)} ({actor.officer})"
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return console_texts(self.language).ngettext(singular, plural, n)

@@ -367,7 +367,7 @@ def _seizure(line: Line, event: Event) -> str:
         agency=line.view.agency(event.actor.agency),
         quantity=line.words.number(detail.quantity),
         unit=line.option(detail.unit.value),
-        substance=detail.substance,
+        substance=line.view.substance(detail.substance),
         place=detail.place,
         country=line.country(detail.country),
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from i18n import N_
+from i18n import N_, SOURCE_LANGUAGE, Language, texts
 
 PHASES: Final = {
     "planning": N_("Planning"),
@@ -115,3 +115,12 @@ COUNTED_FINDINGS: Final = {
     ),
     "checkpoint_silence": ("Checkpoint reports were overdue %(count)s time", "count"),
 }
+
+
+def substance_name(name: str, lang: Language) -> str:
+    """A substance as a reader of `lang` names it, where the documents' catalogue knows it (by
+    its English name, in any case); else as it was typed."""
+    known = name.strip().lower()
+    if known not in SUBSTANCES or lang is SOURCE_LANGUAGE:
+        return name
+    return texts("reports", lang).pgettext("substance", known)

@@ -120,11 +120,7 @@ class Formats:
         return ", ".join(self.agency(agency_id) for agency_id in agency_ids)
 
     def substance(self, name: str) -> str:
-        """A substance as the reader names it, where the catalogue knows it; else as typed."""
-        known = name.strip().lower()
-        if known not in labels.SUBSTANCES:
-            return name
-        return self.texts.pgettext("substance", known) if self.lang != Language.ENGLISH else name
+        return labels.substance_name(name, self.lang)
 
     def label(self, mapping: Mapping[str, str], key: str) -> str:
         return self.gettext(mapping[key]) if key in mapping else key

@@ -19,7 +19,8 @@ from bench.report import long_operation
 from store.models import OperationRow
 from store.timeline import project_operation
 from tests.web.people import People, csrf_of, sign_in
-from tests.workflows.test_rules import planned
+from tests.workflows.test_rules import AF, LAUNCH, accept, launched, offer, planned, timer_of
+from workflows.commands import HandoverDeadlineReached
 from workflows.state import OperationState
 
 
@@ -29,14 +30,14 @@ def _projected(sessions: sessionmaker[Session], *states: OperationState) -> None
             project_operation(session, operation=state, events=state.timeline)
 
 
-def _opened(console: TestClient, operation_id: str) -> None:
+def _opened(console: TestClient, operation_id: str, *, reason: str = "monitoring") -> None:
     """Through the justification form, once this session, as a person opens an operation."""
     form = console.get(f"/o/{operation_id}/justify")
     assert form.status_code == 200, form.text
     posted = console.post(
         f"/o/{operation_id}/justify",
         data={
-            "reason": "monitoring",
+            "reason": reason,
             "next": f"/o/{operation_id}",
             "csrf_token": csrf_of(form.text),
         },
@@ -149,3 +150,22 @@ def test_the_authorisation_form_says_which_fields_each_decision_requires(
         assert labels[f"authorisation.{granted_only}"].endswith("(required for a grant)"), labels
     assert labels["authorisation.reasons"].endswith("(required for a refusal)"), labels
     assert labels["authorisation.conditions"].endswith("(optional)"), labels
+
+
+def test_the_russian_operation_page_reads_in_russian_words_and_numbers(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    offered = accept(launched(), offer(AF), LAUNCH)
+    due, deadline = timer_of(offered, HandoverDeadlineReached)
+    _projected(console_sessions, accept(offered, deadline, due))
+    console.headers["Accept-Language"] = "ru"
+    sign_in(console, people.add("tj-reads-ru", role=Role.OFFICER, agency="tj-dca", country="TJ"))
+    _opened(console, "op-1", reason="custody")
+    page = " ".join(console.get("/o/op-1").text.split())
+    # The plan's handling code and substances in the reader's words, numbers as they write them.
+    assert "H0 · Использовать только для предупреждения преступлений" in page
+    assert "Use only to prevent" not in page
+    assert re.search(r"героин 12,5 кг", page), "substance and quantity in Russian"
+    # What a deadline did is said to be automatic, not done by an agency called cdtrack.
+    assert "Автоматически (наступил срок)" in page
+    assert "cdtrack (timer)" not in page
