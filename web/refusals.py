@@ -3,8 +3,8 @@
 The rules give each reason as an English template with named parameters (`workflows/reasons.py`);
 the template is a message id of the console's catalogue, and each parameter is shown as the
 console shows its kind elsewhere: agencies by their directory name, countries and phases in the
-viewer's words, moments in the viewer's zone with UTC. An English reader reads the rules' own
-words, as the API answers them.
+viewer's words, moments in the viewer's zone with UTC: in English too, where the API's answer
+keeps the rules' own words (agency ids, ISO moments).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Final
 
 from api.problems import Problem
-from i18n import SOURCE_LANGUAGE
 from web.labels import ACTION_LABELS, PHASE_LABELS
 from web.language import N_, console_texts
 from web.planning import OPTION_LABELS as PLAN_OPTION_LABELS
@@ -53,9 +52,9 @@ class Refusal:
         return view.gettext(self.reason) if self.reason in NOT_OF_THE_RULES else None
 
     def grounds(self, view: View) -> str | None:
-        """The rules' reason in the viewer's language, to follow the page's lead-in; None in
-        English (the rules' own words follow it) or where the refusal came without its template."""
-        if self.why is None or view.language is SOURCE_LANGUAGE:
+        """The rules' reason in the viewer's language, to follow the page's lead-in; None where
+        the refusal came without its template (the rules' own words follow it then)."""
+        if self.why is None:
             return None
         return reason_text(self.why, view=view)
 
@@ -73,8 +72,6 @@ def refusal_of(problem: Problem) -> Refusal:
 
 def reason_text(reason: Reason, *, view: View) -> str:
     """The reason in the viewer's language, each parameter shown as its kind is shown."""
-    if view.language is SOURCE_LANGUAGE:
-        return str(reason)
     shown = {name: _shown(name, value, view) for name, value in reason.parameters.items()}
     return view.gettext(reason.template) % shown
 

@@ -126,10 +126,14 @@ def _refused_in_both_languages(live_stack: LiveStack, people: People) -> None:
         csrf = opened(client, english, operation_id)
         early = refusal_shown(client, operation_id, "acknowledge_handover", {"leg": "1"}, csrf)
         assert early == (
-            'The operation\'s rules refused this action: <span lang="en">cannot acknowledge '
-            "handover while the operation is planning; allowed only while execution or "
-            "suspended</span>"
+            "The operation's rules refused this action: the operation is planning; this is "
+            "allowed only while it is execution or suspended"
         )
+        launch = refusal_shown(client, operation_id, "launch_operation", {}, csrf)
+        assert launch == (
+            "The operation's rules refused this action: only the coordinator (CARICC "
+            "(Kazakhstan)) may do this"
+        ), launch
 
     coordinator = people.add("caricc-duty", role=Role.COORDINATOR, agency="caricc", country="KZ")
     with httpx.Client(base_url=base, timeout=60, headers=ru) as client:

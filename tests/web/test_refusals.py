@@ -104,12 +104,16 @@ def test_what_blocks_a_launch_is_listed_in_russian() -> None:
     assert not english_words(text)
 
 
-def test_english_reads_the_rules_own_words_as_before() -> None:
+def test_english_reads_the_rules_reason_with_the_agencies_named() -> None:
     decision, refusal = refused(launched(), acknowledge(TJ))
     assert decision.reason == "cannot acknowledge handover: no handover of leg 1 has been offered"
     assert shown(refusal, Language.ENGLISH) == (
-        f'The operation\'s rules refused this action: <span lang="en">{decision.reason}</span>'
+        "The operation's rules refused this action: no handover of leg 1 has been offered"
     )
+    _, blocked = refused(planned(), launch(COORDINATOR))
+    english = shown(blocked, Language.ENGLISH)
+    assert "Полиция по борьбе с наркотиками (Afghanistan)" in english, english  # noqa: RUF001
+    assert "af-cnpa" not in english, "agencies by name, not by id"
 
 
 def test_a_refusal_without_its_template_keeps_the_english_after_the_lead_in() -> None:
