@@ -94,7 +94,7 @@ def test_the_inbox_lists_what_the_agency_must_do_soonest_first_and_logs_the_view
             ),
         ),
         (
-            "NIGHTJAR: Примите передачу или откажитесь от неё (Этап 1)",
+            "NIGHTJAR: Примите передачу или откажитесь от неё (Участок 1)",
             (
                 "2026-03-04T06:30:00+00:00",
                 "осталось",

@@ -115,8 +115,8 @@ def test_an_overdue_acknowledgement_names_its_deadline_and_agency() -> None:
         summary="Acknowledgement of leg 1 by tj-dca is overdue",
     )
     assert event_line(overdue, view=view(Language.RUSSIAN), plan=state.plan) == (
-        "Подтверждение этапа 1 ведомством Drug Control Agency (Таджикистан) просрочено "
-        "(срок 08:30 UTC, 3 мар. 2026); направлено напоминание"
+        "Подтверждение передачи на участке 1 ведомством Drug Control Agency (Таджикистан) "
+        "просрочено (срок 08:30 UTC, 3 мар. 2026); направлено напоминание"
     )
 
 
