@@ -233,11 +233,15 @@ def list_access(
     since: datetime | None = None,
     until: datetime | None = None,
     after_id: int = 0,
+    before_id: int | None = None,
     limit: int = 100,
 ) -> list[AccessEntry]:
     """Entries after `after_id` in order, of one operation, user, category and period if given
-    (`since` included, `until` excluded)."""
+    (`since` included, `until` excluded); with `before_id`, the newest before it first, as a
+    person reads a log."""
     query = select(AccessEntry).where(AccessEntry.id > after_id)
+    if before_id is not None:
+        query = query.where(AccessEntry.id < before_id)
     if operation_id is not None:
         query = query.where(AccessEntry.operation_id == operation_id)
     if user_id is not None:
@@ -248,7 +252,8 @@ def list_access(
         query = query.where(AccessEntry.at >= since)
     if until is not None:
         query = query.where(AccessEntry.at < until)
-    return list(session.scalars(query.order_by(AccessEntry.id).limit(limit)))
+    order = AccessEntry.id.desc() if before_id is not None else AccessEntry.id
+    return list(session.scalars(query.order_by(order).limit(limit)))
 
 
 # --- signed heads -------------------------------------------------------------------------

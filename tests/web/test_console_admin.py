@@ -332,11 +332,15 @@ def test_the_access_log_is_filtered_and_paged(
     first = console.get("/admin/access-log", params={"operation_id": "op-paged"})
     assert first.status_code == 200
     assert first.text.count("<td>op-paged</td>") == 50
-    following = re.search(r'href="(/admin/access-log\?[^"]+)">Next entries', first.text)
+    ids = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", first.text)]
+    assert ids == sorted(ids, reverse=True), "the newest entry first"
+    following = re.search(r'href="(/admin/access-log\?[^"]+)">Older entries', first.text)
     assert following is not None
     second = console.get(following.group(1).replace("&amp;", "&"))
     assert second.text.count("<td>op-paged</td>") == 10
-    assert "Next entries" not in second.text
+    older = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", second.text)]
+    assert max(older) < min(ids)
+    assert "Older entries" not in second.text
 
     altered = console.get("/admin/access-log", params={"category": "alteration"})
     assert altered.text.count("<td>x.alter</td>") == 2

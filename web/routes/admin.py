@@ -391,10 +391,10 @@ async def access_log(
     category: Annotated[str | None, Query(max_length=20)] = None,
     since: Annotated[str | None, Query(max_length=32)] = None,
     until: Annotated[str | None, Query(max_length=32)] = None,
-    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    before_id: Annotated[int, Query(ge=1, le=2**63 - 1)] = 2**63 - 1,
 ) -> Response:
-    """Entries in order, filtered by user, operation, category and period (in the viewer's
-    zone), `LOG_PAGE` a page; the API's `/audit/entries` query."""
+    """Entries newest first, filtered by user, operation, category and period (in the viewer's
+    zone), `LOG_PAGE` a page, the older ones on the next; the API's `/audit/entries` query."""
     zone = viewer.visit.clock.zone
     try:
         chosen = AccessCategory(category) if category else None
@@ -408,7 +408,7 @@ async def access_log(
             category=chosen,
             since=_local_time(since, zone),
             until=_local_time(until, zone),
-            after_id=after_id,
+            before_id=before_id,
             limit=LOG_PAGE + 1,
         )
     )
@@ -416,7 +416,7 @@ async def access_log(
     following = None
     if len(found) > LOG_PAGE:
         query = dict(request.query_params)
-        query["after_id"] = str(entries[-1].id)
+        query["before_id"] = str(entries[-1].id)
         following = query
     context = {
         "entries": entries,
