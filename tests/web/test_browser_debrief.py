@@ -216,6 +216,8 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
         await desk.reload()
     await desk.get_by_role("heading", name="Итоговая оценка операции KESTREL").wait_for()
     await desk.get_by_role("heading", name="Версии").wait_for()
+    # What the report lists beside the findings: the deviations from the plan.
+    await desk.get_by_role("heading", name="Отклонения от плана").wait_for()
     await assert_no_english(desk, data=data)
     await assert_accessible(desk)
     texts = {}
