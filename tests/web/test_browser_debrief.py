@@ -156,6 +156,11 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     # The long Russian terms of the summary wrap: the deadline and the count stay on screen.
     await assert_fits(phone)
     await phone.get_by_label("Извлечённые уроки").fill("Сообщать время прибытия курьера заранее")
+    # The seizure's country is one of the route's, the officer's own chosen for them; left as it
+    # is, with nothing else of a seizure typed, no seizure is recorded.
+    country = phone.locator("#seizure_country")
+    assert await country.input_value() == "AF"
+    assert await country.locator("option").count() == 3
     await phone.get_by_role("button", name="Представить материалы разбора").click()
     await phone.get_by_text("Материалы разбора вашего ведомства приняты.").wait_for()
     await assert_no_english(phone, data=data)

@@ -50,7 +50,7 @@ from web.deps import (
     visible_operation_for,
 )
 from web.errors import ConsoleError, JustificationRequired
-from web.language import N_
+from web.language import N_, console_texts
 from web.refusals import Refusal, refusal_of
 from web.templating import View, render
 from workflows.events import EventKind
@@ -93,6 +93,7 @@ def debrief_context(
     }
     debrief = state.debrief
     inputs = debrief.inputs if debrief else {}
+    own = state.plan.participant(opened.viewer.principal.agency)
     participants = [
         {
             "agency": participant.agency,
@@ -110,6 +111,12 @@ def debrief_context(
         "own_input": inputs.get(opened.viewer.principal.agency),
         "owners": [state.plan.coordinator_agency, *(p.agency for p in state.plan.participants)],
         "units": [unit.value for unit in QuantityUnit],
+        # A seizure of the operation is made on its route: its countries, by name.
+        "route_countries": [
+            (code, console_texts(opened.viewer.view.language).country(code))
+            for code in dict.fromkeys(state.plan.route_countries)
+        ],
+        "own_country": own.country if own is not None else None,
         "fmt": Formats(opened.viewer.view.language),
         "labels": labels,
     }
@@ -228,7 +235,7 @@ FIELD_MESSAGES: Final = {
     "seizure_quantity": N_("Give the quantity as a number above zero, e.g. 12.5."),
     "seizure_unit": N_("Choose one of the units offered."),
     "seizure_place": N_("Name the place of the seizure."),
-    "seizure_country": N_("Give the country as a two-letter code, e.g. KZ."),
+    "seizure_country": N_("Choose the country of the seizure."),
     "deadline": N_("Give a date and time."),
     "text": N_("Write the recommendation (at most 2,000 characters)."),
     "owner": N_("Choose one of the agencies offered."),
@@ -409,7 +416,8 @@ async def submit_input(posted: PostedDep, acting: ActingDep) -> Response:
         name: _lines(typed.get(name, "")) for name in ("problems", "lessons", "proposals")
     }
     seizure = {name: typed.get(f"seizure_{name}", "").strip() for name in SEIZURE_FIELDS}
-    if any(seizure[name] for name in ("substance", "quantity", "place", "country")):
+    # The unit and the country are chosen, never empty: a seizure is what is typed.
+    if any(seizure[name] for name in ("substance", "quantity", "place")):
         seizure["country"] = seizure["country"].upper()
         fields["seizures"] = [seizure]
     return await _act(
