@@ -156,7 +156,8 @@ def field_errors(invalid: ValidationError, *, view: View) -> dict[str, str]:
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str  # text | number | datetime-local | checkbox | select | textarea | country
+    # text | number | datetime-local | checkbox | select | textarea | country | participant
+    kind: str
     required: bool
     options: tuple[str, ...] = ()
 
@@ -193,6 +194,8 @@ def fields_of(model: type[BaseModel], *, prefix: str = "") -> list[FormField]:
         kind, options = _kind_of(annotation)
         if name in {"country", "nationality"}:
             kind = "country"
+        elif name == "agency":
+            kind = "participant"  # one of the operation's agencies, by name
         if kind == "text" and any(
             getattr(meta, "max_length", 0) == MAX_TEXT_LENGTH for meta in info.metadata
         ):

@@ -169,3 +169,18 @@ def test_the_russian_operation_page_reads_in_russian_words_and_numbers(
     # What a deadline did is said to be automatic, not done by an agency called cdtrack.
     assert "Автоматически (наступил срок)" in page
     assert "cdtrack (timer)" not in page
+
+
+def test_a_participant_to_remove_is_chosen_by_name_among_the_operations_agencies(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    _projected(console_sessions, planned())
+    sign_in(console, people.add("caricc-removes", role=Role.COORDINATOR, agency="caricc"))
+    _opened(console, "op-1", reason="planning")
+    page = console.get("/o/op-1")
+    form = re.search(r'<form[^>]*id="form-remove_participant".*?</form>', page.text, re.S)
+    assert form, "removing a participant is offered in planning"
+    chooser = re.search(r'<select id="agency" name="agency".*?</select>', form.group(0), re.S)
+    assert chooser, "the agency is chosen, not typed"
+    options = re.findall(r'<option value="([^"]+)"', chooser.group(0))
+    assert options == ["af-cnpa", "tj-dca", "kz-police"]
