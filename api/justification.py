@@ -31,7 +31,8 @@ async def require_justification(
     if not given:
         raise HTTPException(status_code=428, detail=MISSING)
     if not _well_formed(given):
-        raise HTTPException(status_code=428, detail=f"{MISSING}; {MALFORMED}")
+        # Given but unfit: bad input (422 naming the header), as for an action's justification.
+        raise invalid_request([FieldError(field="header.X-Justification", message=MALFORMED)])
     return given
 
 

@@ -138,6 +138,9 @@ def _need_to_know_wrong_state_bad_input_and_retries(live_stack: LiveStack) -> No
         unjustified = http.get(path, headers=headers(kz, justify=False))
         assert unjustified.status_code == 428
         assert "X-Justification" in unjustified.json()["detail"]
+        curt = http.get(path, headers={**headers(kz, justify=False), "X-Justification": "why"})
+        assert curt.status_code == 422, "given but too short: bad input, as on an action"
+        assert curt.json()["errors"][0]["field"] == "header.X-Justification"
 
         # A wrong-state action is refused with the lifecycle's reason, and changes nothing: the
         # problem as before (its English detail), and the reason's template for a client that
