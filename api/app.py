@@ -21,7 +21,12 @@ from api.auth import jwks_client
 from api.database import ReadModel
 from api.documents import RenderedDocuments
 from api.live_state import LiveStates
-from api.problems import document_problems, install_problem_handlers, problem_responses
+from api.problems import (
+    JsonBodiesOnly,
+    document_problems,
+    install_problem_handlers,
+    problem_responses,
+)
 from api.routes import agencies, audit, debrief, health, operations, statistics, users
 from api.throttle import Throttle
 from api.workers import WorkerPresence
@@ -132,6 +137,7 @@ def create_app(
         redoc_url=None,
     )
     install_problem_handlers(app)
+    app.add_middleware(JsonBodiesOnly, prefix=API_PREFIX)
     app.add_middleware(RequestObservation, metrics=metrics, tracing=tracing)
 
     @app.get("/metrics", include_in_schema=False)

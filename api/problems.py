@@ -14,8 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 PROBLEM_JSON: Final = "application/problem+json"
 INVALID_REQUEST: Final = "urn:cdtrack:problem:invalid-request"
@@ -262,3 +264,33 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(DataError, _on_unstorable_data)
     app.add_exception_handler(Exception, _on_anything_else)
+
+
+class JsonBodiesOnly:
+    """415 for a request body under `prefix` that says it is not JSON: every body the API reads
+    is JSON, and a form or text sent by mistake deserves that answer rather than a list of
+    fields it lacks. Pure ASGI: nothing is read or buffered."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in {"POST", "PUT", "PATCH"}
+            and scope["path"].startswith(self.prefix)
+        ):
+            headers = Headers(scope=scope)
+            media = headers.get("content-type", "").split(";")[0].strip().lower()
+            sent = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+            if sent and media and media != "application/json" and not media.endswith("+json"):
+                problem = Problem(
+                    title="Unsupported Media Type",
+                    status=415,
+                    detail=f"The body is {media}; send it as JSON (Content-Type: "
+                    "application/json). Nothing was changed.",
+                )
+                await problem_response(problem)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

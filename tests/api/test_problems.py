@@ -104,6 +104,29 @@ def test_malformed_json_is_a_clear_422(
     assert problem["errors"][0]["field"] == "body"
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/plain", "name=Drug Control Agency"), ("application/x-www-form-urlencoded", "id=x")],
+)
+def test_a_body_that_is_not_json_is_a_415_and_changes_nothing(
+    api: TestClient, admin_headers: dict[str, str], content_type: str, body: str
+) -> None:
+    before = api.get("/api/v1/agencies", headers=admin_headers).json()
+    response = api.post(
+        "/api/v1/agencies", content=body, headers={**admin_headers, "Content-Type": content_type}
+    )
+    problem = _problem(response, 415)
+    assert "send it as JSON" in problem["detail"]
+    assert api.get("/api/v1/agencies", headers=admin_headers).json() == before
+    # A JSON media type with parameters, or of a +json kind, is read as JSON.
+    charset = api.post(
+        "/api/v1/agencies",
+        content="{",
+        headers={**admin_headers, "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert charset.status_code == 422
+
+
 def test_problem_error_keeps_its_members(app_factory: AppFactory) -> None:
     app = app_factory()
 
