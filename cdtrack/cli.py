@@ -153,7 +153,7 @@ def demo() -> None:
     from cdtrack.walkthrough import Walkthrough, WalkthroughError, console_hint, enrol_cast
 
     settings = load_settings()
-    stack.migrate_read_model(settings)
+    stack.migrate_read_model(settings, quiet=True)
     suffix = secrets.token_hex(3)
     admin = _issue_token(
         settings,
@@ -198,7 +198,7 @@ def create_token(
     This is how the first administrator gets in; everyone after is managed through the API.
     """
     settings = load_settings()
-    stack.migrate_read_model(settings)
+    stack.migrate_read_model(settings, quiet=True)
     user = user_id or _slug(name)
     try:
         token = _issue_token(settings, name=name, role=role, agency=agency, user_id=user)
@@ -236,7 +236,7 @@ def set_password(
     from store.session import create_engine_for, session_factory
 
     settings = load_settings()
-    stack.migrate_read_model(settings)
+    stack.migrate_read_model(settings, quiet=True)
     engine = create_engine_for(settings.read_model_url)
     try:
         with session_factory(engine).begin() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import shutil
 import signal
 import sys
@@ -240,11 +241,20 @@ async def serve_worker(settings: Settings, *, stop: asyncio.Event | None = None)
         await run_worker(settings, stop=stopping)
 
 
-def migrate_read_model(settings: Settings) -> None:
+def migrate_read_model(settings: Settings, *, quiet: bool = False) -> None:
+    """The read model brought to its latest revision; `quiet` for a command that only needs it
+    there (a token, a password): the migrations' progress lines are for `cdtrack migrate`."""
     from store.migrate import upgrade
 
     private_directory(settings.data_dir)
-    upgrade(settings.read_model_url)
+    migrations = logging.getLogger("alembic")
+    level = migrations.level
+    if quiet:
+        migrations.setLevel(logging.WARNING)
+    try:
+        upgrade(settings.read_model_url)
+    finally:
+        migrations.setLevel(level)
 
 
 async def serve_embedded(

@@ -73,3 +73,11 @@ def test_refuses_unknown_agency_and_a_different_role(data_dir: Path) -> None:
     code, _, err = _create("--name", "Ops admin", "--role", "officer")
     assert code == 1
     assert "exists as admin of caricc" in err
+
+
+def test_a_token_is_issued_without_the_migrations_progress_lines(data_dir: Path) -> None:
+    code, _, err = _create("--name", "Ops admin", "--role", "admin", "--agency", "caricc")
+    assert code == 0, err
+    # A fresh read model is migrated first; its progress lines are for `cdtrack migrate`.
+    assert "alembic" not in err, err
+    assert "Authorization: Bearer" in err
