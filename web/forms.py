@@ -4,7 +4,7 @@ viewer's local date-times to UTC, and a model's validation errors to messages at
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import Enum
@@ -14,7 +14,7 @@ import pycountry
 from babel import Locale
 from pydantic import BaseModel, ValidationError
 
-from i18n import SOURCE_LANGUAGE
+from i18n import SOURCE_LANGUAGE, Language
 from web.language import N_, console_texts
 from web.templating import View
 from workflows.plan import MAX_TEXT_LENGTH
@@ -202,6 +202,12 @@ def fields_of(model: type[BaseModel], *, prefix: str = "") -> list[FormField]:
             kind = "textarea"
         found.append(FormField(prefix + name, kind, info.is_required(), options))
     return found
+
+
+def route_country_names(route: Iterable[str], language: Language) -> list[tuple[str, str]]:
+    """(code, name) of an operation's route countries, in route order, each once."""
+    words = console_texts(language)
+    return [(code, words.country(code)) for code in dict.fromkeys(route)]
 
 
 def country_names(language: str) -> list[tuple[str, str]]:

@@ -19,7 +19,16 @@ from bench.report import long_operation
 from store.models import OperationRow
 from store.timeline import project_operation
 from tests.web.people import People, csrf_of, sign_in
-from tests.workflows.test_rules import AF, LAUNCH, accept, launched, offer, planned, timer_of
+from tests.workflows.test_rules import (
+    AF,
+    LAUNCH,
+    accept,
+    handed_to_tajikistan,
+    launched,
+    offer,
+    planned,
+    timer_of,
+)
 from workflows.commands import HandoverDeadlineReached
 from workflows.state import OperationState
 
@@ -184,3 +193,19 @@ def test_a_participant_to_remove_is_chosen_by_name_among_the_operations_agencies
     assert chooser, "the agency is chosen, not typed"
     options = re.findall(r'<option value="([^"]+)"', chooser.group(0))
     assert options == ["af-cnpa", "tj-dca", "kz-police"]
+
+
+def test_country_lists_put_the_route_first_with_the_viewers_own_country_chosen(
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
+) -> None:
+    _projected(console_sessions, handed_to_tajikistan())
+    sign_in(console, people.add("tj-reports", role=Role.OFFICER, agency="tj-dca", country="TJ"))
+    _opened(console, "op-1", reason="custody")
+    page = console.get("/o/op-1/checkpoint")
+    assert page.status_code == 200, page.text
+    chooser = re.search(r'<select id="country" name="country".*?</select>', page.text, re.S)
+    assert chooser, "the checkpoint asks for its country"
+    route = re.search(r'<optgroup label="On the route">(.*?)</optgroup>', chooser.group(0), re.S)
+    assert route, "the route's countries come first"
+    assert re.findall(r'<option value="([A-Z]{2})"', route.group(1)) == ["AF", "TJ", "KZ"]
+    assert re.findall(r'<option value="([A-Z]{2})" selected', chooser.group(0)) == ["TJ"]

@@ -50,7 +50,8 @@ from web.deps import (
     visible_operation_for,
 )
 from web.errors import ConsoleError, JustificationRequired
-from web.language import N_, console_texts
+from web.forms import route_country_names
+from web.language import N_
 from web.refusals import Refusal, refusal_of
 from web.templating import View, render
 from workflows.events import EventKind
@@ -112,10 +113,9 @@ def debrief_context(
         "owners": [state.plan.coordinator_agency, *(p.agency for p in state.plan.participants)],
         "units": [unit.value for unit in QuantityUnit],
         # A seizure of the operation is made on its route: its countries, by name.
-        "route_countries": [
-            (code, console_texts(opened.viewer.view.language).country(code))
-            for code in dict.fromkeys(state.plan.route_countries)
-        ],
+        "route_countries": route_country_names(
+            state.plan.route_countries, opened.viewer.view.language
+        ),
         "own_country": own.country if own is not None else None,
         "fmt": Formats(opened.viewer.view.language),
         "labels": labels,

@@ -31,7 +31,7 @@ from store.timeline import timeline_page
 from web import labels
 from web.agencies import naming, operation_agencies, plan_agencies
 from web.deps import CsrfSignedIn, OpenedOperation, OperationIdPath, operation_page
-from web.forms import country_names, field_errors, fields_of, form_fields
+from web.forms import country_names, field_errors, fields_of, form_fields, route_country_names
 from web.live import ChangeFeed
 from web.refusals import Refusal, reason_text, refusal_of
 from web.templating import render
@@ -83,11 +83,17 @@ def _page_context(
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     actions = offered_actions(state, actor=opened.viewer.principal.actor(), now=now)
+    own = state.plan.participant(opened.viewer.principal.agency)
     return {
         "labels": labels,
         "event_line": event_line,
         "forms": {action.kind: fields_of(ACTIONS[action.kind]) for action in actions},
         "countries": country_names(opened.viewer.view.language.value),
+        # The route's countries first in every country list, the viewer's own chosen for them.
+        "route_countries": route_country_names(
+            state.plan.route_countries, opened.viewer.view.language
+        ),
+        "own_country": own.country if own is not None else None,
         "action_pages": ACTION_PAGES,
         "authorisation_fields": AUTHORISATION_FIELDS,
         "posted": None,
