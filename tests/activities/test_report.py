@@ -169,3 +169,13 @@ def test_a_code_name_cannot_end_the_page_header_string_or_the_style(
     style = html[html.index("<style>") : html.index("</style>")]
     assert "<script>" not in html
     assert 'content: "X\\22 ; } \\3c /style\\3e ' in style
+
+
+def test_an_input_that_gives_nothing_says_so(assessment: OutcomeAssessment) -> None:
+    first = assessment.debrief_inputs[0]
+    bare = first.model_copy(update={"problems": [], "lessons": [], "proposals": []})
+    emptied = assessment.model_copy(
+        update={"debrief_inputs": [bare, *assessment.debrief_inputs[1:]]}
+    )
+    html = render_report_html(emptied, lang=Language.RUSSIAN, agencies=DIRECTORY)
+    assert html.count("Проблемы, уроки и предложения не указаны.") == 1
