@@ -26,7 +26,7 @@ async def test_no_generated_request_breaks_the_api(live_stack: LiveStack, tmp_pa
         "--exclude-checks",
         "positive_data_acceptance",
         "--max-examples",
-        "45",
+        "30",
         "--phases",
         "examples,fuzzing",
         "--seed",
