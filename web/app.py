@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -20,7 +21,7 @@ from web.deps import anonymous_view
 from web.errors import ConsoleError, JustificationRequired, SignInRequired
 from web.language import N_
 from web.routes import ROUTERS, temporal_codec, temporal_ui
-from web.security import CONSOLE_POLICY, SecurityHeaders
+from web.security import CONSOLE_POLICY, EVERY_ANSWER, SecurityHeaders
 from web.templating import render
 
 STATIC: Final = Path(__file__).parent / "static"
@@ -47,9 +48,7 @@ FAILED: Final = N_(
 )
 FAILURE_PAGE_HEADERS: Final = {
     "Content-Security-Policy": CONSOLE_POLICY,
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
+    **EVERY_ANSWER,
     "Cache-Control": "no-store",
 }
 
@@ -59,6 +58,24 @@ def _asked_by_a_browser(request: Request) -> bool:
     if request.url.path.startswith(api_app.API_PREFIX):
         return False
     return "text/html" in request.headers.get("accept", "") or "HX-Request" in request.headers
+
+
+def _error_page(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    occurrence: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """error.html in the viewer's language: `message` a catalogue id, `occurrence` to quote."""
+    view = getattr(request.state, "view", None) or anonymous_view(request)
+    context: dict[str, object] = {"message": message, "status": status}
+    if occurrence is not None:
+        context["occurrence"] = occurrence
+    return render(
+        request, "error.html", view=view, status_code=status, context=context, headers=headers
+    )
 
 
 def _redirect(request: Request, location: str) -> Response:
@@ -104,23 +121,14 @@ def install_console(
         problem = internal_error(request, exc)
         if not _asked_by_a_browser(request):
             return problem_response(problem)
-        view = getattr(request.state, "view", None) or anonymous_view(request)
-        return render(
+        return _error_page(
             request,
-            "error.html",
-            view=view,
-            status_code=problem.status,
-            context={"message": FAILED, "status": problem.status, "occurrence": problem.instance},
+            problem.status,
+            FAILED,
+            occurrence=problem.instance,
             headers=FAILURE_PAGE_HEADERS,
         )
 
     @app.exception_handler(ConsoleError)
     async def error_page(request: Request, exc: ConsoleError) -> Response:
-        view = getattr(request.state, "view", None) or anonymous_view(request)
-        return render(
-            request,
-            "error.html",
-            view=view,
-            status_code=exc.status_code,
-            context={"message": exc.message, "status": exc.status_code},
-        )
+        return _error_page(request, exc.status_code, exc.message)

@@ -33,6 +33,12 @@ DOCS_POLICY: Final = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 DOCS_PATHS: Final = ("/docs", "/redoc")
+# What every answer carries besides its policy (and its caching, by path).
+EVERY_ANSWER: Final = {
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 # A debrief report opened as a web page is the report's own document: its styles and charts
 # are inline, and it runs nothing and loads nothing.
 DOCUMENT_POLICY: Final = (
@@ -70,9 +76,7 @@ class SecurityHeaders:
                 else:
                     policy = CONSOLE_POLICY
                 headers["Content-Security-Policy"] = policy
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Content-Type-Options"] = "nosniff"
+                headers.update(EVERY_ANSWER)
                 if path.startswith(STATIC_PREFIX):
                     headers.setdefault("Cache-Control", "public, max-age=3600")
                 else:
