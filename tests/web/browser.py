@@ -7,7 +7,8 @@ Use it from a test module with `from tests.web.browser import *` names listed in
   sign in with a password and TOTP (`tests/web/people.py`);
 - `chromium` is one browser for the test session; `browser_context(viewport=PHONE)` opens a
   fresh context (its own cookies) per person;
-- `sign_in_page(page, base_url, person, next_path)` signs in through the forms, as a person does;
+- `sign_in_page(page, base_url, person, next_path, language)` signs in through the forms, as a
+  person does, and lands on `next_path`; `sign_in_through` leaves where it lands to the caller;
 - `assert_fits(page)` fails when the page is wider than its viewport (it scrolls sideways on a
   phone), naming the elements that stick out;
 - `screenshots` is where a test puts the README's screenshots (`take_screenshot`): the test's own
@@ -28,6 +29,7 @@ from typing import Final
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from i18n import Language
 from tests.api.live import LiveStack, live_database_url, live_stack
 from tests.web.people import People, Person
 
@@ -42,6 +44,7 @@ __all__ = [
     "live_stack",
     "screenshots",
     "sign_in_page",
+    "sign_in_through",
     "take_screenshot",
 ]
 
@@ -104,14 +107,38 @@ def console_people(live_stack: LiveStack) -> People:
     return People(live_stack.sessions, live_stack.settings)
 
 
-async def sign_in_page(page: Page, base_url: str, person: Person, *, next_path: str = "/") -> None:
+# The sign-in forms' labels and buttons, as a person reads them in each language: user id,
+# password, continue, code, sign in.
+SIGN_IN_WORDS: Final = {
+    Language.ENGLISH: ("User id", "Password", "Continue", "Code", "Sign in"),
+    Language.RUSSIAN: ("Идентификатор пользователя", "Пароль", "Продолжить", "Код", "Вход"),
+}
+
+
+async def sign_in_through(
+    page: Page, base_url: str, person: Person, *, path: str, language: Language = Language.ENGLISH
+) -> None:
+    """Open `path`, get sent to sign in, give password and code in the forms of `language`;
+    where the person lands (`path`, or the justification first) is the caller's to wait for."""
+    user_id, password, proceed, code, enter = SIGN_IN_WORDS[language]
+    await page.goto(base_url + path)
+    await page.get_by_label(user_id).fill(person.user_id)
+    await page.get_by_label(password).fill(person.password)
+    await page.get_by_role("button", name=proceed).click()
+    await page.get_by_label(code).fill(person.fresh_code())
+    await page.get_by_role("button", name=enter).click()
+
+
+async def sign_in_page(
+    page: Page,
+    base_url: str,
+    person: Person,
+    *,
+    next_path: str = "/",
+    language: Language = Language.ENGLISH,
+) -> None:
     """Open `next_path`, get sent to sign in, give password and code, land on `next_path`."""
-    await page.goto(base_url + next_path)
-    await page.get_by_label("User id").fill(person.user_id)
-    await page.get_by_label("Password").fill(person.password)
-    await page.get_by_role("button", name="Continue").click()
-    await page.get_by_label("Code").fill(person.fresh_code())
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in_through(page, base_url, person, path=next_path, language=language)
     await page.wait_for_url(base_url + next_path)
 
 

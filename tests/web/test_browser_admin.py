@@ -21,9 +21,10 @@ from tests.web.browser import (
     live_database_url,
     live_stack,
     sign_in_page,
+    sign_in_through,
 )
 from tests.web.people import People
-from tests.web.test_browser_debrief import assert_accessible, sign_in_russian
+from tests.web.test_browser_debrief import assert_accessible
 from workflows.notices import Purpose
 
 __all__ = ["browser_context", "chromium", "console_people", "live_database_url", "live_stack"]
@@ -104,6 +105,6 @@ async def test_every_administration_page_passes_axe_core(
 
     russian = await (await browser_context(locale="ru-RU")).new_page()
     administrator = console_people.add("ops-admin-ru", role=Role.ADMIN, agency="caricc")
-    await sign_in_russian(russian, base, administrator, next_path="/admin")
+    await sign_in_through(russian, base, administrator, path="/admin", language=Language.RUSSIAN)
     await russian.wait_for_url(base + "/admin")
     await _every_page(russian, base, administrator.user_id)

@@ -24,6 +24,7 @@ from pypdf import PdfReader
 
 from api.principal import Role
 from cdtrack.walkthrough import Walkthrough
+from i18n import Language
 from tests.api.live import LiveStack
 from tests.web.browser import (
     PHONE,
@@ -34,9 +35,10 @@ from tests.web.browser import (
     live_database_url,
     live_stack,
     screenshots,
+    sign_in_through,
     take_screenshot,
 )
-from tests.web.people import People, Person
+from tests.web.people import People
 
 __all__ = [
     "browser_context",
@@ -92,15 +94,6 @@ async def assert_no_english(page: Page, *, data: set[str], within: str = "body")
     assert not english, f"{page.url} shows English: {english}"
 
 
-async def sign_in_russian(page: Page, base_url: str, person: Person, *, next_path: str) -> None:
-    await page.goto(base_url + next_path)
-    await page.get_by_label("Идентификатор пользователя").fill(person.user_id)
-    await page.get_by_label("Пароль").fill(person.password)
-    await page.get_by_role("button", name="Продолжить").click()
-    await page.get_by_label("Код").fill(person.fresh_code())
-    await page.get_by_role("button", name="Вход").click()
-
-
 async def justify(page: Page) -> None:
     """The reason asked once per operation: the first one offered."""
     await page.locator("input[name=reason]").first.check()
@@ -145,7 +138,9 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     await phone.goto(base + "/sign-in")
     await assert_no_english(phone, data=data)
     await assert_accessible(phone)
-    await sign_in_russian(phone, base, officer, next_path=f"/o/{operation_id}/debrief")
+    await sign_in_through(
+        phone, base, officer, language=Language.RUSSIAN, path=f"/o/{operation_id}/debrief"
+    )
     await phone.wait_for_url(re.compile(r"/justify"))
     await assert_no_english(phone, data=data)
     await assert_accessible(phone)
@@ -181,7 +176,9 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
 
     # The coordinator: a due date typed wrongly is answered at its field, what was typed kept.
     desk = await (await browser_context(locale="ru-RU")).new_page()
-    await sign_in_russian(desk, base, coordinator, next_path=f"/o/{operation_id}/debrief")
+    await sign_in_through(
+        desk, base, coordinator, language=Language.RUSSIAN, path=f"/o/{operation_id}/debrief"
+    )
     await justify(desk)
     await desk.get_by_role("heading", name="Разбор операции KESTREL").wait_for()
     await assert_no_english(desk, data=data)
@@ -245,7 +242,7 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
 
     # The analyst: statistics over what they may see, then the assessment from there.
     analysis = await (await browser_context(locale="ru-RU")).new_page()
-    await sign_in_russian(analysis, base, analyst, next_path="/statistics")
+    await sign_in_through(analysis, base, analyst, path="/statistics", language=Language.RUSSIAN)
     await analysis.get_by_role("heading", name="Статистика", exact=True).wait_for()
     await analysis.get_by_role("link", name="KESTREL").wait_for()
     await assert_no_english(analysis, data=data)

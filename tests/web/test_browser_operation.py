@@ -19,6 +19,7 @@ from playwright.async_api import Page
 
 from api.principal import Role
 from cdtrack.walkthrough import Walkthrough, sample_plan
+from i18n import Language
 from tests.api.live import LiveStack
 from tests.web.browser import (
     PHONE,
@@ -29,6 +30,8 @@ from tests.web.browser import (
     live_database_url,
     live_stack,
     screenshots,
+    sign_in_page,
+    sign_in_through,
     take_screenshot,
 )
 from tests.web.people import People, Person
@@ -77,23 +80,8 @@ def _offered_operation(live_stack: LiveStack) -> str:
 
 
 async def _sign_in(page: Page, base_url: str, person: Person, path: str) -> None:
-    await page.goto(base_url + path)
-    await page.get_by_label("User id").fill(person.user_id)
-    await page.get_by_label("Password").fill(person.password)
-    await page.get_by_role("button", name="Continue").click()
-    await page.get_by_label("Code").fill(person.fresh_code())
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in_through(page, base_url, person, path=path)
     await page.wait_for_load_state()
-
-
-async def _sign_in_russian(page: Page, base_url: str, person: Person, path: str) -> None:
-    await page.goto(base_url + path)
-    await page.get_by_label("Идентификатор пользователя").fill(person.user_id)
-    await page.get_by_label("Пароль").fill(person.password)
-    await page.get_by_role("button", name="Продолжить").click()
-    await page.get_by_label("Код").fill(person.fresh_code())
-    await page.get_by_role("button", name="Вход").click()
-    await page.wait_for_url(base_url + path)
 
 
 async def _justify(page: Page, reason: str | None = None) -> None:
@@ -140,7 +128,9 @@ async def test_an_officer_acknowledges_on_a_phone_and_the_coordinator_sees_it_at
     # A colleague in Dushanbe, in Russian: every page an officer opens fits the phone's width
     # (longer words, and deadlines with the local time beside UTC).
     russian = await (await browser_context(viewport=PHONE, locale="ru-RU")).new_page()
-    await _sign_in_russian(russian, base, colleague, "/preferences")
+    await sign_in_page(
+        russian, base, colleague, next_path="/preferences", language=Language.RUSSIAN
+    )
     await russian.locator("#time_zone").select_option("Asia/Dushanbe")
     await russian.locator("main button[type=submit]").click()
     await russian.get_by_role("status").wait_for()

@@ -30,6 +30,7 @@ from tests.web.browser import (
     live_stack,
     screenshots,
     sign_in_page,
+    sign_in_through,
     take_screenshot,
 )
 from tests.web.people import People, Person
@@ -99,12 +100,7 @@ async def plan_the_operation(page: Page, departure: datetime) -> None:
 
 async def authorise_and_confirm(page: Page, base: str, officer: Person, path: str) -> None:
     now = datetime.now(UTC)
-    await page.goto(base + path)
-    await page.get_by_label("User id").fill(officer.user_id)
-    await page.get_by_label("Password").fill(officer.password)
-    await page.get_by_role("button", name="Continue").click()
-    await page.get_by_label("Code").fill(officer.fresh_code())
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in_through(page, base, officer, path=path)
     await page.wait_for_url("**/justify**")
     await page.get_by_role("button", name="Open the operation").click()
     await page.get_by_label("Decision").select_option("granted")
