@@ -37,6 +37,16 @@ UNAVAILABLE: Final = (
 
 NOT_OF_THE_RULES: Final = frozenset({OPERATION_ENDED, *UNAVAILABLE})
 
+# The rules' reasons that are about one field of the console's forms, by their template: the
+# page shows them at that field, as it shows a value the form itself refuses.
+FIELD_OF_REASON: Final[Mapping[str, str]] = {
+    "the new deadline must lie in the future": "deadline",
+    "the new deadline must be later than the current one (%(deadline)s)": "deadline",
+    "the due date must lie in the future": "due",
+    "the owner must be a participating agency or the coordinator (%(coordinator)s); "
+    "%(owner)s is neither": "owner",
+}
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -57,6 +67,11 @@ class Refusal:
         if self.why is None:
             return None
         return reason_text(self.why, view=view)
+
+    @property
+    def field(self) -> str | None:
+        """The form field the rules' reason is about, if it is about one."""
+        return FIELD_OF_REASON.get(self.why.template) if self.why is not None else None
 
     @property
     def agencies(self) -> set[str]:

@@ -190,13 +190,17 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     assert await desk.get_by_label("Рекомендация", exact=True).input_value() == recommendation
     await assert_no_english(desk, data=data)
     await assert_accessible(desk)
-    # A deadline before the current one: the lifecycle refuses, and says why in Russian.
-    await desk.get_by_label("Новый срок (UTC)").fill(local_input(datetime.now(UTC)))
+    # A deadline before the current one: the lifecycle refuses, and says why in Russian at the
+    # field, the error summary linking to it.
+    deadline = desk.get_by_label("Новый срок (UTC)")
+    await deadline.fill(local_input(datetime.now(UTC)))
     await desk.get_by_role("button", name="Продлить срок").click()
-    refusal = desk.locator("#refusal")
-    await refusal.get_by_text("Правила операции не допускают это действие:").wait_for()
-    assert "новый срок должен быть позже текущего" in await refusal.inner_text()
-    assert await refusal.locator("[lang=en]").count() == 0
+    said = desk.locator("#deadline-error")
+    await said.get_by_text("Новый срок должен быть позже текущего").wait_for()
+    assert await said.locator("[lang=en]").count() == 0
+    assert await desk.locator(".error-summary a[href='#deadline']").count() == 1
+    assert await desk.locator("#refusal").count() == 0
+    assert await deadline.get_attribute("aria-invalid") == "true"
     await assert_no_english(desk, data=data)
     await assert_accessible(desk)
     await desk.get_by_label("Рекомендация", exact=True).fill(recommendation)

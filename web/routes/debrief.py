@@ -354,7 +354,7 @@ async def _act(
     principal = posted.viewer.principal
     view = posted.viewer.view
     refusal: Refusal | None = None
-    refused_status = 409
+    status = 422
     if not errors:
         await require_acting_role(
             read_model, principal=principal, kind=kind, operation_id=posted.row.id
@@ -384,12 +384,11 @@ async def _act(
                 if refused.problem.status not in (403, 409, 503):
                     raise
                 refusal = refusal_of(refused.problem)
-                if refused.problem.status == 503:
-                    refused_status = 503
+                status = 503 if refused.problem.status == 503 else 409
             except HTTPException as refused:  # the operation has ended
                 if refused.status_code != 409:
                     raise
-                refusal = Refusal(reason=str(refused.detail))
+                refusal, status = Refusal(reason=str(refused.detail)), 409
             else:
                 return RedirectResponse(f"/o/{posted.row.id}/debrief?done={done}", status_code=303)
     state = await live_state(acting.states, posted.row.id)
@@ -397,16 +396,14 @@ async def _act(
         row=posted.row, justification=posted.justification, viewer=posted.viewer
     )
     context = debrief_context(opened, state, now=datetime.now(UTC))
-    context.update(errors=errors, typed=posted.typed, refusal=refusal, done=None)
     named = debrief_agencies(state) | (refusal.agencies if refusal else set())
     view = await naming(read_model, view, named)
-    return render(
-        posted.request,
-        "debrief.html",
-        view=view,
-        status_code=refused_status if refusal else 422,
-        context=context,
-    )
+    if refusal is not None and refusal.field is not None:
+        # About one field (a deadline already past): shown there, as the form's own checks are.
+        said = refusal.grounds(view) or refusal.reason
+        errors, refusal = {refusal.field: said[:1].upper() + said[1:]}, None
+    context.update(errors=errors, typed=posted.typed, refusal=refusal, done=None)
+    return render(posted.request, "debrief.html", view=view, status_code=status, context=context)
 
 
 @router.post("/o/{operation_id}/debrief/input")
