@@ -87,7 +87,8 @@ CONSOLE_PAGES: Final[dict[NoticeAction, tuple[str, str]]] = {
     NoticeAction.CHECKPOINT_SILENCE: ("checkpoint", "custody"),
     NoticeAction.SURVEILLANCE_LOST: ("", "custody"),
     NoticeAction.COMPROMISE: ("", "custody"),
-    NoticeAction.INTERDICTION_ORDERED: ("interdiction", "action_due"),
+    # Seizures, arrests and the conclusion are recorded from the operation's page.
+    NoticeAction.INTERDICTION_ORDERED: ("", "action_due"),
     NoticeAction.OPERATION_ABORTED: ("", "action_due"),
     NoticeAction.DEBRIEF_INPUT_DUE: ("debrief", "debrief_input"),
     NoticeAction.DEBRIEF_REPORT_READY: ("report", "debrief_analysis"),

@@ -8,15 +8,18 @@ signing in, and a role's pages refuse the other roles.
 from __future__ import annotations
 
 from enum import Enum
+from urllib.parse import urlsplit
 
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from activities.notifications import console_link
 from api.principal import Role
 from tests.web.people import People, csrf_of, sign_in
 from web import docs
 from web.routes import ROUTERS, temporal_codec, temporal_ui
 from web.routes.temporal_ui import FORWARDED_METHODS
+from workflows.notices import Notice, NoticeAction
 
 
 class Rule(Enum):
@@ -108,6 +111,18 @@ def test_every_console_route_is_named_with_its_rule() -> None:
     assert not missing, f"console routes missing from the list: {missing}"
     stale = sorted(set(CONSOLE_ROUTES) - routes)
     assert not stale, f"the list names console routes that do not exist: {stale}"
+
+
+def test_every_notice_links_to_a_page_of_the_console() -> None:
+    """A notice's link opens its page (`activities.notifications.CONSOLE_PAGES`), never a 404."""
+    pages = {path for method, path in _console_routes() if method == "GET"}
+    for action in NoticeAction:
+        notice = Notice(
+            key="k", operation_id="op-1", code_name="KESTREL", seq=1, action=action, recipients=()
+        )
+        link = urlsplit(console_link("https://cdtrack.example.org", notice))
+        template = link.path.replace("/o/op-1", "/o/{operation_id}", 1)
+        assert template in pages, f"{action.value} links to {link.path}, which is no page"
 
 
 PATH_VALUES = {
