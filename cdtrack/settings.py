@@ -33,7 +33,9 @@ TEMPORAL_CODEC_PATH: Final = "/temporal-codec"
 class Settings(BaseSettings):
     """Everything a process of cdtrack needs to know about where things live."""
 
-    model_config = SettingsConfigDict(env_prefix="CDTRACK_", extra="ignore")
+    # A variable set to nothing is a setting not given: compose passes its optional ones as
+    # `${VAR:-}`, and an empty identity provider's address is no identity provider.
+    model_config = SettingsConfigDict(env_prefix="CDTRACK_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(
         default=Path(".cdtrack"),

@@ -18,6 +18,9 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from api.auth import jwks_client
+from cdtrack.settings import Settings
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 KUBERNETES_VERSION = "1.31.0"
@@ -161,3 +164,21 @@ def test_the_workers_are_several_and_a_disruption_keeps_most_of_them() -> None:
     assert worker["spec"]["replicas"] >= 2
     assert budget["spec"]["selector"] == worker["spec"]["selector"]
     assert 1 <= budget["spec"]["minAvailable"] < worker["spec"]["replicas"]
+
+
+def test_the_optional_settings_compose_leaves_empty_are_settings_not_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compose passes each optional variable as `${VAR:-}`: left out of .env, it is empty, and
+    the process starts on that setting's default (an empty identity provider's key-set address
+    used to stop the API and the codec server at start)."""
+    environment = compose()["x-cdtrack-env"]
+    empty = [name for name, value in environment.items() if re.fullmatch(r"\$\{\w+:-\}", value)]
+    assert {"CDTRACK_OIDC_ISSUER", "CDTRACK_OIDC_JWKS_URL", "CDTRACK_OTLP_ENDPOINT"} <= set(empty)
+    for name in empty:
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert jwks_client(settings) is None
+    for name in empty:
+        field = name.removeprefix("CDTRACK_").lower()
+        assert getattr(settings, field) == Settings.model_fields[field].default, name
