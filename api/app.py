@@ -23,6 +23,7 @@ from api.documents import RenderedDocuments
 from api.live_state import LiveStates
 from api.problems import (
     JsonBodiesOnly,
+    ProblemError,
     document_problems,
     install_problem_handlers,
     problem_responses,
@@ -47,6 +48,8 @@ from workflows.starter import read_state
 logger = logging.getLogger(__name__)
 
 API_PREFIX: Final = "/api/v1"
+# What a reverse proxy adds to every request it passes on (ingress-nginx, the usual others).
+PROXY_HEADERS: Final = ("forwarded", "x-forwarded-for", "x-real-ip")
 TITLE: Final = "cdtrack"
 DESCRIPTION: Final = """\
 Workflow engine for international controlled deliveries: a consignment passes through several
@@ -142,6 +145,10 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:
+        # For a scraper beside the process, never through a proxy: the Ingress routes every
+        # path to the API, and what came through it carries the proxy's forwarding header.
+        if any(name in request.headers for name in PROXY_HEADERS):
+            raise ProblemError(404, "Not Found", "metrics are scraped inside the cluster only")
         return await metrics_response(registry)
 
     api = APIRouter(

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -87,3 +88,15 @@ async def test_database_down_is_a_503_naming_it(
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "down"
     assert "127.0.0.1" not in response.text
+
+
+def test_metrics_answer_a_scraper_beside_the_process_and_nothing_through_a_proxy(
+    api: TestClient,
+) -> None:
+    scraped = api.get("/metrics")
+    assert scraped.status_code == 200
+    assert "cdtrack_" in scraped.text
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        proxied = api.get("/metrics", headers={header: "203.0.113.7"})
+        assert proxied.status_code == 404, header
+        assert "cdtrack_" not in proxied.text

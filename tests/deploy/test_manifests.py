@@ -12,6 +12,7 @@ import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
@@ -19,6 +20,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from api.auth import jwks_client
+from api.throttle import Throttle
 from cdtrack.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -182,3 +184,43 @@ def test_the_optional_settings_compose_leaves_empty_are_settings_not_given(
     for name in empty:
         field = name.removeprefix("CDTRACK_").lower()
         assert getattr(settings, field) == Settings.model_fields[field].default, name
+
+
+def test_the_throttle_store_the_manifests_name_is_deployed_and_usable() -> None:
+    """Several API replicas share their throttles in the Redis the manifests deploy; the API
+    builds its throttle on it at start, so the store's client must be installed."""
+    found = dict(manifests())
+    url = found["config.yaml: ConfigMap/cdtrack-config"]["data"]["CDTRACK_RATE_LIMIT_STORAGE"]
+    assert f"redis.yaml: Service/{urlsplit(url).hostname}" in found
+    settings = Settings(rate_limit_storage=url)
+    Throttle(settings)  # builds its storage: refused if the store's client is missing
+
+
+def _routed(ingress: dict[str, Any], path: str) -> bool:
+    """Whether one of the Ingress's Prefix or Exact paths takes `path` (Kubernetes' matching)."""
+    for rule in ingress["spec"]["rules"]:
+        for route in rule["http"]["paths"]:
+            given, kind = route["path"], route["pathType"]
+            if kind == "Exact" and path == given:
+                return True
+            if kind == "Prefix" and (given == "/" or path == given or path.startswith(given + "/")):
+                return True
+    return False
+
+
+def test_the_ingress_routes_the_console_its_assets_and_every_notice_link() -> None:
+    ingress = dict(manifests())["api.yaml: Ingress/cdtrack-api"]
+    paths = [
+        "/",
+        "/sign-in",
+        "/o/op-1/handover",
+        "/o/op-1/report",
+        "/static/console.css",
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/api/v1/operations",
+        "/health",
+        "/admin/users",
+    ]
+    assert [path for path in paths if not _routed(ingress, path)] == []
