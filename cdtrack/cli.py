@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -91,11 +92,33 @@ def worker() -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Bring the read model's schema up to date."""
+def migrate(
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Change nothing: wait until another process (the migration job) has brought "
+            "the schema up to date, for a process that must not start on an older one.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="With --wait: give up (exit 1) after this many seconds.")
+    ] = 600,
+) -> None:
+    """Bring the read model's schema up to date (or, with --wait, wait until it is)."""
     settings = load_settings()
-    stack.migrate_read_model(settings)
-    typer.echo(f"read model migrated: {settings.read_model_url}")
+    if not wait:
+        stack.migrate_read_model(settings)
+        typer.echo(f"read model migrated: {settings.read_model_url}")
+        return
+    if not stack.wait_for_schema(settings, timeout=timedelta(seconds=timeout)):
+        typer.echo(
+            f"the read model's schema is not up to date after {timeout:g} s: "
+            "has the migration job run (cdtrack migrate)?",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo("read model schema up to date")
 
 
 @app.command()

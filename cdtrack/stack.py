@@ -11,10 +11,12 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -239,6 +241,29 @@ async def serve_worker(settings: Settings, *, stop: asyncio.Event | None = None)
 
     with _stop_event(stop) as stopping:
         await run_worker(settings, stop=stopping)
+
+
+def wait_for_schema(
+    settings: Settings, *, timeout: timedelta, every: timedelta = timedelta(seconds=2)
+) -> bool:
+    """Whether the read model's schema reached the latest revision within `timeout`; changes
+    nothing. A database not reachable yet counts as not there yet (said once per kind)."""
+    from store.migrate import at_head
+
+    deadline = time.monotonic() + timeout.total_seconds()
+    said: set[str] = set()
+    while True:
+        try:
+            if at_head(settings.read_model_url):
+                return True
+        except SQLAlchemyError as error:
+            kind = type(error).__name__
+            if kind not in said:
+                said.add(kind)
+                log.warning("read model not readable yet", error=kind)
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(min(every.total_seconds(), max(deadline - time.monotonic(), 0)))
 
 
 def migrate_read_model(settings: Settings, *, quiet: bool = False) -> None:

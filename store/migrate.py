@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
 
 from store.files import private_sqlite_database
 
@@ -22,3 +25,16 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     private_sqlite_database(url)
     command.upgrade(alembic_config(url), "head")
+
+
+def at_head(url: str) -> bool:
+    """Whether the schema is at the latest revision, read only (the application's role may:
+    it can read alembic_version, not change it). False for a database not migrated yet."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    return current == heads

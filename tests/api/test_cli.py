@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from cdtrack.cli import app as cli
 from store.identity import get_agency, verify_token
+from store.migrate import at_head, upgrade
 from store.session import create_engine_for, session_factory
 from tests.api.conftest import NO_TEMPORAL, bearer
 from tests.temporal_env import settings_for_tests
@@ -81,3 +83,29 @@ def test_a_token_is_issued_without_the_migrations_progress_lines(data_dir: Path)
     # A fresh read model is migrated first; its progress lines are for `cdtrack migrate`.
     assert "alembic" not in err, err
     assert "Authorization: Bearer" in err
+
+
+def _wait(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["migrate", "--wait", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_migrate_wait_changes_nothing_and_gives_up_on_an_older_schema(data_dir: Path) -> None:
+    code, _, err = _wait("--timeout", "0.5")
+    assert code == 1
+    assert "not up to date" in err
+    assert "cdtrack migrate" in err
+    assert not data_dir.exists(), "waiting created the read model"
+
+
+def test_migrate_wait_returns_once_the_migration_has_run_elsewhere(data_dir: Path) -> None:
+    url = settings_for_tests(data_dir=data_dir).read_model_url
+    migration = threading.Timer(1.0, upgrade, args=(url,))
+    migration.start()
+    try:
+        code, out, err = _wait("--timeout", "60")
+    finally:
+        migration.join()
+    assert code == 0, err
+    assert "up to date" in out
+    assert at_head(url)

@@ -137,6 +137,11 @@ def test_every_pod_runs_unprivileged_read_only_bounded_and_probed() -> None:
     assert {"Deployment", "Service", "Ingress", "Job", "ConfigMap", "PodDisruptionBudget"} <= kinds
     for where, pod in _pods():
         assert pod["securityContext"]["runAsNonRoot"] is True, where
+        for container in pod.get("initContainers", []):
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"]), where
         for container in pod["containers"]:
             context = container["securityContext"]
             assert context["readOnlyRootFilesystem"] is True, where
@@ -224,3 +229,14 @@ def test_the_ingress_routes_the_console_its_assets_and_every_notice_link() -> No
         "/admin/users",
     ]
     assert [path for path in paths if not _routed(ingress, path)] == []
+
+
+def test_nothing_of_cdtrack_starts_before_the_migrations_have_run() -> None:
+    """The migration Job and the Deployments are applied together: each pod of cdtrack's own
+    image waits in an init container until the schema is up to date."""
+    for where, pod in _pods():
+        images = {container["image"] for container in pod["containers"]}
+        if "Job" in where or images != {"cdtrack"}:
+            continue
+        waits = [c["command"] for c in pod.get("initContainers", []) if c["image"] == "cdtrack"]
+        assert any(command[:3] == ["cdtrack", "migrate", "--wait"] for command in waits), where
