@@ -65,7 +65,7 @@ SCREENSHOT_TESTS := tests/web/test_browser_debrief.py::test_screenshots_of_the_c
 screenshots: install chromium
 	CDTRACK_WRITE_SCREENSHOTS=1 $(BIN)/pytest -q $(SCREENSHOT_TESTS)
 
-# What an operation costs against the Temporal floor, on an embedded stack of its own (about ten
+# What an operation costs against the Temporal floor, on an embedded stack of its own (about twelve
 # minutes). BENCH_ARGS="--quick" for a smoke run; "--postgres-url URL" for a PostgreSQL read model.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -411,7 +411,7 @@ def main(
     ] = DEFAULTS.console_live_operations,
     skip: Annotated[list[Measure] | None, typer.Option(help="Leave a measurement out.")] = None,
     quick: Annotated[
-        bool, typer.Option(help="A small smoke run (about a minute); replaces every size above.")
+        bool, typer.Option(help="A smoke run (two to three minutes); replaces every size above.")
     ] = False,
     profile: Annotated[
         bool,
