@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from workflows.commands import (
     Actor,
@@ -282,6 +282,12 @@ class OperationState(Model):
     rule_changes: frozenset[RuleChange] = Field(
         default=frozenset(), description="The changes of the rules this run decides with"
     )
+
+    @field_serializer("rule_changes")
+    def _rule_changes_in_order(self, changes: frozenset[RuleChange]) -> list[RuleChange]:
+        # A set's order is its strings' hashes, which differ from process to process: the
+        # worker that wrote a state and the one that replays it would list them differently.
+        return sorted(changes)
 
     @property
     def next_seq(self) -> int:

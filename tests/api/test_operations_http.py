@@ -270,6 +270,23 @@ class _ReadingWalkthrough(Walkthrough):
         return answered
 
 
+def differences(left: Any, right: Any, path: str = "") -> list[str]:
+    """Where two JSON documents differ, by path, with both values: a readable failure."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return [
+            found
+            for key in sorted(left.keys() | right.keys())
+            for found in differences(left.get(key), right.get(key), f"{path}/{key}")
+        ]
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [
+            found
+            for index, (one, other) in enumerate(zip(left, right, strict=True))
+            for found in differences(one, other, f"{path}/{index}")
+        ]
+    return [] if left == right else [f"{path}: {left!r} != {right!r}"]
+
+
 def _without_timeline(state: OperationState) -> OperationState:
     return state.model_copy(update={"timeline": [], "applied": {}})
 
@@ -313,5 +330,5 @@ async def test_every_answered_action_is_in_the_same_clients_next_read(
             )
         replayed = await asyncio.to_thread(http.get, path, headers=coordinator)
     assert stored.status_code == replayed.status_code == 200, (stored.text, replayed.text)
-    assert stored.json() == replayed.json()
+    assert stored.json() == replayed.json(), differences(stored.json(), replayed.json())
     assert stored.json()["state"]["debrief"]["assessments"], "the closing assessment is there"
