@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
 from store.files import private_sqlite_database
 
@@ -31,6 +31,9 @@ def at_head(url: str) -> bool:
     """Whether the schema is at the latest revision, read only (the application's role may:
     it can read alembic_version, not change it). False for a database not migrated yet."""
     heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    given = make_url(url)
+    if given.get_backend_name() == "sqlite" and not Path(given.database or "").is_file():
+        return False  # connecting would create the file
     engine = create_engine(url)
     try:
         with engine.connect() as connection:

@@ -91,11 +91,12 @@ def _wait(*args: str) -> tuple[int, str, str]:
 
 
 def test_migrate_wait_changes_nothing_and_gives_up_on_an_older_schema(data_dir: Path) -> None:
+    data_dir.mkdir(mode=0o700)
     code, _, err = _wait("--timeout", "0.5")
     assert code == 1
     assert "not up to date" in err
     assert "cdtrack migrate" in err
-    assert not data_dir.exists(), "waiting created the read model"
+    assert list(data_dir.iterdir()) == [], "waiting created the read model"
 
 
 def test_migrate_wait_returns_once_the_migration_has_run_elsewhere(data_dir: Path) -> None:
