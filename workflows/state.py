@@ -85,6 +85,7 @@ class RuleChange(StrEnum):
     INTERDICTION_EVENT_FOR_EVERY_CAUSE = "interdiction-ordered-event-for-every-cause"
     LEFT_IN_REQUIRED = "partial-substitution-says-what-is-left-in"
     FINAL_REPORT_NAMES_THE_CLOSE = "final-report-ready-names-the-close"
+    DEBRIEF_INPUT_SAYS_SOMETHING = "debrief-input-says-something"
 
 
 class HandoverOffer(Model):

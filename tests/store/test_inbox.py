@@ -88,7 +88,9 @@ def test_a_submitted_debrief_input_leaves_only_the_other_agencies_asked_for_thei
     session_maker: sessionmaker[Session],
 ) -> None:
     state, concluded_at = in_debrief()
-    state = accept(state, SubmitDebriefInput(actor=TJ, request_id=rid()), concluded_at)
+    state = accept(
+        state, SubmitDebriefInput(actor=TJ, request_id=rid(), lessons=["ETA"]), concluded_at
+    )
     project(session_maker, state, "op-debrief")
     assert tasks(session_maker, "tj-dca") == []
     with session_maker() as session:

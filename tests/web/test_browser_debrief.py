@@ -150,6 +150,10 @@ async def test_the_debrief_in_russian_and_the_report_in_both_languages(
     await assert_accessible(phone)
     # The long Russian terms of the summary wrap: the deadline and the count stay on screen.
     await assert_fits(phone)
+    # Sent with nothing in it (by mistake), the input is refused: the agency is not yet heard.
+    await phone.get_by_role("button", name="Представить материалы разбора").click()
+    await phone.locator("#refusal").get_by_text("материалы разбора пусты").wait_for()
+    await assert_no_english(phone, data=data)
     await phone.get_by_label("Извлечённые уроки").fill("Сообщать время прибытия курьера заранее")
     # The seizure's country is one of the route's, the officer's own chosen for them; left as it
     # is, with nothing else of a seizure typed, no seizure is recorded.

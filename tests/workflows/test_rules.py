@@ -74,7 +74,7 @@ from workflows.rules import (
     pending_deadlines,
     previous_answer,
 )
-from workflows.state import OperationOutcome, OperationState, OutcomeKind, Phase
+from workflows.state import OperationOutcome, OperationState, OutcomeKind, Phase, RuleChange
 from workflows.timeline import detail_of
 
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -837,7 +837,7 @@ def test_debrief_reminders_then_deadline_name_the_missing_agencies() -> None:
     state = accept(state, timer, due)
     assert state.timeline[-1].summary == "Debrief deadline passed; no input from tj-dca, kz-police"
     assert pending_deadlines(state) == []
-    late = SubmitDebriefInput(actor=TJ, request_id=rid())
+    late = SubmitDebriefInput(actor=TJ, request_id=rid(), lessons=["late word"])
     state = accept(state, late, deadline + timedelta(hours=1))
     assert state.debrief is not None
     assert state.debrief.inputs["tj-dca"].late
@@ -851,8 +851,30 @@ def test_no_debrief_timers_once_every_agency_has_submitted() -> None:
         in_interdiction(), ConcludeInterdictionInput(actor=COORDINATOR, request_id=rid()), LAUNCH
     )
     for actor in (AF, TJ, KZ):
-        state = accept(state, SubmitDebriefInput(actor=actor, request_id=rid()), LAUNCH)
+        state = accept(
+            state, SubmitDebriefInput(actor=actor, request_id=rid(), lessons=["ETA"]), LAUNCH
+        )
     assert pending_deadlines(state) == []
+
+
+def test_an_empty_debrief_input_is_refused_and_counts_no_agency_as_heard() -> None:
+    state = accept(
+        in_interdiction(), ConcludeInterdictionInput(actor=COORDINATOR, request_id=rid()), LAUNCH
+    )
+    empty = SubmitDebriefInput(actor=TJ, request_id=rid())
+    assert refusal(state, empty, LAUNCH).endswith(
+        "the debrief input is empty: give at least one problem, lesson or proposal, "
+        "or a seizure, an arrest or an asset"
+    )
+    assert state.debrief is not None
+    assert "tj-dca" not in state.debrief.inputs
+    # A run that started before the change replays as it ran: its empty input was accepted.
+    before = state.model_copy(
+        update={"rule_changes": state.rule_changes - {RuleChange.DEBRIEF_INPUT_SAYS_SOMETHING}}
+    )
+    accepted = accept(before, empty, LAUNCH)
+    assert accepted.debrief is not None
+    assert "tj-dca" in accepted.debrief.inputs
 
 
 def in_debrief() -> tuple[OperationState, datetime]:
@@ -904,7 +926,7 @@ def test_the_coordinator_extends_the_debrief_deadline_and_reminders_are_planned_
     due, reminder = timer_of(state, DebriefReminderDue)
     assert (due, reminder.number) == (later - timedelta(days=1), 2)
     assert timer_of(state, DebriefDeadlineReached)[0] == later
-    late = SubmitDebriefInput(actor=TJ, request_id=rid())
+    late = SubmitDebriefInput(actor=TJ, request_id=rid(), lessons=["late word"])
     state = accept(state, late, extended_at + timedelta(hours=1))
     assert state.debrief is not None
     assert not state.debrief.inputs["tj-dca"].late
@@ -976,7 +998,9 @@ def test_a_debrief_input_carries_validated_seizures_arrests_and_assets() -> None
 
 def test_an_assessment_is_due_at_the_deadline_and_again_after_late_input() -> None:
     state, concluded_at = in_debrief()
-    state = accept(state, SubmitDebriefInput(actor=AF, request_id=rid()), concluded_at)
+    state = accept(
+        state, SubmitDebriefInput(actor=AF, request_id=rid(), lessons=["ETA"]), concluded_at
+    )
     assert not assessment_due(state), "no assessment before the deadline"
     deadline = concluded_at + timedelta(days=14)
     for _ in range(2):

@@ -25,6 +25,7 @@ from workflows.state import (
     OutcomeKind,
     Phase,
     Recommendation,
+    RuleChange,
 )
 
 
@@ -72,6 +73,16 @@ def debrief_reminder_times(state: OperationState, debrief: Debrief) -> list[date
 def submit_debrief(state: OperationState, command: SubmitDebriefInput, now: datetime) -> Happened:
     debrief = state.debrief
     assert debrief is not None
+    # An input with nothing in it (a form sent by mistake) would count the agency as heard.
+    given = (command.problems, command.lessons, command.proposals)
+    recorded = (command.seizures, command.arrests, command.assets)
+    if RuleChange.DEBRIEF_INPUT_SAYS_SOMETHING in state.rule_changes and not any(
+        (*given, *recorded)
+    ):
+        raise RefusalError(
+            "the debrief input is empty: give at least one problem, lesson or proposal, "
+            "or a seizure, an arrest or an asset"
+        )
     agency = command.actor.agency
     revised = agency in debrief.inputs
     late = now > debrief.deadline
