@@ -1,13 +1,14 @@
 """Need-to-know, in one place: which operations a caller may see, as a SQL condition and a check.
 
 An agency sees an operation only while it participates; the centre's coordinators see the
-operations their agency coordinates; analysts see operations whose handling code allows analysis;
-administrators see no operational data. Whoever may not see an operation is told it does not exist.
+operations their agency coordinates; analysts see, of what their agency takes part in or
+coordinates, the operations whose handling code allows analysis; administrators see no operational
+data. Whoever may not see an operation is told it does not exist.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from api.principal import Principal, Role
@@ -20,17 +21,22 @@ ANALYST_HANDLING_CODES = frozenset({HandlingCode.H0.value, HandlingCode.H1.value
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
     """SQL condition on OperationRow selecting exactly what the principal may see."""
-    if principal.role is Role.OFFICER:
-        return exists(
-            select(ParticipantRow.agency).where(
-                ParticipantRow.operation_id == OperationRow.id,
-                ParticipantRow.agency == principal.agency,
-            )
+    participates = exists(
+        select(ParticipantRow.agency).where(
+            ParticipantRow.operation_id == OperationRow.id,
+            ParticipantRow.agency == principal.agency,
         )
+    )
+    if principal.role is Role.OFFICER:
+        return participates
     if principal.role is Role.COORDINATOR:
         return OperationRow.coordinator_agency == principal.agency
     if principal.role is Role.ANALYST:
-        return OperationRow.handling_code.in_(sorted(ANALYST_HANDLING_CODES))
+        # An analyst is of an agency too: nothing of an operation it has no part in.
+        return and_(
+            OperationRow.handling_code.in_(sorted(ANALYST_HANDLING_CODES)),
+            or_(OperationRow.coordinator_agency == principal.agency, participates),
+        )
     return false()
 
 
