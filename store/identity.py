@@ -272,6 +272,13 @@ def update_user(
         row.name = name
     if role is not None:
         row.role = role
+    if active is False and row.active:
+        # Deactivation ends every token the user held: reactivated, they are issued new ones.
+        session.execute(
+            update(ApiTokenRow)
+            .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        )
     if active is not None:
         row.active = active
     session.flush()

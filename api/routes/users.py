@@ -21,6 +21,7 @@ from api.schemas.agencies import (
     UserRead,
     UserUpdate,
 )
+from store.console import revoke_user_sessions
 from store.identity import (
     AlreadyExistsError,
     UnknownAgencyError,
@@ -142,6 +143,9 @@ def change(session: Session, *, admin: Principal, user_id: str, body: UserUpdate
     )
     if row is None:
         raise _no_user(user_id)
+    if body.active is False:
+        # And every console session: a reactivated user signs in again.
+        revoke_user_sessions(session, user_id=user_id)
     return row
 
 

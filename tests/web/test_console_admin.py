@@ -25,6 +25,7 @@ from store.access_log import (
     publish_head,
 )
 from store.notifications import add_target
+from tests.api.conftest import bearer
 from tests.web.people import PASSWORD, People, Person, csrf_of, sign_in
 from workflows.notices import Purpose
 
@@ -174,13 +175,17 @@ def test_a_form_without_the_csrf_token_changes_nothing(
 
 
 def test_a_deactivated_user_is_refused_at_once_and_an_administrator_cannot_deactivate_self(
-    console: TestClient, people: People, console_settings: Settings
+    console: TestClient, people: People, console_sessions: sessionmaker[Session]
 ) -> None:
     admin = _admin(console, people)
     officer = people.add("officer-leaving")
     browser = TestClient(console.app, base_url="http://127.0.0.1:8000", follow_redirects=False)
     sign_in(browser, officer)
     assert browser.get("/").status_code == 200
+    with console_sessions.begin() as session:
+        token = identity.issue_token(session, user_id="officer-leaving").token
+        admin_token = identity.issue_token(session, user_id=admin.user_id).token
+    assert console.get("/api/v1/me", headers=bearer(token)).status_code == 200
 
     done = console.post(
         "/admin/users/officer-leaving/deactivate", data={"csrf_token": _csrf(console)}
@@ -191,6 +196,14 @@ def test_a_deactivated_user_is_refused_at_once_and_an_administrator_cannot_deact
     refused = browser.get("/")
     assert refused.status_code == 303
     assert refused.headers["location"].startswith("/sign-in")
+    # Reactivated (through the API), the person starts afresh: the token and the session held
+    # before stay ended.
+    reactivated = console.patch(
+        "/api/v1/users/officer-leaving", json={"active": True}, headers=bearer(admin_token)
+    )
+    assert reactivated.status_code == 200, reactivated.text
+    assert console.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    assert browser.get("/").status_code == 303
 
     self_harm = console.post(
         f"/admin/users/{admin.user_id}/deactivate", data={"csrf_token": _csrf(console)}
