@@ -174,9 +174,9 @@ class Walkthrough:
         self.say(f"  {result['event']['seq']:>3}  {result['event']['summary']}")
         return result
 
-    def run(self, *, code_name: str = "NIGHTJAR") -> str:
+    def run(self, *, code_name: str = "NIGHTJAR", handling: str = "H2") -> str:
         """Creates and closes one operation; returns its id."""
-        operation_id = self.run_to_debrief(code_name=code_name)
+        operation_id = self.run_to_debrief(code_name=code_name, handling=handling)
         for agency in ("af-cnpa", "tj-dca", "kz-police"):
             self.step(
                 agency,

@@ -137,7 +137,12 @@ async def sign_in(
     user = await read_model.read(partial(check_password, user_id=account, password=password))
     if user is None:
         throttle.sign_in_failed(address=address, account=account)
-        logger.warning("sign-in failed: wrong password for account %r from %s", account, address)
+        logger.warning(
+            "sign-in failed for account %r from %s: wrong password, no such account, "
+            "or the user is deactivated",
+            account,
+            address,
+        )
         return again(WRONG_PASSWORD, 401)
     opened = await read_model.write(
         partial(
