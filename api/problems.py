@@ -136,6 +136,10 @@ def field_path(location: Sequence[int | str]) -> str:
 
 
 def _message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "union_tag_not_found":
+        # pydantic: "Unable to extract tag using discriminator 'decision'".
+        tag = str(error.get("ctx", {}).get("discriminator", "its kind")).strip("'")
+        return f"{tag} is missing: it says which kind of value this is"
     message = str(error.get("msg", "is not valid"))
     # pydantic prefixes a validator's own sentence with its error class; people need the sentence.
     for prefix in ("Value error, ", "Assertion failed, "):

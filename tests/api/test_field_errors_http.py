@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.principal import Role
+from store.timeline import project_operation
 from tests.api.conftest import TokenIssuer, bearer
 from tests.factories import sample_plan
+from workflows.commands import Actor, ActorRole
+from workflows.rules import open_operation
 
 Change = Callable[[dict[str, Any]], None]
 
@@ -88,3 +92,27 @@ def test_a_plan_error_names_its_field(
     listed = api.get("/api/v1/operations", headers={**coordinator, **reason})
     assert listed.status_code == 200, listed.text
     assert listed.json()["total"] == 0, "nothing was created"
+
+
+def test_an_authorisation_without_its_decision_says_which_field_is_missing(
+    api: TestClient, token_for: TokenIssuer, session_maker: sessionmaker[Session]
+) -> None:
+    officer = bearer(token_for(agency="tj-dca", role=Role.OFFICER, name="Officer", country="TJ"))
+    creator = Actor(agency="caricc", officer="lo-almaty", role=ActorRole.COORDINATOR)
+    now = datetime.now(UTC)
+    state = open_operation(
+        operation_id="op-1", plan=sample_plan(now=now), created_by=creator, now=now
+    )
+    with session_maker.begin() as session:
+        project_operation(session, operation=state, events=state.timeline)
+    response = api.post(
+        "/api/v1/operations/op-1/record-authorisation",
+        json={"authorisation": {"country": "TJ", "authority": "Prosecutor's Office"}},
+        headers=officer,
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error == {
+        "field": "body.authorisation",
+        "message": "decision is missing: it says which kind of value this is",
+    }
