@@ -372,7 +372,7 @@ PublicKeyOption = Annotated[
 @audit_app.command("verify")
 def verify_audit(temporal: TemporalOption = True, public_key: PublicKeyOption = None) -> None:
     """Check every entry against every signed head; exit 1 naming what was tampered with."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from store.access_log import verify_log
     from store.checkpoint import LogVerifier

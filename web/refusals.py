@@ -68,10 +68,14 @@ class Refusal:
             return None
         return reason_text(self.why, view=view)
 
-    @property
-    def field(self) -> str | None:
-        """The form field the rules' reason is about, if it is about one."""
-        return FIELD_OF_REASON.get(self.why.template) if self.why is not None else None
+    def at_field(self, view: View) -> dict[str, str] | None:
+        """The reason as the message at the form field it is about (as the form's own checks
+        give theirs); None when it is about no one field."""
+        field = FIELD_OF_REASON.get(self.why.template) if self.why is not None else None
+        if field is None:
+            return None
+        said = self.grounds(view) or self.reason
+        return {field: said[:1].upper() + said[1:]}
 
     @property
     def agencies(self) -> set[str]:

@@ -398,10 +398,9 @@ async def _act(
     context = debrief_context(opened, state, now=datetime.now(UTC))
     named = debrief_agencies(state) | (refusal.agencies if refusal else set())
     view = await naming(read_model, view, named)
-    if refusal is not None and refusal.field is not None:
-        # About one field (a deadline already past): shown there, as the form's own checks are.
-        said = refusal.grounds(view) or refusal.reason
-        errors, refusal = {refusal.field: said[:1].upper() + said[1:]}, None
+    at_field = refusal.at_field(view) if refusal is not None else None
+    if at_field is not None:  # a deadline already past, say: shown at its field
+        errors, refusal = at_field, None
     context.update(errors=errors, typed=posted.typed, refusal=refusal, done=None)
     return render(posted.request, "debrief.html", view=view, status_code=status, context=context)
 

@@ -74,11 +74,15 @@ def submit_debrief(state: OperationState, command: SubmitDebriefInput, now: date
     debrief = state.debrief
     assert debrief is not None
     # An input with nothing in it (a form sent by mistake) would count the agency as heard.
-    given = (command.problems, command.lessons, command.proposals)
-    recorded = (command.seizures, command.arrests, command.assets)
-    if RuleChange.DEBRIEF_INPUT_SAYS_SOMETHING in state.rule_changes and not any(
-        (*given, *recorded)
-    ):
+    contents = (
+        command.problems,
+        command.lessons,
+        command.proposals,
+        command.seizures,
+        command.arrests,
+        command.assets,
+    )
+    if RuleChange.DEBRIEF_INPUT_SAYS_SOMETHING in state.rule_changes and not any(contents):
         raise RefusalError(
             "the debrief input is empty: give at least one problem, lesson or proposal, "
             "or a seizure, an arrest or an asset"
